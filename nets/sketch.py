@@ -1,0 +1,228 @@
+"""From whatever a canvas or an API client sends to the 32x32 tensor LeNet reads.
+
+MNIST was made in a particular way (LeCun, Cortes, Burges): each digit was scaled to fit a 20x20
+box keeping its aspect ratio, anti-aliased, then placed in a 28x28 field so that its centre of
+mass sits in the middle. LeNet only ever saw digits like that, so a drawing must be brought into
+the same form before it is classified; otherwise a small digit in a corner of a large canvas
+looks like nothing LeNet knows. The steps:
+
+1. find the ink: stroke layers with alpha (the browser's Sketchpad), dark ink on a light image
+   (API clients, a photo of paper), or light ink on a dark image (MNIST itself), in either theme;
+2. ignore specks (small blobs far lighter than the digit itself);
+3. crop to the ink, scale into a 20x20 box keeping the aspect ratio, anti-aliased;
+4. centre by centre of mass in 28x28, pad to 32x32 as LeCun did, normalise as in training.
+
+A canvas with no ink, or only a dot or a speck, gives ``None``: no digit, so no guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+WORK_SIZE = 160  # longest side the ink is analysed at: 8x the 20 px box, plenty for detail
+INK_THRESHOLD = 0.3  # ink strength (0..1) that counts as part of a stroke
+SPECK_FRACTION = 0.08  # a blob with less than this share of the largest blob's ink is a speck
+MIN_DIGIT_EXTENT = 0.08  # the digit must span at least this share of the canvas' longest side
+MIN_CONTRAST = 0.12  # ink must differ from the background by this much (0..1) to count at all
+BOX, FIELD, PAD = 20, 28, 2  # MNIST: 20x20 box in a 28x28 field; LeNet: padded to 32x32
+
+
+@dataclass(frozen=True)
+class Digit:
+    """A drawing in MNIST form: the 28x28 image (ink bright, 0..255) and LeNet's input."""
+
+    mnist: np.ndarray  # (28, 28) uint8, what LeNet sees before padding
+    tensor: torch.Tensor  # (1, 1, 32, 32) float, padded and normalised
+
+
+def sketch_to_mnist(value: Any, mean: float, std: float) -> Digit | None:
+    """Turn a Sketchpad value, an image, an array or a file path into LeNet's input.
+
+    ``mean`` and ``std`` are the normalisation the weights were trained with. Returns ``None``
+    when there is no digit to classify (blank canvas, only specks or a dot).
+    """
+    ink = find_ink(value)
+    if ink is None:
+        return None
+    ink = keep_digit(to_work_size(ink))
+    if ink is None:
+        return None
+    mnist = centre_in_field(scale_into_box(crop_to_ink(ink)))
+    x = torch.from_numpy(mnist).float().div(255.0)  # (28, 28)
+    x = F.pad(x, (PAD, PAD, PAD, PAD))  # (32, 32)
+    x = (x - mean) / std
+    return Digit(mnist=mnist, tensor=x.view(1, 1, FIELD + 2 * PAD, FIELD + 2 * PAD))
+
+
+# --- 1. finding the ink -------------------------------------------------------------------
+
+
+def find_ink(value: Any) -> np.ndarray | None:
+    """Ink strength in [0, 1] as ``(H, W)`` float32, or ``None`` if the value holds no image.
+
+    A Sketchpad value is a dict: the browser sends each stroke layer with alpha, which is the
+    cleanest source (independent of colour and page theme); API clients usually send only a
+    composite. Layers are used when they hold any ink, else the composite, else the background.
+    """
+    if isinstance(value, dict):
+        layers = [as_array(layer) for layer in value.get("layers") or []]
+        layer_inks = [a[..., -1].astype(np.float32) / 255.0 for a in layers if has_alpha(a)]
+        layer_inks = [ink for ink in layer_inks if ink.max() >= MIN_CONTRAST]
+        if layer_inks and all(ink.shape == layer_inks[0].shape for ink in layer_inks):
+            return np.maximum.reduce(layer_inks)
+        for key in ("composite", "background"):
+            if value.get(key) is not None:
+                return image_ink(as_array(value[key]))
+        return None
+    if value is None:
+        return None
+    return image_ink(as_array(value))
+
+
+def as_array(image: Any) -> np.ndarray:
+    """A PIL image, array or file path as a uint8 array ``(H, W)``, ``(H, W, 2|3|4)``."""
+    if isinstance(image, (str, Path)):
+        with Image.open(image) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    if isinstance(image, Image.Image):
+        if image.mode not in ("L", "LA", "RGB", "RGBA"):
+            image = image.convert("RGBA" if "transparency" in image.info or "A" in image.mode else "RGB")
+        image = np.asarray(image)
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        # Floats in [0, 1] or wider integers: rescale to 0..255 by their own range.
+        array = array.astype(np.float32)
+        top = 1.0 if array.max() <= 1.0 else (65535.0 if array.max() > 255 else 255.0)
+        array = np.clip(array / top * 255.0, 0, 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (2, 3, 4)):
+        raise ValueError(f"expected an image, got an array of shape {array.shape}")
+    return array
+
+
+def has_alpha(array: np.ndarray) -> bool:
+    return array.ndim == 3 and array.shape[2] in (2, 4)
+
+
+def image_ink(array: np.ndarray) -> np.ndarray:
+    """Ink of one image, whichever way round it is: dark on light, light on dark, or alpha."""
+    if has_alpha(array):
+        alpha = array[..., -1].astype(np.float32) / 255.0
+        # Strokes on a transparent canvas: the alpha is the ink (whatever the stroke colour).
+        if (alpha > 0.5).mean() < 0.5:
+            return alpha
+        colour = array[..., :-1].astype(np.float32) / 255.0
+        # Otherwise the image is mostly opaque: flatten it onto white and read its brightness.
+        colour = colour * alpha[..., None] + (1.0 - alpha[..., None])
+    else:
+        colour = array.astype(np.float32) / 255.0
+    if colour.ndim == 3:  # (H, W, 3) colour or (H, W, 1) grey left over from grey+alpha
+        weights = np.array([0.299, 0.587, 0.114] if colour.shape[2] == 3 else [1.0], np.float32)
+        colour = colour @ weights
+    gray = colour  # (H, W) brightness in [0, 1]
+    # The background is what most of the image is; ink is whatever departs from it.
+    background = float(np.median(gray))
+    if background >= 0.5:
+        return np.clip((background - gray) / max(background, 1e-6), 0, 1)
+    return np.clip((gray - background) / max(1.0 - background, 1e-6), 0, 1)
+
+
+# --- 2. specks and blank canvases ---------------------------------------------------------
+
+
+def to_work_size(ink: np.ndarray) -> np.ndarray:
+    """Shrink (area-average) so the longest side is at most ``WORK_SIZE``; never enlarge."""
+    h, w = ink.shape
+    scale = WORK_SIZE / max(h, w)
+    if scale >= 1:
+        return ink.astype(np.float32)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
+
+
+def keep_digit(ink: np.ndarray) -> np.ndarray | None:
+    """Stretch the ink's contrast, drop specks, and return ``None`` if no digit is left."""
+    peak = float(ink.max())
+    if peak < MIN_CONTRAST:
+        return None
+    strong = ink[ink >= 0.5 * peak]
+    ink = np.clip(ink / float(np.percentile(strong, 90)), 0, 1)  # full-strength strokes ~ 1.0
+    mask = ink >= INK_THRESHOLD
+    labels = connected_components(mask)
+    count = int(labels.max())
+    if count == 0:
+        return None
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    largest = int(mass.argmax()) + 1
+    ys, xs = np.nonzero(labels == largest)
+    extent = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    if extent < MIN_DIGIT_EXTENT * max(ink.shape):
+        return None  # only a dot or a speck: no digit to read
+    keep = np.isin(labels, 1 + np.flatnonzero(mass >= SPECK_FRACTION * mass.max()))
+    # Keep the anti-aliased rim of the kept strokes too (it lies below the threshold).
+    near = F.max_pool2d(torch.from_numpy(keep).float()[None, None], 5, stride=1, padding=2)[0, 0].numpy()
+    return ink * (near > 0)
+
+
+def connected_components(mask: np.ndarray) -> np.ndarray:
+    """8-connected component labels of a boolean mask (0 = background), numbered 1..n.
+
+    Each pixel starts with its own label and repeatedly takes the largest label among its
+    neighbours inside the mask (a 3x3 max-pool), until nothing changes.
+    """
+    m = torch.from_numpy(mask)
+    labels = torch.zeros(mask.shape, dtype=torch.float32)
+    labels[m] = torch.arange(1, int(m.sum()) + 1, dtype=torch.float32)
+    labels = labels[None, None]  # (1, 1, H, W)
+    inside = m[None, None].float()
+    while True:
+        before = labels
+        for _ in range(8):
+            labels = F.max_pool2d(labels, 3, stride=1, padding=1) * inside
+        if torch.equal(labels, before):
+            break
+    flat = labels[0, 0].numpy().astype(np.int64)
+    _, numbered = np.unique(flat, return_inverse=True)  # background (0) stays 0
+    return numbered.reshape(flat.shape)
+
+
+# --- 3. and 4. MNIST's own normalisation --------------------------------------------------
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(ink > 0)
+    return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def scale_into_box(ink: np.ndarray) -> np.ndarray:
+    """Resize so the longest side is 20 px, keeping the aspect ratio, anti-aliased (Lanczos)."""
+    h, w = ink.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    boxed = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS))
+    boxed = np.clip(boxed, 0, None)
+    return np.clip(boxed / max(float(boxed.max()), 1e-6), 0, 1)
+
+
+def centre_in_field(boxed: np.ndarray) -> np.ndarray:
+    """Place the boxed digit in 28x28 with its centre of mass in the middle (uint8, ink bright)."""
+    h, w = boxed.shape
+    total = boxed.sum()
+    cy = (boxed.sum(1) * np.arange(h)).sum() / total
+    cx = (boxed.sum(0) * np.arange(w)).sum() / total
+    # MNIST's digits have their centre of mass at pixel (14, 14) on average (measured on the
+    # test set: 13.99, 14.01), one half pixel off the geometric centre 13.5.
+    top = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - h))
+    left = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - w))
+    field = np.zeros((FIELD, FIELD), np.float32)
+    field[top : top + h, left : left + w] = boxed
+    return np.round(field * 255).astype(np.uint8)
