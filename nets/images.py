@@ -1,0 +1,86 @@
+"""Opening the images people really send: upright, 8-bit RGB, and safe to decode.
+
+Photos arrive rotated by EXIF tags, with transparency, as CMYK or 16-bit greyscale, animated,
+enormous, tiny, truncated, or as something that is not an image at all. ``open_rgb`` turns each
+into an upright RGB ``PIL.Image`` the way a person would expect to see it, or raises
+``ImageError`` with a message that says what was wrong, before any large allocation: the pixel
+count is checked from the header, so a small file that would decode to gigapixels (a
+decompression bomb) is refused without decoding it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 50_000_000  # 50 MP: more than any phone camera; a bigger file is almost surely a bomb
+Image.init()  # register every plugin, so the formats below are known before the first open
+# MPO: the multi-picture JPEGs some cameras write. Formats outside this list are not even tried.
+FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF") if f in Image.OPEN)
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image; the message is meant for the person who sent it."""
+
+
+def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
+             name: str | None = None, draft_size: int | None = None) -> Image.Image:
+    """Decode ``source`` into an upright 8-bit RGB image (transparency flattened onto white).
+
+    ``draft_size`` lets JPEGs decode at a reduced scale when only that many pixels per side are
+    needed (much faster for big photos; the result is not bit-identical to a full decode).
+    Raises ``ImageError`` for anything that is not a usable image.
+    """
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "This file")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    try:
+        # Pillow itself refuses above 2 x Image.MAX_IMAGE_PIXELS (179 MP); our own, lower limit
+        # is checked below, from the header, before anything is decoded.
+        image = Image.open(source, formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label} is far too large to decode (more than {max_pixels:,} pixels). "
+                         "Send a smaller image.") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label} is not an image this app can read. "
+                         "Send a JPEG, PNG, WebP, BMP or GIF file.") from None
+    except OSError as error:
+        raise ImageError(f"{label} could not be read ({error}).") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageError(f"{label} is {width:,} x {height:,} pixels, more than the limit of "
+                             f"{max_pixels:,} pixels. Send a smaller image.")
+        if width < 1 or height < 1:
+            raise ImageError(f"{label} has no pixels.")
+        try:
+            image.seek(0)  # animated GIF/WebP/PNG: the first frame
+            if draft_size and image.format in ("JPEG", "MPO"):
+                image.draft("RGB", (draft_size, draft_size))
+            image.load()
+            return to_rgb(ImageOps.exif_transpose(image))
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageError(f"{label} is damaged or incomplete and cannot be decoded ({error}). "
+                             "Send the file again or another image.") from None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB: transparency onto white, CMYK and 16-bit greys converted."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16-bit / 32-bit greys: PIL's convert("L") would clip everything above 255 to white.
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        if image.mode == "F" and values.max() <= 1.0:
+            top = 1.0
+        image = Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P" or "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
