@@ -1,0 +1,347 @@
+"""The "Compare" tab's logic: parameters, memory and compute of LeNet, AlexNet and later classics.
+
+The study note makes round claims ("LeNet has about 60K parameters", "AlexNet about 60M", "its FC
+layers hold the parameters, its conv layers do the work"). This module puts exact numbers beside
+them, in three tables:
+
+- ``models_table``: one row per model (parameters, trainable/frozen, fp32 size, multiply-adds, and
+  how parameters and compute split between convolutions and fully connected layers);
+- ``layer_table``: one model layer by layer, in the manner of d2l's ``layer_summary`` / torchinfo;
+- ``note_claims``: the note's claims beside the exact counts.
+
+Every model is built on PyTorch's ``meta`` device: tensors there have shapes but no storage, so
+VGG-16's 138M parameters cost no memory, no initialisation time and no download, and a forward
+pass only propagates shapes. Compute is counted by ``torch.utils.flop_counter.FlopCounterMode``
+during that forward pass, not by hand-written formulas.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision import models as tv
+
+from nets.alexnet import INPUT_SIZE_2012, alexnet2012
+from nets.lenet import lenet
+
+LENET_NOTE = "LeNet (note, 3 channels)"
+LENET_DIGITS = "LeNet (digit tab, 1 channel)"
+ALEXNET_2012 = "AlexNet 2012 (note)"
+ALEXNET_TORCHVISION = "AlexNet (torchvision)"
+ALEXNET_FINETUNED = "AlexNet + new head (N classes)"  # the table shows N as a number
+
+MODELS: tuple[str, ...] = (LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_TORCHVISION, ALEXNET_FINETUNED)
+"""The models the tab always shows, in table order."""
+
+EXTRA_MODELS: tuple[str, ...] = (
+    "VGG-16",
+    "GoogLeNet",
+    "ResNet-18",
+    "ResNet-50",
+    "SqueezeNet 1.0",
+    "MobileNetV3-Small",
+    "MobileNetV3-Large",
+)
+"""Later classics from torchvision the visitor may add to the table, in menu order."""
+
+MODELS_TABLE_COLUMNS = (
+    "model", "parameters", "trainable", "frozen", "size_mb", "mult_adds", "input_size",
+    "conv_params_pct", "fc_params_pct", "conv_mult_adds_pct", "fc_mult_adds_pct",
+)  # fmt: skip
+LAYER_TABLE_COLUMNS = ("layer", "type", "output_shape", "parameters", "mult_adds")
+
+MIN_CLASSES, MAX_CLASSES = 2, 1000  # a classifier needs two classes; ImageNet's 1000 is the top
+BYTES_PER_PARAMETER = 4  # fp32, as the weights are stored and run here
+HEAD_INPUTS = 4096  # AlexNet's last hidden layer: the new head is Linear(4096, N)
+LEFTOVER = "(outside layers)"  # row for work or parameters no leaf layer owns (none for these models)
+
+IMAGENET_INPUT = (3, 224, 224)
+LENET_SIZE = 32  # LeNet reads 32x32: MNIST's 28x28 digits padded by 2 pixels, as LeCun did
+
+
+def _alexnet_with_new_head(classes: int) -> nn.Module:
+    """torchvision's AlexNet, frozen, with a fresh trainable ``Linear(4096, classes)`` as its last layer."""
+    model = tv.alexnet()
+    model.requires_grad_(False)
+    model.classifier[6] = nn.Linear(HEAD_INPUTS, classes)  # new layers are trainable by default
+    return model
+
+
+# name -> (builder taking the number of fine-tuning classes, input shape without batch)
+_BUILDERS: dict[str, tuple[Callable[[int], nn.Module], tuple[int, int, int]]] = {
+    LENET_NOTE: (lambda _: lenet(in_channels=3), (3, LENET_SIZE, LENET_SIZE)),
+    LENET_DIGITS: (lambda _: lenet(in_channels=1), (1, LENET_SIZE, LENET_SIZE)),
+    ALEXNET_2012: (lambda _: alexnet2012(), (3, INPUT_SIZE_2012, INPUT_SIZE_2012)),
+    ALEXNET_TORCHVISION: (lambda _: tv.alexnet(), IMAGENET_INPUT),
+    ALEXNET_FINETUNED: (_alexnet_with_new_head, IMAGENET_INPUT),
+    "VGG-16": (lambda _: tv.vgg16(), IMAGENET_INPUT),
+    # without the two auxiliary classifiers (used only in training; the ImageNet weights drop them
+    # too, hence 6.6M parameters, not 13.0M); init_weights=False silences torchvision's warning
+    # about its default initialisation, which a meta model never runs anyway
+    "GoogLeNet": (lambda _: tv.googlenet(aux_logits=False, init_weights=False), IMAGENET_INPUT),
+    "ResNet-18": (lambda _: tv.resnet18(), IMAGENET_INPUT),
+    "ResNet-50": (lambda _: tv.resnet50(), IMAGENET_INPUT),
+    # SqueezeNet's paper title: "AlexNet-level accuracy with 50x fewer parameters"
+    "SqueezeNet 1.0": (lambda _: tv.squeezenet1_0(), IMAGENET_INPUT),
+    "MobileNetV3-Small": (lambda _: tv.mobilenet_v3_small(), IMAGENET_INPUT),
+    "MobileNetV3-Large": (lambda _: tv.mobilenet_v3_large(), IMAGENET_INPUT),
+}
+
+_FINETUNED_NAME = re.compile(r"AlexNet \+ new head \((\d+) classes\)")
+
+
+def finetuned_name(classes: int) -> str:
+    """The fine-tuned AlexNet's name as the table shows it, e.g. "AlexNet + new head (5 classes)"."""
+    return f"AlexNet + new head ({classes} classes)"
+
+
+def _check_classes(finetune_classes: object) -> int:
+    """``finetune_classes`` as an int in 2..1000, or a ValueError saying what is allowed."""
+    if isinstance(finetune_classes, bool) or not isinstance(finetune_classes, (int, float)):
+        raise ValueError(f"The number of classes must be a whole number, not {finetune_classes!r}.")
+    if finetune_classes != int(finetune_classes):  # a UI number box may send 5.0: fine; 5.5 is not
+        raise ValueError(f"The number of classes must be a whole number, not {finetune_classes}.")
+    classes = int(finetune_classes)
+    if not MIN_CLASSES <= classes <= MAX_CLASSES:
+        raise ValueError(
+            f"The new head needs between {MIN_CLASSES} and {MAX_CLASSES} classes, not {classes}."
+        )
+    return classes
+
+
+def _resolve(name: object, finetune_classes: object) -> tuple[str, int]:
+    """The model's menu name and its number of classes (0 for models without a new head)."""
+    classes = _check_classes(finetune_classes)
+    if isinstance(name, str):
+        match = _FINETUNED_NAME.fullmatch(name.strip())
+        if match:  # the name a row of the models table shows: its number of classes wins
+            return ALEXNET_FINETUNED, _check_classes(int(match.group(1)))
+        if name.strip() in _BUILDERS:
+            name = name.strip()
+            return name, (classes if name == ALEXNET_FINETUNED else 0)  # 0: one cache entry
+    raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(MODELS + EXTRA_MODELS)}.")
+
+
+def build_model(
+    name: str, finetune_classes: int = 5, device: str | torch.device = "meta"
+) -> tuple[nn.Module, tuple[int, int, int]]:
+    """Build a model of the tab, untrained and in eval mode, with its input shape (C, H, W)."""
+    name, classes = _resolve(name, finetune_classes)
+    builder, input_shape = _BUILDERS[name]
+    with torch.device(device):  # on "meta" nothing is allocated and nothing is initialised
+        model = builder(classes)
+    return model.eval(), input_shape
+
+
+@dataclass(frozen=True)
+class _Layer:
+    layer: str
+    type: str
+    output_shape: str
+    parameters: int
+    mult_adds: int
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """Everything the tables say about one model, counted once."""
+
+    model: str
+    input_size: str
+    parameters: int
+    trainable: int
+    conv_params: int
+    fc_params: int
+    mult_adds: int
+    conv_mult_adds: int
+    fc_mult_adds: int
+    layers: tuple[_Layer, ...]
+
+
+def _shape_text(output: object) -> str:
+    """A layer output's shape without the batch dimension: "64x55x55", "4096"."""
+    if isinstance(output, (tuple, list)):
+        output = next((item for item in output if isinstance(item, torch.Tensor)), None)
+    if not isinstance(output, torch.Tensor):
+        return ""
+    return "x".join(str(size) for size in output.shape[1:])
+
+
+def _is_leaf(module: nn.Module) -> bool:
+    # nn.Identity is a placeholder torchvision puts where a layer is switched off: it does no work
+    return next(module.children(), None) is None and not isinstance(module, nn.Identity)
+
+
+# FlopCounterMode tracks modules with hooks that are global to the process; one count at a time
+# keeps two visitors' first requests (Gradio runs handlers in threads) from mixing their counts.
+_COUNTING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)  # pure: the same numbers for every visitor
+def _summarize(name: str, classes: int) -> _Summary:
+    """Count one model's parameters and, layer by layer, the multiply-adds of a batch-1 forward pass."""
+    model, input_shape = build_model(name, classes or 5, device="meta")
+    layers: list[_Layer] = []
+    counted: set[int] = set()  # parameters already given to a layer (a layer may run twice)
+    started: dict[nn.Module, int] = {}
+    names = {module: qualified for qualified, module in model.named_modules()}
+    counter = FlopCounterMode(display=False)
+
+    def before(module: nn.Module, args: object) -> None:
+        started[module] = counter.get_total_flops()
+
+    def after(module: nn.Module, args: object, output: object) -> None:
+        # FlopCounterMode counts 2 FLOPs per multiply-add (the formulas for aten.convolution and
+        # aten.mm/addmm/bmm are 2*M*N*K), so halving is exact. It counts only those matrix
+        # products: bias additions, ReLU, pooling, normalisation, residual additions and softmax
+        # cost 0, as in torchinfo and the papers' "multiply-adds".
+        flops = counter.get_total_flops() - started.pop(module)
+        own = [p for p in module.parameters(recurse=False) if id(p) not in counted]
+        counted.update(id(p) for p in own)
+        layers.append(
+            _Layer(
+                layer=names[module],
+                type=type(module).__name__,
+                output_shape=_shape_text(output),
+                parameters=sum(p.numel() for p in own),
+                mult_adds=flops // 2,
+            )
+        )
+
+    leaves = [module for module in model.modules() if _is_leaf(module)]
+    hooks = [module.register_forward_pre_hook(before) for module in leaves]
+    hooks += [module.register_forward_hook(after) for module in leaves]
+    try:
+        with _COUNTING, counter, torch.no_grad():
+            model(torch.empty(1, *input_shape, device="meta"))  # (1, C, H, W): only shapes flow
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+    parameters = sum(p.numel() for p in model.parameters())
+    mult_adds = counter.get_total_flops() // 2
+    leftover_params = parameters - sum(layer.parameters for layer in layers)
+    leftover_mult_adds = mult_adds - sum(layer.mult_adds for layer in layers)
+    if leftover_params or leftover_mult_adds:  # so that the columns always sum to the totals
+        layers.append(_Layer(LEFTOVER, "", "", leftover_params, leftover_mult_adds))
+
+    def params_of(kind: type[nn.Module]) -> int:
+        return sum(p.numel() for m in model.modules() if isinstance(m, kind) for p in m.parameters())
+
+    def mult_adds_of(kind: type[nn.Module]) -> int:
+        kinds = {type(m).__name__ for m in model.modules() if isinstance(m, kind)}
+        return sum(layer.mult_adds for layer in layers if layer.type in kinds)
+
+    return _Summary(
+        model=finetuned_name(classes) if name == ALEXNET_FINETUNED else name,
+        input_size="x".join(str(size) for size in input_shape),
+        parameters=parameters,
+        trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        conv_params=params_of(nn.Conv2d),
+        fc_params=params_of(nn.Linear),
+        mult_adds=mult_adds,
+        conv_mult_adds=mult_adds_of(nn.Conv2d),
+        fc_mult_adds=mult_adds_of(nn.Linear),
+        layers=tuple(layers),
+    )
+
+
+def _summary(name: str, finetune_classes: object = 5) -> _Summary:
+    return _summarize(*_resolve(name, finetune_classes))
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def _extras(extras: Sequence[str] | str | None) -> list[str]:
+    """The chosen extra models in menu order, or a ValueError naming the unknown ones."""
+    if extras is None:
+        return []
+    chosen = [extras] if isinstance(extras, str) else list(extras)
+    unknown = [name for name in chosen if name not in EXTRA_MODELS]
+    if unknown:
+        raise ValueError(
+            f"Unknown extra model(s): {', '.join(map(repr, unknown))}. "
+            f"Choose from: {', '.join(EXTRA_MODELS)}."
+        )
+    return [name for name in EXTRA_MODELS if name in chosen]
+
+
+def models_table(finetune_classes: int = 5, extras: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per model: parameters, trainable/frozen, fp32 MB, multiply-adds, conv vs FC shares."""
+    classes = _check_classes(finetune_classes)
+    rows = []
+    for name in [*MODELS, *_extras(extras)]:
+        s = _summary(name, classes)
+        rows.append(
+            {
+                "model": s.model,
+                "parameters": s.parameters,
+                "trainable": s.trainable,
+                "frozen": s.parameters - s.trainable,
+                "size_mb": round(s.parameters * BYTES_PER_PARAMETER / 1e6, 2),  # MB = 10^6 bytes
+                "mult_adds": s.mult_adds,
+                "input_size": s.input_size,
+                "conv_params_pct": _percent(s.conv_params, s.parameters),
+                "fc_params_pct": _percent(s.fc_params, s.parameters),
+                "conv_mult_adds_pct": _percent(s.conv_mult_adds, s.mult_adds),
+                "fc_mult_adds_pct": _percent(s.fc_mult_adds, s.mult_adds),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(MODELS_TABLE_COLUMNS))
+
+
+def layer_table(name: str, finetune_classes: int = 5) -> pd.DataFrame:
+    """One model layer by layer, in forward order: output shape, parameters, multiply-adds."""
+    layers = _summary(name, finetune_classes).layers
+    return pd.DataFrame([vars(layer) for layer in layers], columns=list(LAYER_TABLE_COLUMNS))
+
+
+def _layer_count(name: str) -> str:
+    """What a model is made of, counted from its modules: "5 conv + 3 FC (+ 3 MaxPool2d)"."""
+    model, _ = build_model(name)
+    kinds: dict[str, int] = {}
+    for module in model.modules():
+        if _is_leaf(module) and not isinstance(module, (nn.ReLU, nn.Dropout)):
+            kinds[type(module).__name__] = kinds.get(type(module).__name__, 0) + 1
+    conv, fc = kinds.pop("Conv2d", 0), kinds.pop("Linear", 0)
+    others = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+    return f"{conv} conv + {fc} FC" + (f" (+ {others})" if others else "")
+
+
+def note_claims() -> pd.DataFrame:
+    """The study note's round claims beside the exact counts of the models it describes."""
+    count = {name: _summary(name).parameters for name in MODELS[:4]}
+    lenet_layers, alexnet_layers = _layer_count(LENET_NOTE), _layer_count(ALEXNET_2012)
+    torchvision_layers = _layer_count(ALEXNET_TORCHVISION)
+    if torchvision_layers != alexnet_layers:
+        alexnet_layers = f"{alexnet_layers} (2012) / {torchvision_layers} (torchvision)"
+    new, old = _summary(ALEXNET_TORCHVISION), _summary(ALEXNET_2012)
+
+    def shares(s: _Summary) -> str:
+        return (
+            f"FC {_percent(s.fc_params, s.parameters)}% of parameters, "
+            f"conv {_percent(s.conv_mult_adds, s.mult_adds)}% of {s.mult_adds:,} multiply-adds"
+        )
+
+    rows = [
+        ("LeNet parameters", "about 60K",
+         f"{count[LENET_NOTE]:,} (3-channel) / {count[LENET_DIGITS]:,} (1-channel)"),
+        ("LeNet layers", "2 conv + 3 FC", lenet_layers),
+        ("AlexNet parameters", "about 60M",
+         f"{count[ALEXNET_2012]:,} (2012) / {count[ALEXNET_TORCHVISION]:,} (torchvision)"),
+        ("AlexNet layers", "5 conv + 3 FC", alexnet_layers),
+        ("AlexNet: where parameters and compute are",
+         "FC layers hold ~96% of the parameters; conv layers do ~92% of the multiply-adds",
+         f"torchvision: {shares(new)} at {new.input_size}; 2012: {shares(old)} at {old.input_size}"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["claim", "note_says", "exact"])
