@@ -141,3 +141,22 @@ def dataset(n_per_digit: int, seed: int = 0, **kwargs) -> list[tuple[Image.Image
     """``n_per_digit`` rendered drawings of each digit 0-9 (dark ink on white), seeded."""
     rng = np.random.default_rng(seed)
     return [(render(random_drawing(d, rng, **kwargs)), d) for d in range(10) for _ in range(n_per_digit)]
+
+
+def write_examples(folder: str, digits: tuple[int, ...] = (2, 3, 5, 7, 9), seed: int = 7) -> None:
+    """Write a few example drawings (PNG, 400x400, dark ink on white) for the digit tab."""
+    from pathlib import Path
+
+    rng = np.random.default_rng(seed)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for d in digits:
+        drawing = random_drawing(d, rng, size=(0.6, 0.75), width=(0.09, 0.11))
+        render(drawing).save(out / f"digit_{d}.png", optimize=True)
+
+
+if __name__ == "__main__":
+    # python -m tests.digit_drawings assets/examples   (the digit tab's example drawings)
+    import sys
+
+    write_examples(sys.argv[1] if len(sys.argv) > 1 else "assets/examples")
