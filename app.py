@@ -16,6 +16,10 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+import pandas as pd
+
+from nets import compare
+from nets.charts import log_bar_chart
 from nets.digits import DigitReader, enlarge, feature_grid
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -112,6 +116,86 @@ def build_digit_tab() -> None:
     )
 
 
+# --- Compare the models ----------------------------------------------------------------------
+
+
+def readable(table: pd.DataFrame):
+    """Show big integers with thousands separators (the data itself stays exact integers)."""
+    integers = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])]
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return table.style.format("{:,}", subset=integers).format("{:g}", subset=floats).hide(axis="index")
+
+
+def compare_models(finetune_classes: float = 5, extras: list[str] | None = None):
+    """The models table: parameters, trainable/frozen, MB, multiply-adds, conv vs FC shares."""
+    try:
+        return readable(compare.models_table(finetune_classes=finetune_classes, extras=extras or []))
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+
+
+def compare_charts(table: pd.DataFrame):
+    """Log-scale bars of parameters and compute, and where each model keeps them (conv vs FC)."""
+    if table is None or len(table) == 0:
+        return "", "", None, None
+    names = list(table["model"])
+    params = log_bar_chart(names, [int(v) for v in table["parameters"]], "Parameters (log scale)")
+    compute = log_bar_chart(names, [int(v) for v in table["mult_adds"]], "Multiply-adds per image (log scale)")
+    splits = []
+    for what, conv, fc in (("parameters", "conv_params_pct", "fc_params_pct"),
+                           ("compute", "conv_mult_adds_pct", "fc_mult_adds_pct")):
+        rows = []
+        for _, row in table.iterrows():
+            other = max(0.0, round(100 - row[conv] - row[fc], 1))
+            rows += [{"model": row["model"], "layers": part, "percent": float(value)}
+                     for part, value in (("conv", row[conv]), ("fully connected", row[fc]), ("other", other))]
+        splits.append(pd.DataFrame(rows))
+    return params, compute, splits[0], splits[1]
+
+
+def layer_breakdown(model: str, finetune_classes: float = 5):
+    """One model layer by layer: output shape, parameters, multiply-adds."""
+    try:
+        return readable(compare.layer_table(model, finetune_classes=finetune_classes))
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+
+
+def build_compare_tab(demo: gr.Blocks) -> gr.Number:
+    """The compare tab; returns its number-of-classes box, which a visitor's fine-tune fills in."""
+    gr.Markdown(T("compare_intro"))
+    with gr.Row():
+        classes = gr.Number(value=5, minimum=2, maximum=1000, precision=0, label=T("compare_classes"),
+                            info=T("compare_classes_info"), scale=1, min_width=220)
+        extras = gr.CheckboxGroup(list(compare.EXTRA_MODELS), label=T("compare_extras"), scale=3)
+    table = gr.Dataframe(label=T("compare_table"), interactive=False, wrap=True, elem_id="models-table")
+    gr.Markdown(T("compare_columns"))
+    with gr.Row(equal_height=False):
+        params_chart = gr.HTML(min_height=120, elem_id="params-chart")
+        compute_chart = gr.HTML(min_height=120, elem_id="compute-chart")
+    gr.Markdown(T("compare_split_explain"))
+    with gr.Row(equal_height=False):
+        split_style = dict(x="model", y="percent", color="layers", y_lim=[0, 100], x_label_angle=-30,
+                           color_map={"conv": "#2f7ed8", "fully connected": "#f28f43", "other": "#9aa0a6"})
+        params_split = gr.BarPlot(title="Where the parameters are (%)", **split_style)
+        compute_split = gr.BarPlot(title="Where the compute goes (%)", **split_style)
+    with gr.Row():
+        layer_model = gr.Dropdown(list(compare.MODELS[:4]) + [compare.MODELS[4]] + list(compare.EXTRA_MODELS),
+                                  value=compare.MODELS[3], label=T("compare_layers_model"), scale=1)
+    layers = gr.Dataframe(label=T("compare_layers"), interactive=False, wrap=True, max_height=420)
+    gr.Markdown(T("compare_claims_title"))
+    gr.Dataframe(value=compare.note_claims, interactive=False, wrap=True, show_label=False,
+                 column_widths=["20%", "30%", "50%"])
+
+    gr.on([demo.load, classes.change, extras.change], compare_models, [classes, extras], table,
+          api_name="compare_models", show_progress="minimal")
+    table.change(compare_charts, table, [params_chart, compute_chart, params_split, compute_split],
+                 api_visibility="private", show_progress="hidden")
+    gr.on([demo.load, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
+          api_visibility="private", show_progress="minimal")
+    return classes
+
+
 # --- The app ----------------------------------------------------------------------------------
 
 
@@ -121,6 +205,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(T("tab_digit"), id="digit"):
                 build_digit_tab()
+            with gr.Tab(T("tab_compare"), id="compare"):
+                build_compare_tab(demo)
     return demo
 
 
