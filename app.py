@@ -21,6 +21,7 @@ import pandas as pd
 from nets import compare
 from nets.charts import log_bar_chart
 from nets.digits import DigitReader, enlarge, feature_grid
+from nets.images import ImageError, open_header
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TEXT = json.loads((ASSETS / "i18n.json").read_text(encoding="utf-8"))
@@ -49,6 +50,35 @@ PICK_BRUSH_JS = """
 """
 
 
+# --- Inputs that check what strangers send before Gradio decodes it -------------------------------
+
+CANVAS_MAX_PIXELS = 16_000_000  # 4000x4000: far above any canvas, far below a decompression bomb
+
+
+class DigitCanvas(gr.Sketchpad):
+    """A Sketchpad that refuses files that are not images, or are huge, with a clear ``gr.Error``.
+
+    Gradio decodes every part of the value (background, layers, composite) before the handler
+    runs; an API client could send a text file or a decompression bomb as the composite.
+    """
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # the browser component is the image editor Sketchpad is made from
+
+    def preprocess(self, payload):
+        if payload is not None:
+            parts = [payload.background, payload.composite, *(payload.layers or [])]
+            for part in parts:
+                source = getattr(part, "path", None) or (part if isinstance(part, bytes) else None)
+                if source is None:
+                    continue
+                try:
+                    open_header(source, max_pixels=CANVAS_MAX_PIXELS, name="The drawing").close()
+                except ImageError as error:
+                    raise gr.Error(str(error)) from None
+        return super().preprocess(payload)
+
+
 # --- Draw a digit ---------------------------------------------------------------------------
 
 
@@ -73,7 +103,7 @@ def build_digit_tab() -> None:
     gr.Markdown(T("digit_intro"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
-            canvas = gr.Sketchpad(
+            canvas = DigitCanvas(
                 label=T("digit_canvas"),
                 elem_id="digit-canvas",
                 canvas_size=(400, 400),

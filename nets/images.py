@@ -27,13 +27,12 @@ class ImageError(ValueError):
     """A file that cannot be used as an image; the message is meant for the person who sent it."""
 
 
-def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
-             name: str | None = None, draft_size: int | None = None) -> Image.Image:
-    """Decode ``source`` into an upright 8-bit RGB image (transparency flattened onto white).
+def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
+                name: str | None = None) -> Image.Image:
+    """Open ``source`` lazily (only its header is read) and check it is an image of sane size.
 
-    ``draft_size`` lets JPEGs decode at a reduced scale when only that many pixels per side are
-    needed (much faster for big photos; the result is not bit-identical to a full decode).
-    Raises ``ImageError`` for anything that is not a usable image.
+    The caller closes the returned image. Raises ``ImageError`` for anything that is not an image
+    or would decode to more than ``max_pixels`` pixels.
     """
     label = name or (Path(source).name if isinstance(source, (str, Path)) else "This file")
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -50,13 +49,24 @@ def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIX
                          "Send a JPEG, PNG, WebP, BMP or GIF file.") from None
     except OSError as error:
         raise ImageError(f"{label} could not be read ({error}).") from None
-    with image:
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ImageError(f"{label} is {width:,} x {height:,} pixels, more than the limit of "
-                             f"{max_pixels:,} pixels. Send a smaller image.")
-        if width < 1 or height < 1:
-            raise ImageError(f"{label} has no pixels.")
+    width, height = image.size
+    if width * height > max_pixels or width < 1 or height < 1:
+        image.close()
+        raise ImageError(f"{label} is {width:,} x {height:,} pixels; the limit is {max_pixels:,} pixels. "
+                         "Send a smaller image.")
+    return image
+
+
+def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
+             name: str | None = None, draft_size: int | None = None) -> Image.Image:
+    """Decode ``source`` into an upright 8-bit RGB image (transparency flattened onto white).
+
+    ``draft_size`` lets JPEGs decode at a reduced scale when only that many pixels per side are
+    needed (much faster for big photos; the result is not bit-identical to a full decode).
+    Raises ``ImageError`` for anything that is not a usable image.
+    """
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "This file")
+    with open_header(source, max_pixels=max_pixels, name=label) as image:
         try:
             image.seek(0)  # animated GIF/WebP/PNG: the first frame
             if draft_size and image.format in ("JPEG", "MPO"):
