@@ -1,0 +1,627 @@
+"""Reading a stranger's zip of images, sorted into class folders, into memory for fine-tuning.
+
+The zip comes from anyone on the internet, so it is treated as hostile until proven otherwise.
+Nothing is ever extracted to disk. Before a single byte is decompressed, the zip's table of
+contents is checked: every path must stay inside the zip (no ``..``, absolute paths, drive letters
+or backslashes), there must be no symlinks or password-protected images, and the sizes the zip
+declares must be sane (a zip bomb declares gigabytes or absurd compression ratios). Then the
+images are read one at a time, each with a hard cap on the bytes read, decoded by
+``nets.images.open_rgb`` (which refuses decompression bombs from the header), and shrunk at once
+so the shorter side is at most 256 px: 2,000 photos then take a few hundred MB, not tens of GB.
+
+Two layouts are understood, either of them optionally inside one wrapper folder::
+
+    cats/a.jpg  dogs/b.jpg                       one folder per class: a seeded, stratified
+                                                 share of each class is held out for validation
+    train/cats/a.jpg  val/cats/c.jpg  ...        the person's own split (val/, valid/ or
+                                                 validation/); train/ alone is split as above
+
+Every refusal is a ``DatasetError`` whose message tells the person who uploaded the zip what is
+wrong and how to fix it. Files that are merely unusable (a text file, a damaged JPEG) are skipped
+and listed in ``ImageDataset.skipped``; system clutter (``__MACOSX/``, ``.DS_Store``, hidden
+files, ``Thumbs.db``) is ignored silently.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import unicodedata
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Callable
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from nets.images import ImageError, open_rgb
+
+MB = 1 << 20  # sizes are binary and labelled "MB"/"GB", as Windows Explorer shows them
+GB = 1 << 30
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
+ARCHIVE_EXTENSIONS = frozenset({".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz"})
+TRAIN_FOLDERS = frozenset({"train", "training"})
+VAL_FOLDERS = frozenset({"val", "valid", "validation"})
+UNUSED_FOLDERS = frozenset({"test", "testing"})  # common in downloaded datasets; never read here
+# plus anything starting with "."; "Icon\r" is the file behind a custom macOS folder icon (its
+# carriage return is shown as U+FFFD, like every control character in a name)
+JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini", "icon\ufffd"})
+SHORT_SIDE = 256  # the training crops are 224 px: 256 leaves room for random crops, no more
+# A very long, thin image keeps its shorter side small but could still be huge (1 x 50,000,000 px
+# passes the pixel limit): the longer side is capped too. 512 = 2 x 256 keeps every photo shape
+# up to 2:1 (including 16:9) at full training resolution.
+LONG_SIDE = 512
+RATIO_FLOOR = 1 * MB  # small files can compress extremely well (a blank PNG); only big ones are judged
+# The table of contents is read whole before anything else. 1 KB per allowed entry is far more
+# than real entries use (46 bytes plus the path plus ~30 bytes of timestamps), and it keeps a
+# zip that lies about its entry count from making Python build millions of entry objects.
+DIRECTORY_BYTES_PER_ENTRY = 1024
+SYMLINK = 0o120000
+ENCRYPTED = 0x1  # general-purpose flag bit 0: the member is password-protected
+UTF8_NAMES = 0x800  # general-purpose flag bit 11: the member's name is UTF-8, not code page 437
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """What an uploaded zip may contain; anything beyond is refused before it is decompressed."""
+
+    max_zip_bytes: int = 100 * MB
+    max_entries: int = 5_000  # files and folders, system clutter included
+    max_total_bytes: int = 1 * GB  # the sum of the sizes the zip declares, once decompressed
+    max_file_bytes: int = 25 * MB  # one image, decompressed
+    max_ratio: float = 200.0  # real JPEG/PNG barely compress; 200:1 is a bomb (zeros reach 1000:1)
+    max_images: int = 2_000
+    max_classes: int = 20
+    min_images_per_class: int = 5
+    max_pixels: int = 50_000_000  # per image: more than any phone camera
+    # Decoded pixels summed over the zip. A 50 MP PNG of one colour is only 160 KB, but takes
+    # 0.6 s of CPU to decode: 100 MB of them would be 7 minutes. Real uploads stay far below
+    # (JPEGs decode at reduced scale, a 50 KB PNG is about 0.2 MP); 2,000 MP bound it to ~25 s.
+    max_total_pixels: int = 2_000_000_000
+
+    def describe(self) -> str:
+        """The limits as one line for the person about to upload."""
+        return (f"A zip of at most {_size(self.max_zip_bytes)}: 2 to {self.max_classes} class "
+                f"folders with at least {self.min_images_per_class} images each, at most "
+                f"{self.max_images:,} images in all (JPEG, PNG, WebP, BMP or GIF, each at most "
+                f"{_size(self.max_file_bytes)} and {_megapixels(self.max_pixels)} megapixels), "
+                f"at most {self.max_entries:,} files.")
+
+
+@dataclass
+class LabelledImage:
+    """One image from the zip, shrunk for training, with its class index."""
+
+    name: str  # the path inside the zip
+    image: Image.Image  # RGB, shorter side at most SHORT_SIDE
+    label: int  # index into ImageDataset.classes
+
+
+@dataclass
+class ImageDataset:
+    """The images of a zip, split into training and validation, and what was left out and why."""
+
+    classes: list[str]  # sorted
+    train: list[LabelledImage]
+    val: list[LabelledImage]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path in the zip, reason)
+    layout: str = ""  # how the zip was understood, as a sentence fragment
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """Images per class in each split: columns class, train, val, total."""
+        train = Counter(item.label for item in self.train)
+        val = Counter(item.label for item in self.val)
+        rows = [(name, train[i], val[i], train[i] + val[i]) for i, name in enumerate(self.classes)]
+        return pd.DataFrame(rows, columns=["class", "train", "val", "total"]).astype(
+            {"train": "int64", "val": "int64", "total": "int64"})
+
+
+class DatasetError(ValueError):
+    """A zip that cannot be used; the message says what is wrong and how to fix it."""
+
+
+@dataclass
+class _Member:
+    info: zipfile.ZipInfo
+    name: str  # for display and layout: UTF-8 repaired, NFC, no control characters
+    parts: tuple[str, ...]
+    inner: tuple[str, ...] = ()  # the parts below the wrapper folder, if there is one
+    split: str = ""  # "train" or "val" once placed
+    label: str = ""  # class folder name once placed
+
+
+def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(),
+                   valid_pct: float = 0.2, seed: int = 0,
+                   progress: Callable[[int, int], None] | None = None) -> ImageDataset:
+    """Read an uploaded zip of class folders into memory, or raise ``DatasetError`` saying why not."""
+    if not 0.0 < valid_pct < 1.0:
+        raise ValueError(f"valid_pct must be between 0 and 1, not {valid_pct}")
+    skipped: list[tuple[str, str]] = []
+    kinds: Counter[str] = Counter()  # skipped files by kind of reason, for the warning
+
+    def skip(member: _Member, kind: str, reason: str) -> None:
+        skipped.append((member.name, reason))
+        kinds[kind] += 1
+
+    with _open_upload(source) as stream, _open_zip(stream, limits) as zf:
+        files = _check_table_of_contents(zf.infolist(), limits)
+        images: list[_Member] = []
+        others: list[_Member] = []
+        for member in files:
+            if _is_junk(member.parts):
+                continue
+            is_image = PurePosixPath(member.name).suffix.lower() in IMAGE_EXTENSIONS
+            (images if is_image else others).append(member)
+        _check_images_before_reading(images, others, limits)
+        for member in others:
+            if PurePosixPath(member.name).suffix.lower() in ARCHIVE_EXTENSIONS:
+                skip(member, "archive", "an archive inside the zip: it is not opened; unzip it "
+                     "and put its folders in this zip instead")
+            else:
+                skip(member, "not an image", "not an image file")
+        placed, layout, has_val = _place(images, skip)
+        _check_classes(placed, has_val, limits)
+        decoded = _decode(zf, placed, limits, progress, skip)
+    classes = sorted({member.label for member in placed})
+    _check_decoded(decoded, classes, has_val, limits, failed=kinds["damaged"])
+    index = {name: i for i, name in enumerate(classes)}
+    if has_val:
+        train, val = ([LabelledImage(m.name, image, index[m.label])
+                       for m, image in decoded if m.split == split] for split in ("train", "val"))
+    else:
+        train, val = _split(decoded, index, valid_pct, seed)
+        layout += f"; {valid_pct:.0%} of each class held out for validation (seed {seed})"
+    dataset = ImageDataset(classes, train, val, skipped, layout)
+    dataset.warnings = _warnings(dataset, kinds)
+    return dataset
+
+
+def _open_upload(source: str | Path | bytes) -> BinaryIO:
+    """The upload as a binary stream (the caller closes it)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    try:
+        return open(source, "rb")  # closed by the caller's with-block
+    except OSError as error:
+        raise DatasetError(f"The uploaded file could not be opened ({error.strerror or error}). "
+                           "Upload it again.") from None
+
+
+def _open_zip(stream: BinaryIO, limits: ZipLimits) -> zipfile.ZipFile:
+    """The upload as an open ``ZipFile``, after the checks that need no decompression."""
+    size = stream.seek(0, os.SEEK_END)
+    if size > limits.max_zip_bytes:
+        raise DatasetError(
+            f"The zip is {_size(size)}; the limit is {_size(limits.max_zip_bytes)}. Upload fewer "
+            "or smaller images: photos resized to about 1,000 px are plenty, the network sees "
+            "224 x 224 pixels.")
+    stream.seek(0)
+    if size == 0 or not zipfile.is_zipfile(stream):
+        raise DatasetError(_not_a_zip(stream))
+    declared = _declared_table_of_contents(stream, size)
+    if declared is not None:
+        entries, table_bytes = declared
+        if entries > limits.max_entries:
+            raise DatasetError(_too_many_entries(entries, limits))
+        if table_bytes > limits.max_entries * DIRECTORY_BYTES_PER_ENTRY:
+            raise DatasetError(
+                f"The zip's list of contents is {_size(table_bytes)}, far more than "
+                f"{limits.max_entries:,} files need. Make the zip again from your class folders "
+                "(on macOS: right-click > Compress; on Windows: Send to > Compressed folder).")
+    stream.seek(0)
+    try:
+        return zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            struct.error, NotImplementedError) as error:
+        raise DatasetError(f"The zip is damaged or incomplete and cannot be opened ({error}). "
+                           "Make the zip again and upload it again.") from None
+
+
+def _not_a_zip(stream: BinaryIO) -> str:
+    """The message for an upload that is not a zip, naming what it seems to be instead."""
+    stream.seek(0)
+    head = stream.read(8)
+    kinds = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+             (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7-Zip archive"),
+             (b"\x1f\x8b", "a gzip/.tar.gz archive"), (b"%PDF", "a PDF document"))
+    seems = next((what for magic, what in kinds if head.startswith(magic)), None)
+    if head[:4] == b"RIFF":
+        seems = "a WebP image or another RIFF file"
+    what = f" (it looks like {seems})" if seems else ""
+    return (f"The uploaded file is not a zip archive{what}, or it is damaged. Put your class folders "
+            "in a zip: select them and choose Compress (macOS) or Send to > Compressed (zipped) "
+            "folder (Windows), then upload the .zip file.")
+
+
+def _declared_table_of_contents(stream: BinaryIO, size: int) -> tuple[int, int] | None:
+    """(entries, bytes) of the table of contents as the zip's end record declares them.
+
+    Read the way ``zipfile`` reads it (including the ZIP64 record), so the byte count bounds what
+    ``zipfile.ZipFile`` will then parse. ``None`` when the end record cannot be found.
+    """
+    tail_size = min(size, 22 + 0xFFFF)  # the end record is 22 bytes plus a comment of < 64 KB
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    if tail[-22:-18] == b"PK\x05\x06" and tail[-2:] == b"\0\0":
+        at = len(tail) - 22
+    else:
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+    entries, table_bytes = struct.unpack("<HI", tail[at + 10:at + 16])
+    end_record = size - tail_size + at
+    if end_record >= 20 + 56:
+        stream.seek(end_record - 20)
+        if stream.read(4) == b"PK\x06\x07":  # a ZIP64 locator: the real counts are 56 bytes earlier
+            stream.seek(end_record - 20 - 56)
+            record = stream.read(56)
+            if record[:4] == b"PK\x06\x06":
+                entries, table_bytes = struct.unpack("<QQ", record[32:48])
+    return entries, table_bytes
+
+
+def _too_many_entries(entries: int, limits: ZipLimits) -> str:
+    return (f"The zip has {entries:,} files and folders; the limit is {limits.max_entries:,}. "
+            f"Upload at most {limits.max_images:,} images in class folders, without other files.")
+
+
+def _check_table_of_contents(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[_Member]:
+    """Refuse unsafe paths, symlinks, too many entries and bomb-sized totals; the files to consider."""
+    if not infos:
+        raise DatasetError("The zip is empty. Put your class folders (e.g. cats/ and dogs/, each "
+                           "with its images) in the zip and upload it again.")
+    if len(infos) > limits.max_entries:
+        raise DatasetError(_too_many_entries(len(infos), limits))
+    files = []
+    for info in infos:
+        name = _display_name(info)
+        problem = _path_problem(name)
+        if problem:
+            raise DatasetError(
+                f"The zip contains the path {_quoted(name)}, which {problem}. A zip like this can "
+                "overwrite files outside its folder when unpacked, so it is refused as a whole. "
+                "Make the zip again from your class folders with your system's Compress or "
+                "Send to > Compressed folder command.")
+        if stat.S_IFMT(info.external_attr >> 16) == SYMLINK:
+            raise DatasetError(
+                f"The zip contains a symbolic link ({_quoted(name)}), which could point at files "
+                "outside the zip, so the zip is refused. Replace links with the real image files "
+                "and make the zip again.")
+        if not info.is_dir():
+            parts = tuple(part for part in name.split("/") if part not in ("", "."))
+            if parts:
+                files.append(_Member(info, name, parts))
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_total_bytes:
+        raise DatasetError(
+            f"The zip would expand to {_size(total)}, more than the limit of "
+            f"{_size(limits.max_total_bytes)}. This is how a zip bomb looks; if it really is your "
+            "dataset, upload fewer or smaller images (photos of about 1,000 px are plenty).")
+    return files
+
+
+def _display_name(info: zipfile.ZipInfo) -> str:
+    """The member's path as the person saw it in their file manager."""
+    name = info.filename
+    if not info.flag_bits & UTF8_NAMES and not name.isascii():
+        # Many zip tools (macOS Archive Utility, 7-Zip) write UTF-8 names without setting the
+        # UTF-8 flag, so zipfile decodes them as code page 437 ("cafÃ©" style). Undo that when the
+        # bytes are valid UTF-8, which real code page 437 text almost never is.
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    # macOS writes decomposed accents (e + U+0301): compose them so "café" from a Mac and from
+    # Windows is one class. Control and format characters (including right-to-left overrides
+    # that disguise names) are replaced, since names are shown to people.
+    name = unicodedata.normalize("NFC", name)
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cf") else c for c in name)
+
+
+def _path_problem(name: str) -> str | None:
+    """Why a member path is unsafe, or None when it stays inside the zip."""
+    if "\\" in name:
+        return "separates folders with backslashes (\\) instead of /"
+    if name.startswith("/"):
+        return "is absolute (starts with /)"
+    if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
+        return "starts with a Windows drive letter"
+    if ".." in name.split("/"):
+        return "climbs out of the zip's folder with '..'"
+    return None
+
+
+def _is_junk(parts: tuple[str, ...]) -> bool:
+    """System clutter that nobody put in the zip on purpose: ignored without a word."""
+    return any(part.startswith(".") or part.lower() in JUNK_NAMES for part in parts)
+
+
+def _check_images_before_reading(images: list[_Member], others: list[_Member],
+                                 limits: ZipLimits) -> None:
+    """Refuse a zip with no images, password-protected images or bomb-like image sizes."""
+    if not images:
+        archives = [m.name for m in others if PurePosixPath(m.name).suffix.lower() in ARCHIVE_EXTENSIONS]
+        if archives:
+            raise DatasetError(
+                f"The zip contains only another archive ({_names(archives)}), no images. Archives "
+                "inside the zip are not opened: unzip the inner zip and upload a zip of its class "
+                "folders instead.")
+        found = (f" (it holds {len(others)} other file{'s' * (len(others) != 1)}, "
+                 f"e.g. {_quoted(others[0].name)})") if others else ""
+        raise DatasetError(
+            f"The zip has no images{found}. Put JPEG, PNG, WebP, BMP or GIF images in one folder "
+            "per class, e.g. cats/ and dogs/, and zip those folders.")
+    locked = [m.name for m in images if m.info.flag_bits & ENCRYPTED]
+    if locked:
+        raise DatasetError(
+            f"The zip is password-protected ({_names(locked)} {'is' if len(locked) == 1 else 'are'} "
+            "encrypted). Make the zip again without a password.")
+    for member in images:
+        info = member.info
+        if info.file_size > limits.max_file_bytes:
+            raise DatasetError(
+                f"{_quoted(member.name)} is {_size(info.file_size)} once decompressed; the limit is "
+                f"{_size(limits.max_file_bytes)} per image. Save it as a smaller JPEG (about 1,000 "
+                "px is plenty) or remove it, then make the zip again.")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
+            raise DatasetError(
+                f"{_quoted(member.name)} would expand {ratio:,.0f} times (from "
+                f"{_size(info.compress_size)} to {_size(info.file_size)}); real images expand at "
+                f"most a few times and the limit is {limits.max_ratio:g}. This is how a zip bomb "
+                "looks: remove that file, or save it as JPEG or PNG, and make the zip again.")
+
+
+def _place(images: list[_Member], skip: Callable[[_Member, str, str], None]
+           ) -> tuple[list[_Member], str, bool]:
+    """Work out the layout; give each usable image its split and class. (placed, layout, has_val)"""
+    tops = {m.parts[0] for m in images if len(m.parts) >= 2}
+    wrapper = ""
+    if (len(tops) == 1 and next(iter(tops)).lower() not in TRAIN_FOLDERS | VAL_FOLDERS
+            and any(len(m.parts) >= 3 for m in images)):
+        wrapper = next(iter(tops))  # one folder around everything, e.g. mydata/cats/a.jpg
+    inside = f" inside {wrapper}/" if wrapper else ""
+    for m in images:
+        m.inner = m.parts[1:] if wrapper and len(m.parts) >= 2 else m.parts
+
+    def split_folder(names: frozenset[str]) -> list[str]:
+        """Top folders with one of these names that hold class folders (not loose images)."""
+        return sorted({m.inner[0] for m in images if len(m.inner) >= 3 and m.inner[0].lower() in names})
+
+    train_folders, val_folders = split_folder(TRAIN_FOLDERS), split_folder(VAL_FOLDERS)
+    if val_folders and not train_folders:
+        raise DatasetError(
+            f"The zip has a {val_folders[0]}/ folder{inside} but no train/ folder next to it. Put "
+            f"the training images in train/<class>/ beside {val_folders[0]}/<class>/, or use one "
+            "folder per class and let the app hold some out for validation.")
+    placed = []
+    for member in sorted(images, key=lambda m: m.name):
+        parts = member.inner
+        top = parts[0].lower() if len(parts) >= 2 else ""
+        if len(parts) < 2:
+            skip(member, "outside", "not inside a class folder")
+        elif not train_folders:
+            member.split, member.label = "train", parts[0]
+            placed.append(member)
+        elif top in TRAIN_FOLDERS | VAL_FOLDERS:
+            if len(parts) < 3:
+                skip(member, "outside", f"not inside a class folder (put it in {parts[0]}/<class>/)")
+            else:
+                member.split = "train" if top in TRAIN_FOLDERS else "val"
+                member.label = parts[1]
+                placed.append(member)
+        elif top in UNUSED_FOLDERS:
+            skip(member, "unused", f"in the {parts[0]}/ folder, which is not used "
+                 "(only train/ and val/ are)")
+        else:
+            skip(member, "outside", "outside the train/ and val/ folders")
+    has_val = bool(val_folders)
+    if train_folders and has_val:
+        layout = f"{train_folders[0]}/ and {val_folders[0]}/ folders{inside}"
+    elif train_folders:
+        layout = f"a {train_folders[0]}/ folder{inside} without a validation folder"
+    else:
+        layout = f"one folder per class{inside}"
+    return placed, layout, has_val
+
+
+def _check_classes(placed: list[_Member], has_val: bool, limits: ZipLimits) -> None:
+    """Refuse wrong class counts, too many or too few images, and train/val class mismatches."""
+    if has_val:
+        train = {m.label for m in placed if m.split == "train"}
+        val = {m.label for m in placed if m.split == "val"}
+        if train != val:
+            parts = []
+            if train - val:
+                parts.append(f"only in train/: {_names(sorted(train - val))}")
+            if val - train:
+                parts.append(f"only in val/: {_names(sorted(val - train))}")
+            raise DatasetError(
+                f"train/ and val/ have different classes ({'; '.join(parts)}). Every class needs a "
+                "folder with the same name in both, or remove val/ and let the app hold some "
+                "images out for validation.")
+    counts = Counter(m.label for m in placed)
+    if not counts:
+        raise DatasetError(
+            "The images are not inside class folders. Fine-tuning needs at least 2 classes: put "
+            "each class's images in its own folder, e.g. cats/ and dogs/, and zip those folders.")
+    if len(counts) == 1:
+        only = next(iter(counts))
+        raise DatasetError(
+            f"The zip has only one class folder ({_quoted(only)}). Fine-tuning needs at least 2 "
+            "classes: put each class's images in its own folder, e.g. cats/ and dogs/, at the top "
+            "of the zip or inside one folder.")
+    if len(counts) > limits.max_classes:
+        raise DatasetError(
+            f"The zip has {len(counts)} class folders; the limit is {limits.max_classes}. Keep at "
+            f"most {limits.max_classes} classes (e.g. {_names(sorted(counts)[:3])}, ...).")
+    if len(placed) > limits.max_images:
+        raise DatasetError(
+            f"The zip has {len(placed):,} images; the limit is {limits.max_images:,}. Use fewer "
+            f"images per class (about {limits.max_images // len(counts):,} each would fit).")
+    _check_counts(counts, limits, "")
+
+
+def _check_counts(counts: Counter[str], limits: ZipLimits, after: str) -> None:
+    """Refuse classes with fewer than the minimum number of images, naming them."""
+    small = sorted((n, name) for name, n in counts.items() if n < limits.min_images_per_class)
+    if small:
+        listed = ", ".join(f"{_quoted(name)} has {n} image{'s' * (n != 1)}" for n, name in small[:5])
+        text = (f"Too few images in {'a class' if len(small) == 1 else 'some classes'}: {listed}. "
+                f"Each class needs at least {limits.min_images_per_class} images (some are held "
+                "out for validation). Add images to those folders or remove them.")
+        raise DatasetError(after + text[0].lower() + text[1:] if after else text)
+
+
+def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
+            progress: Callable[[int, int], None] | None,
+            skip: Callable[[_Member, str, str], None]) -> list[tuple[_Member, Image.Image]]:
+    """Read, decode and shrink each image in turn; damaged ones are skipped with the reason."""
+    decoded = []
+    pixels = 0
+    for i, member in enumerate(placed, start=1):
+        image = _read_one(zf, member, limits, skip)
+        if image is not None:
+            pixels += image.width * image.height
+            if pixels > limits.max_total_pixels:
+                raise DatasetError(
+                    f"The images add up to more than {_megapixels(limits.max_total_pixels)} megapixels "
+                    f"(reached at {_quoted(member.name)}, image {i:,} of {len(placed):,}), too much "
+                    "to decode here. Use smaller images: about 1,000 px on the longer side is plenty.")
+            decoded.append((member, _shrink(image)))
+        if progress is not None:
+            progress(i, len(placed))
+    return decoded
+
+
+def _read_one(zf: zipfile.ZipFile, member: _Member, limits: ZipLimits,
+              skip: Callable[[_Member, str, str], None]) -> Image.Image | None:
+    """One member decoded to RGB (JPEGs already at reduced scale), or None when it is unusable."""
+    cap = min(member.info.file_size, limits.max_file_bytes)
+    try:
+        with zf.open(member.info) as f:
+            data = f.read(cap + 1)  # never more than the cap, whatever the data really inflates to
+    except NotImplementedError:
+        skip(member, "damaged", "compressed with a method this app cannot read (e.g. Deflate64); "
+             "make the zip again with your system's Compress command")
+        return None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as error:
+        skip(member, "damaged", f"damaged inside the zip ({error})")
+        return None
+    if len(data) > cap:
+        raise DatasetError(
+            f"{_quoted(member.name)} expands to more than the {_size(cap)} the zip declares for it. "
+            "The zip is damaged or built to attack the server; make it again from your folders.")
+    try:
+        image = open_rgb(data, max_pixels=limits.max_pixels, name=member.name, draft_size=SHORT_SIDE)
+    except ImageError as error:
+        skip(member, "damaged", str(error))
+        return None
+    return image
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Scale down (never up) so the shorter side is at most SHORT_SIDE and the longer LONG_SIDE."""
+    width, height = image.size
+    scale = min(1.0, SHORT_SIDE / min(width, height), LONG_SIDE / max(width, height))
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # reducing_gap: a fast box reduction down to 3x the target first, then Lanczos; this looks
+    # the same as a pure Lanczos resize at a fraction of the cost for big PNGs.
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _check_decoded(decoded: list[tuple[_Member, Image.Image]], classes: list[str], has_val: bool,
+                   limits: ZipLimits, failed: int) -> None:
+    """After decoding: refuse if unreadable images left a class too small or a split empty."""
+    after = (f"After skipping {failed} image{'s' * (failed != 1)} that could not be read (see "
+             "the skipped files), ") if failed else ""
+    counts = Counter({name: 0 for name in classes})
+    counts.update(m.label for m, _ in decoded)
+    _check_counts(counts, limits, after)
+    if has_val:
+        for split in ("train", "val"):
+            present = {m.label for m, _ in decoded if m.split == split}
+            missing = [name for name in classes if name not in present]
+            if missing:
+                raise DatasetError(
+                    f"{after}{split}/ has no readable images for {_names(missing)}. Every class "
+                    f"needs images in both train/ and val/.")
+
+
+def _split(decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], valid_pct: float,
+           seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """A stratified, seeded split: the same zip and seed always give the same validation images."""
+    train, val = [], []
+    for name, label in index.items():
+        items = sorted((m.name, image) for m, image in decoded if m.label == name)
+        n = len(items)
+        n_val = min(max(1, int(n * valid_pct + 0.5)), n - 1)  # at least 1 each side
+        # One generator per class, seeded by the class name: a class's split does not change when
+        # another class gains or loses images.
+        rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+        held_out = set(rng.permutation(n)[:n_val].tolist())
+        for i, (path, image) in enumerate(items):
+            (val if i in held_out else train).append(LabelledImage(path, image, label))
+    return train, val
+
+
+def _warnings(dataset: ImageDataset, kinds: Counter[str]) -> list[str]:
+    """Sentences about things that work but deserve attention: imbalance, skipped files, tiny val."""
+    warnings = []
+    totals = dataset.summary().set_index("class")["total"]
+    if totals.min() > 0 and totals.max() / totals.min() >= 3:
+        big, small = totals.idxmax(), totals.idxmin()
+        warnings.append(
+            f"The classes are unbalanced: {_quoted(big)} has {totals.max()} images but "
+            f"{_quoted(small)} only {totals.min()} ({totals.max() / totals.min():.0f}x). The model "
+            f"may lean towards {_quoted(big)}; add images to the small classes if you can.")
+    if dataset.skipped:
+        labels = {"not an image": ("not an image file", "not image files"),
+                  "outside": ("outside the class folders",) * 2,
+                  "damaged": ("unreadable image", "unreadable images"),
+                  "unused": ("in an unused folder",) * 2,
+                  "archive": ("archive inside the zip", "archives inside the zip")}
+        detail = ", ".join(f"{n} {labels[kind][n != 1]}" for kind, n in kinds.most_common())
+        n = len(dataset.skipped)
+        warnings.append(f"{n} file{'s were' if n != 1 else ' was'} skipped ({detail}); "
+                        "see the list of skipped files.")
+    if len(dataset.val) < 10:
+        warnings.append(
+            f"Only {len(dataset.val)} images are held out for validation, so validation accuracy "
+            f"moves in steps of {100 / len(dataset.val):.0f}%. More images per class make it "
+            "more trustworthy.")
+    return warnings
+
+
+def _size(n: float) -> str:
+    """A byte count for people: 100 MB, 1 GB, 3.2 KB."""
+    for unit, scale in (("GB", GB), ("MB", MB), ("KB", 1024)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def _megapixels(pixels: int) -> str:
+    """A pixel count in megapixels for people: 2,000 or 0.3."""
+    return f"{pixels / 1e6:,.0f}" if pixels >= 10e6 else f"{pixels / 1e6:g}"
+
+
+def _quoted(name: str, limit: int = 80) -> str:
+    """A path or class name in quotes for a message, shortened if very long."""
+    return "'" + (name if len(name) <= limit else name[:limit - 3] + "...") + "'"
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    """A few quoted names and how many more."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(_quoted(name) for name in names[:shown]) + more

@@ -1,0 +1,310 @@
+"""Tests for reading uploaded image zips: the layouts people use, and the zips attackers send.
+
+Good zips must be read with the right classes and counts, clutter ignored and damaged files
+reported; every hostile zip must be refused with a ``DatasetError`` that names the problem, fast,
+without writing anything to disk and (for the bombs) without using memory. Refusal times are
+printed at the end of the module (``pytest -s`` shows them).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import tempfile
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nets import example_data
+from nets.dataset_zip import (DatasetError, ImageDataset, ZipLimits, LONG_SIDE, SHORT_SIDE,
+                              read_image_zip)
+from tests import zips
+
+TIME_LIMIT = 30.0  # seconds per hostile zip; the real times are milliseconds (printed below)
+TIMES: dict[str, float] = {}
+
+
+def val_names(dataset: ImageDataset) -> list[str]:
+    return sorted(item.name for item in dataset.val)
+
+
+def counts(items: list, classes: list[str]) -> dict[str, int]:
+    return {name: sum(item.label == i for item in items) for i, name in enumerate(classes)}
+
+
+# --- good zips ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrapper", ["", "my shapes"])
+def test_flat_layout_reads_classes_counts_and_reports_skipped_files(wrapper: str) -> None:
+    data = zips.wrapped_zip() if wrapper else zips.flat_zip()
+    dataset = read_image_zip(data)
+    prefix = f"{wrapper}/" if wrapper else ""
+    assert dataset.classes == zips.FLAT_CLASSES
+    table = dataset.summary().set_index("class")
+    assert table["total"].to_dict() == zips.FLAT_TOTALS
+    assert table["val"].to_dict() == zips.FLAT_VAL
+    assert (table["train"] + table["val"] == table["total"]).all()
+    inside = f" inside {wrapper}/" if wrapper else ""
+    assert dataset.layout == (f"one folder per class{inside}; "
+                              "20% of each class held out for validation (seed 0)")
+    # the clutter is gone without a word; the text files and the broken JPEG are reported by name
+    skipped = dict(dataset.skipped)
+    assert set(skipped) == {prefix + name for name in zips.FLAT_SKIPPED}
+    for name, phrase in zips.FLAT_SKIPPED.items():
+        assert phrase in skipped[prefix + name]
+    assert f"{prefix}triangle/broken.jpg" in skipped[f"{prefix}triangle/broken.jpg"]
+    read = [item.name for item in dataset.train + dataset.val]
+    assert len(read) == len(set(read)) == sum(zips.FLAT_TOTALS.values())
+    assert not any("MACOSX" in name or "/." in name or name.startswith(".") or "Thumbs" in name
+                   for name in read + list(skipped))
+    assert f"{prefix}{zips.BIG_PNG}" in read  # nested deeper in square/, upper-case extension
+    assert any("3 files were skipped" in warning for warning in dataset.warnings)
+
+
+def test_images_are_rgb_and_shrunk_never_enlarged() -> None:
+    dataset = read_image_zip(zips.flat_zip())
+    by_name = {item.name: item.image for item in dataset.train + dataset.val}
+    assert all(image.mode == "RGB" and min(image.size) <= SHORT_SIDE for image in by_name.values())
+    assert by_name[zips.BIG_PNG].size == (384, 256)  # 900 x 600 RGBA -> shorter side 256
+    assert by_name[zips.PANORAMA].size == (LONG_SIDE, 77)  # 2000 x 300 -> longer side capped at 512
+    small = [image for name, image in by_name.items() if name.endswith(".jpg")]
+    assert all(128 <= side <= 160 for image in small for side in image.size)  # the drawn shapes, as drawn
+    # transparency flattened onto white: the PNG's left edge is fully transparent
+    assert by_name[zips.BIG_PNG].getpixel((0, 128)) == (255, 255, 255)
+
+
+def test_split_is_stratified_seeded_and_deterministic() -> None:
+    data = zips.flat_zip()
+    first, again, other = read_image_zip(data), read_image_zip(data), read_image_zip(data, seed=1)
+    assert val_names(first) == val_names(again)
+    assert [item.name for item in first.train] == [item.name for item in again.train]
+    assert val_names(first) != val_names(other)
+    assert counts(other.val, other.classes) == zips.FLAT_VAL  # same sizes, other images
+    assert "(seed 1)" in other.layout
+    # a bigger share, still stratified, and never a whole class in val
+    half = read_image_zip(data, valid_pct=0.5)
+    assert counts(half.val, half.classes) == {"circle": 6, "square": 6, "triangle": 5}
+    assert "50% of each class" in half.layout
+    assert not set(val_names(first)) & {item.name for item in first.train}
+
+
+def test_labels_match_class_folders() -> None:
+    dataset = read_image_zip(zips.split_zip())
+    for item in dataset.train + dataset.val:
+        assert item.name.split("/")[1] == dataset.classes[item.label]
+
+
+@pytest.mark.parametrize("val_folder, wrapper", [("val", ""), ("Validation", "mydata"), ("VALID", "")])
+def test_train_val_layout_keeps_the_persons_split(val_folder: str, wrapper: str) -> None:
+    dataset = read_image_zip(zips.split_zip(val_folder, wrapper, True, True))
+    prefix = f"{wrapper}/" if wrapper else ""
+    assert dataset.classes == zips.FLAT_CLASSES
+    assert counts(dataset.train, dataset.classes) == zips.SPLIT_TRAIN
+    assert counts(dataset.val, dataset.classes) == zips.SPLIT_VAL
+    assert all(item.name.startswith(f"{prefix}train/") for item in dataset.train)
+    assert all(item.name.startswith(f"{prefix}{val_folder}/") for item in dataset.val)
+    inside = f" inside {wrapper}/" if wrapper else ""
+    assert dataset.layout == f"train/ and {val_folder}/ folders{inside}"
+    skipped = dict(dataset.skipped)
+    for name, phrase in zips.SPLIT_SKIPPED.items():
+        assert phrase in skipped[prefix + name]
+    assert sum("test/" in name and "not used" in reason for name, reason in dataset.skipped) == 3
+
+
+def test_train_folder_without_val_is_split_like_a_flat_zip() -> None:
+    dataset = read_image_zip(zips.split_zip(with_val=False))
+    assert dataset.classes == zips.FLAT_CLASSES
+    assert counts(dataset.val, dataset.classes) == {"circle": 2, "square": 2, "triangle": 2}
+    assert counts(dataset.train, dataset.classes) == {"circle": 6, "square": 6, "triangle": 6}
+    assert all(item.name.startswith("train/") for item in dataset.train + dataset.val)
+    assert dataset.layout.startswith("a train/ folder without a validation folder; 20% of each class")
+
+
+def test_names_from_macs_and_old_zip_tools_are_repaired() -> None:
+    data = zips.accented_names()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # what zipfile alone makes of them
+        assert "train/cr\u251c\u00bfme/0.jpg" in zf.namelist()  # code page 437 mojibake
+    dataset = read_image_zip(data)
+    assert dataset.classes == ["caf\u00e9", "cr\u00e8me"]  # composed, one class each
+    assert counts(dataset.train, dataset.classes) == {"caf\u00e9": 5, "cr\u00e8me": 5}
+    assert "train/cr\u00e8me/3.jpg" in {item.name for item in dataset.train}
+    assert dataset.skipped == [("train/tab\ufffdhere.txt", "not an image file")]  # Icon\r ignored
+
+
+def test_summary_columns_progress_and_path_input(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    path = tmp_path / "upload.zip"
+    path.write_bytes(zips.flat_zip())
+    dataset = read_image_zip(path, progress=lambda i, n: calls.append((i, n)))
+    n = sum(zips.FLAT_TOTALS.values()) + 1  # the broken JPEG is tried too
+    assert calls == [(i, n) for i in range(1, n + 1)]
+    table = dataset.summary()
+    assert list(table.columns) == ["class", "train", "val", "total"]
+    assert table["class"].tolist() == zips.FLAT_CLASSES
+    assert pd.api.types.is_integer_dtype(table["total"])
+    assert val_names(read_image_zip(str(path))) == val_names(dataset)
+
+
+def test_unbalanced_classes_are_warned_about() -> None:
+    dataset = read_image_zip(zips.unbalanced_zip())
+    imbalance = [w for w in dataset.warnings if "unbalanced" in w]
+    assert len(imbalance) == 1 and "'circle' has 15" in imbalance[0] and "'square' only 5" in imbalance[0]
+    assert not any("unbalanced" in w for w in read_image_zip(zips.flat_zip()).warnings)
+
+
+def test_example_shapes_zip_is_small_deterministic_and_readable() -> None:
+    asset = example_data.SHAPES_ZIP
+    assert asset.exists() and asset.stat().st_size < 400_000
+    dataset = read_image_zip(asset)
+    assert dataset.classes == ["circle", "square", "triangle"]
+    assert dataset.summary()["total"].tolist() == [24, 24, 24]
+    assert dataset.skipped == [] and not any("unbalanced" in w for w in dataset.warnings)
+    twice = [example_data.make_shapes_zip(None, per_class=3) for _ in range(2)]
+    assert twice[0] == twice[1]
+    split = read_image_zip(example_data.make_shapes_zip(None, per_class=5, layout="split", seed=4))
+    assert split.layout == "train/ and val/ folders" and len(split.val) == 3 and len(split.train) == 12
+
+
+def test_lying_member_is_cut_off_at_its_declared_size() -> None:
+    data = zips.lying_size()  # declares 100 KB, inflates to 200 MB
+    tracemalloc.start()
+    try:
+        dataset = read_image_zip(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * zips.MB, f"reading used {peak / zips.MB:.0f} MB of Python memory"
+    assert dict(dataset.skipped).keys() == {"circle/liar.bmp"}
+    assert "damaged inside the zip" in dict(dataset.skipped)["circle/liar.bmp"]
+    assert dataset.summary()["total"].tolist() == [6, 6]
+
+
+def test_valid_pct_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="valid_pct"):
+        read_image_zip(zips.flat_zip(), valid_pct=1.0)
+
+
+def test_limits_describe_themselves_in_one_line() -> None:
+    text = ZipLimits().describe()
+    assert "\n" not in text
+    for phrase in ("100 MB", "20 class folders", "at least 5 images each", "2,000 images", "25 MB",
+                   "50 megapixels", "5,000 files"):
+        assert phrase in text
+    assert "3 class folders" in ZipLimits(max_classes=3).describe()
+
+
+# --- hostile zips and mistakes -----------------------------------------------------------------
+
+HOSTILE = [  # (what, builder, limits, phrases the message must contain)
+    ("zip slip", zips.zip_slip, None, ["'../evil.jpg'", "climbs out", "refused as a whole"]),
+    ("absolute path", zips.absolute_path, None, ["'/tmp/evil.jpg'", "absolute"]),
+    ("drive letter", zips.drive_letter, None, ["'C:/Windows/evil.jpg'", "drive letter"]),
+    ("backslash path", zips.backslash_path, None, ["..\\..\\evil.jpg", "backslashes"]),
+    ("symlink", zips.symlink_member, None, ["symbolic link", "'circle/link.jpg'"]),
+    ("3 GB of zeros", zips.bomb_3gb, None, ["expand to 3 GB", "limit of 1 GB", "zip bomb"]),
+    ("ratio bomb", zips.ratio_bomb, None, ["'circle/big.bmp'", "expand 1,0", "limit is 200", "zip bomb"]),
+    ("image over 25 MB", zips.oversized_image, None, ["'circle/huge.bmp'", "30 MB", "25 MB per image"]),
+    ("30,000 entries", zips.many_entries, None, ["30,000 files and folders", "limit is 5,000"]),
+    ("70,000 entries (ZIP64)", lambda: zips.many_entries(70_000), None,
+     ["70,000 files", "limit is 5,000"]),
+    ("entry count that lies", zips.entry_count_lies, None, ["30,000 files and folders"]),
+    ("8 MB table of contents", zips.huge_table_of_contents, None,
+     ["list of contents is 7.", "5,000 files"]),
+    ("only a nested zip", zips.nested_zip_only, None, ["'dataset.zip'", "unzip the inner zip"]),
+    ("PNG renamed .zip", zips.png_renamed, None, ["not a zip archive", "PNG image"]),
+    ("truncated zip", zips.truncated_zip, None, ["not a zip archive", "damaged"]),
+    ("empty zip", zips.empty_zip, None, ["zip is empty"]),
+    ("one class", zips.one_class, None, ["only one class folder ('circle')", "at least 2 classes"]),
+    ("no images", zips.no_images, None, ["no images", "'circle/about.txt'"]),
+    ("class with one image", zips.class_with_one_image, None, ["'square' has 1 image", "at least 5"]),
+    ("class of damaged images", zips.damaged_class, None,
+     ["6 images that could not be read", "'square' has 0 images", "at least 5"]),
+    ("encrypted flag", zips.encrypted_flag, None, ["password-protected", "'square/square_002.jpg'"]),
+    ("train/val mismatch", zips.train_val_mismatch, None,
+     ["only in train/: 'triangle'", "only in val/: 'star'"]),
+    ("too many classes", zips.flat_zip, ZipLimits(max_classes=2), ["3 class folders", "limit is 2"]),
+    ("too many images", zips.flat_zip, ZipLimits(max_images=20), ["33 images", "limit is 20"]),
+    ("too many pixels in all", zips.flat_zip, ZipLimits(max_total_pixels=300_000),
+     ["more than 0.3 megapixels", "image ", "smaller images"]),
+    ("zip over the size limit", zips.flat_zip, ZipLimits(max_zip_bytes=50_000),
+     ["The zip is ", "KB; the limit is 48.8 KB"]),
+]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run in an empty working folder with an empty temp folder; yield a listing of both."""
+    cwd, temp = tmp_path / "cwd", tmp_path / "temp"
+    cwd.mkdir(), temp.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    watched = [Path("/tmp/evil.jpg"), tmp_path / "evil.jpg", Path("C:"), Path(cwd / "C:")]
+    existed = {path: path.exists() for path in watched}
+    yield lambda: sorted(str(p) for p in tmp_path.rglob("*"))
+    assert {path: path.exists() for path in watched} == existed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_times():
+    yield
+    if TIMES:
+        print("\nrefusal times (build excluded):")
+        for what, seconds in TIMES.items():
+            print(f"  {what:28s} {seconds * 1000:8.1f} ms")
+
+
+@pytest.mark.parametrize("what, build, limits, phrases", HOSTILE, ids=[case[0] for case in HOSTILE])
+def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, phrases, sandbox) -> None:
+    data = build()
+    before = sandbox()
+    start = time.perf_counter()
+    with pytest.raises(DatasetError) as refused:
+        read_image_zip(data, limits=limits or ZipLimits())
+    TIMES[what] = elapsed = time.perf_counter() - start
+    assert elapsed < TIME_LIMIT
+    message = str(refused.value)
+    for phrase in phrases:
+        assert phrase in message, f"{phrase!r} not in: {message}"
+    assert sandbox() == before  # nothing extracted, no temp files
+
+
+def test_3gb_bomb_is_refused_without_using_memory() -> None:
+    data = zips.bomb_3gb()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.infolist()[0].file_size == 3 * zips.GB  # the bomb is real
+    grown_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match="zip bomb"):
+            read_image_zip(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - grown_before) * 1024
+    assert grown < 256 * zips.MB, f"peak memory grew by {grown / zips.MB:.0f} MB"
+    assert peak < 64 * zips.MB, f"Python allocated up to {peak / zips.MB:.0f} MB"
+
+
+@pytest.mark.parametrize("build", [zips.many_entries, zips.huge_table_of_contents])
+def test_oversized_tables_are_refused_before_zipfile_parses_them(build, monkeypatch) -> None:
+    data = build()
+
+    def parse(*args, **kwargs):
+        raise AssertionError("zipfile.ZipFile was asked to parse the whole table of contents")
+
+    monkeypatch.setattr(zipfile, "ZipFile", parse)
+    with pytest.raises(DatasetError):
+        read_image_zip(data)
+
+
+def test_a_good_zip_still_reads_after_the_hostile_ones() -> None:
+    # runs after the hostile tests (pytest keeps file order): no state was left behind
+    dataset = read_image_zip(zips.flat_zip())
+    assert dataset.summary().set_index("class")["total"].to_dict() == zips.FLAT_TOTALS
+    assert os.getcwd() != "/"
