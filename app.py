@@ -20,7 +20,7 @@ import pandas as pd
 
 from nets import compare
 from nets.charts import log_bar_chart
-from nets.digits import DigitReader, enlarge, feature_grid
+from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
 from nets.images import ImageError, open_header
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -48,6 +48,8 @@ PICK_BRUSH_JS = """
   pick();
 }
 """
+
+CLICK_CANVAS_CLEAR_JS = """() => { document.querySelector('#digit-canvas button[aria-label="Clear canvas"]')?.click(); }"""
 
 
 # --- Inputs that check what strangers send before Gradio decodes it -------------------------------
@@ -82,21 +84,24 @@ class DigitCanvas(gr.Sketchpad):
 # --- Draw a digit ---------------------------------------------------------------------------
 
 
-def predict_digit(sketch: dict | None) -> dict[str, float]:
-    """LeNet's top-3 digits for a Sketchpad value; an empty label when nothing is drawn."""
+def predict_digit(sketch: dict | None) -> tuple[dict[str, float], DigitReading | None]:
+    """LeNet's top-3 digits for a Sketchpad value (an empty label when nothing is drawn).
+
+    The reading also goes into the visitor's ``gr.State`` (invisible to API clients), from which
+    the "what LeNet sees" pictures are drawn without sending the canvas a second time.
+    """
     reading = DIGITS.read(sketch)
-    return {} if reading is None else reading.top(3)
+    return ({} if reading is None else reading.top(3)), reading
 
 
-def show_what_lenet_sees(sketch: dict | None):
+def show_what_lenet_sees(reading: DigitReading | None):
     """The hint, the 28x28 image LeNet classified and both layers' feature maps."""
-    reading = DIGITS.read(sketch)
     if reading is None:
         return T("digit_hint_blank"), None, None, None
     conv1, conv2 = DIGITS.feature_maps(reading.digit)
-    best = max(reading.top(1).values())
-    hint = T("digit_hint_unsure") if best < 0.6 else T("digit_hint_ok")
-    return hint, enlarge(reading.digit.mnist, 6), feature_grid(conv1, columns=6), feature_grid(conv2, columns=8, cell=40)
+    hint = T("digit_hint_unsure") if reading.probabilities.max() < 0.6 else T("digit_hint_ok")
+    return (hint, enlarge(reading.digit.mnist, 6), feature_grid(conv1, columns=3, cell=56),
+            feature_grid(conv2, columns=4, cell=40))
 
 
 def build_digit_tab() -> None:
@@ -115,7 +120,7 @@ def build_digit_tab() -> None:
                 eraser=gr.Eraser(default_size=20),
                 height=460,
             )
-            clear = gr.ClearButton(value=T("digit_clear"), variant="secondary")
+            clear = gr.Button(T("digit_clear"), variant="secondary", elem_id="digit-clear")
         with gr.Column(scale=2, min_width=260):
             answer = gr.Label(num_top_classes=3, label=T("digit_answer"), elem_id="digit-prediction")
             hint = gr.Markdown(T("digit_hint_blank"), elem_id="digit-hint")
@@ -129,20 +134,23 @@ def build_digit_tab() -> None:
         with gr.Column(min_width=280):
             conv2 = gr.Image(label=T("digit_conv2"), interactive=False, buttons=[])
             gr.Markdown(T("digit_conv2_explain"))
+    reading = gr.State()  # this visitor's last reading, for the pictures below the answer
     gr.Examples(
         examples=[str(p) for p in sorted((ASSETS / "examples").glob("digit_*.png"))],
         inputs=canvas,
         label=T("digit_examples"),
     )
-    clear.add([canvas, answer, seen, conv1, conv2])
+    # The canvas's own "Clear canvas" tool resets its drawing state reliably (setting the value to
+    # None twice in a row does not: the second None is not a change); the answers are reset here.
+    clear.click(lambda: ({}, None, T("digit_hint_blank"), None, None, None), None,
+                [answer, reading, hint, seen, conv1, conv2], js=CLICK_CANVAS_CLEAR_JS,
+                api_visibility="private", show_progress="hidden", queue=False)
     canvas.change(
-        predict_digit, canvas, answer, api_name="predict_digit", trigger_mode="always_last",
+        predict_digit, canvas, [answer, reading], api_name="predict_digit", trigger_mode="always_last",
         show_progress="hidden", concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet",
-    )
-    canvas.change(
-        show_what_lenet_sees, canvas, [hint, seen, conv1, conv2], api_visibility="private",
-        trigger_mode="always_last", show_progress="hidden", concurrency_limit=LENET_CONCURRENCY,
-        concurrency_id="lenet-views",
+    ).then(
+        show_what_lenet_sees, reading, [hint, seen, conv1, conv2], api_visibility="private",
+        show_progress="hidden", concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet-views",
     )
 
 

@@ -1,0 +1,99 @@
+"""Driving the app in a real browser: Debian's Chromium through Playwright.
+
+Playwright's own browser download does not work on every machine (no internet), so the tests
+launch the system Chromium. Without one, browser tests are skipped with the reason, unless
+``REQUIRE_BROWSER=1`` (as CI sets) turns the absence into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+
+import pytest
+
+from tests.digit_drawings import Drawing
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_path() -> str:
+    """The system Chromium, or a skip (a failure under REQUIRE_BROWSER=1) when there is none."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if path is None:
+        message = "no Chromium found: install it with `apt-get install -y chromium`"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def canvas_geometry(page) -> tuple[float, float, float]:
+    """Centre (x, y) of the drawing area on the page and its zoom (page px per canvas px)."""
+    root = page.locator("#digit-canvas")
+    zoom_text = root.get_by_text(re.compile(r"^\d+%$")).first.inner_text()
+    box = root.locator("canvas").first.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, int(zoom_text[:-1]) / 100
+
+
+def on_page(page, drawing: Drawing, most: int = 16) -> list[list[tuple[float, float]]]:
+    """The drawing's strokes in page coordinates, each thinned to at most ``most`` points.
+
+    Software-rendered canvases redraw on every pointer event, so fewer points draw much faster;
+    the canvas joins them with straight segments, as it does for a quick real hand.
+    """
+    cx, cy, zoom = canvas_geometry(page)
+    w, h = drawing.canvas
+    strokes = []
+    for stroke in drawing.strokes:
+        step = max(1, -(-len(stroke) // most))
+        kept = stroke[::step] + ([stroke[-1]] if (len(stroke) - 1) % step else [])
+        strokes.append([(cx + (x - w / 2) * zoom, cy + (y - h / 2) * zoom) for x, y in kept])
+    return strokes
+
+
+def draw_with_mouse(page, drawing: Drawing) -> None:
+    """Draw ``drawing``'s strokes with the mouse onto the digit canvas (canvas coordinates)."""
+    for points in on_page(page, drawing):
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point)
+        page.mouse.up()
+
+
+def draw_with_finger(page, drawing: Drawing) -> None:
+    """Draw with touch events (a phone), through the Chrome DevTools Protocol."""
+    cdp = page.context.new_cdp_session(page)
+    for points in on_page(page, drawing):
+        for i, (x, y) in enumerate(points):
+            kind = "touchStart" if i == 0 else "touchMove"
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def prediction(page, timeout: float = 20.0, settle: float = 1.5) -> str:
+    """The digit LeNet shows once the answer has settled (unchanged for ``settle`` seconds).
+
+    Each stroke triggers a new answer, so right after a multi-stroke drawing the label may still
+    show the answer for the first strokes.
+    """
+    label = page.locator("#digit-prediction .output-class")
+    deadline = time.monotonic() + timeout
+    last, since = "", time.monotonic()
+    while time.monotonic() < deadline:
+        text = label.inner_text().strip() if label.count() else ""
+        if text != last:
+            last, since = text, time.monotonic()
+        elif text and time.monotonic() - since >= settle:
+            return text
+        time.sleep(0.1)
+    return last
+
+
+def brush_is_selected(page) -> bool:
+    brush = page.locator('#digit-canvas button[aria-label="Brush"]')
+    return brush.count() > 0 and "highlight" in (brush.first.get_attribute("class") or "")
