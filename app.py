@@ -51,6 +51,12 @@ PICK_BRUSH_JS = """
 
 CLICK_CANVAS_CLEAR_JS = """() => { document.querySelector('#digit-canvas button[aria-label="Clear canvas"]')?.click(); }"""
 
+# A finger on the canvas must draw, not scroll the page: without this the browser takes the touch
+# for scrolling after the first move and cancels the stroke (seen on phones and in Chromium).
+CSS = """
+#digit-canvas canvas { touch-action: none; }
+"""
+
 
 # --- Inputs that check what strangers send before Gradio decodes it -------------------------------
 
@@ -253,7 +259,7 @@ demo = build_demo()
 
 def main() -> None:
     demo.queue(max_size=256)
-    demo.launch(i18n=T, js=PICK_BRUSH_JS, max_file_size="100mb")
+    demo.launch(i18n=T, js=PICK_BRUSH_JS, css=CSS, max_file_size="100mb")
 
 
 if __name__ == "__main__":

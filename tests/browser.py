@@ -70,8 +70,9 @@ def draw_with_finger(page, drawing: Drawing) -> None:
     cdp = page.context.new_cdp_session(page)
     for points in on_page(page, drawing):
         for i, (x, y) in enumerate(points):
-            kind = "touchStart" if i == 0 else "touchMove"
-            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+            touch = {"x": x, "y": y, "id": 1, "radiusX": 6, "radiusY": 6, "force": 1}
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove", "touchPoints": [touch]})
+            time.sleep(0.02)  # a finger moves in time, not in one burst
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
