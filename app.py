@@ -10,7 +10,8 @@ plain Python, call ``nets``, and turn a visitor's mistakes into ``gr.Error`` mes
 from __future__ import annotations
 
 import json
-import os
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -18,10 +19,11 @@ import numpy as np
 
 import pandas as pd
 
-from nets import compare
+from nets import compare, photo
+from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, how_to_provide_weights
 from nets.charts import log_bar_chart
 from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
-from nets.images import ImageError, open_header
+from nets.images import MAX_PIXELS, ImageError, open_header, open_rgb
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TEXT = json.loads((ASSETS / "i18n.json").read_text(encoding="utf-8"))
@@ -29,9 +31,22 @@ T = gr.I18n(**TEXT)  # every visible sentence, in English and Korean (chosen by 
 
 # Read-only models shared by every visitor (inference only, never modified).
 DIGITS = DigitReader()
+ALEXNET = SharedAlexNet()  # loaded on first use (or by the warm-up thread started in main())
 
 # How many of each kind of job run at once; the rest wait in the queue with their position shown.
 LENET_CONCURRENCY = 12
+ALEXNET_CONCURRENCY = 3
+
+
+def say(request: gr.Request | None, key: str, **values) -> str:
+    """A sentence in the visitor's language (from the browser's Accept-Language), with values.
+
+    Static labels are translated in the browser by ``gr.I18n``; sentences built on the server
+    with numbers in them (and error messages) are translated here.
+    """
+    accepted = (request.headers.get("accept-language", "") if request is not None else "").lower()
+    language = "ko" if accepted.startswith("ko") else "en"
+    return TEXT.get(language, {}).get(key, TEXT["en"][key]).format(**values)
 
 # Picks the Sketchpad's brush as soon as the canvas appears (and again after it is cleared), so a
 # visitor can draw at once instead of hunting for the draw tool first.
@@ -55,12 +70,35 @@ CLICK_CANVAS_CLEAR_JS = """() => { document.querySelector('#digit-canvas button[
 # for scrolling after the first move and cancels the stroke (seen on phones and in Chromium).
 CSS = """
 #digit-canvas canvas { touch-action: none; }
+.notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
+          border-radius: 6px; }
 """
 
 
 # --- Inputs that check what strangers send before Gradio decodes it -------------------------------
 
 CANVAS_MAX_PIXELS = 16_000_000  # 4000x4000: far above any canvas, far below a decompression bomb
+
+
+class PhotoUpload(gr.Image):
+    """A ``gr.Image`` that refuses non-images and decompression bombs from the file's header.
+
+    Gradio opens every uploaded image before the handler runs; this checks the header first, so
+    a text file renamed .jpg or a small PNG claiming gigapixels gets a clear ``gr.Error`` at once.
+    """
+
+    is_template = True  # the browser shows it as a plain gr.Image
+    # Use with type="filepath" and image_mode=None: the handler then gets the file exactly as sent
+    # (Gradio's own RGB conversion would drop transparency to black and ignore EXIF rotation);
+    # nets.images.open_rgb does those conversions properly.
+
+    def preprocess(self, payload):
+        if payload is not None and getattr(payload, "path", None):
+            try:
+                open_header(payload.path, max_pixels=MAX_PIXELS, name="The photo").close()
+            except ImageError as error:
+                raise gr.Error(str(error)) from None
+        return super().preprocess(payload)
 
 
 class DigitCanvas(gr.Sketchpad):
@@ -160,6 +198,88 @@ def build_digit_tab() -> None:
     )
 
 
+# --- Show a photo to AlexNet ---------------------------------------------------------------------
+
+
+def imagenet_alexnet(request: gr.Request | None = None):
+    """The shared ImageNet AlexNet, or a ``gr.Error`` saying the weights are missing and what to do."""
+    try:
+        return ALEXNET.get()
+    except WeightsUnavailable as error:
+        raise gr.Error(str(error), title="ImageNet weights missing") from None
+
+
+def classify_photo(image_path: str | None, request: gr.Request = None):
+    """AlexNet's five best ImageNet guesses for a photo (the API answer: a label value)."""
+    if image_path is None:
+        raise gr.Error(say(request, "photo_none"))
+    model = imagenet_alexnet(request)
+    try:
+        picture = open_rgb(image_path, name="The photo")
+    except ImageError as error:
+        raise gr.Error(str(error)) from None
+    answer = photo.classify(model, picture, top=5, explain=False)
+    return answer.top, {"path": image_path, "seconds": answer.seconds}
+
+
+def classify_photo_if_any(image_path: str | None, request: gr.Request = None):
+    """Like ``classify_photo``, but a cleared photo simply clears the answer."""
+    if image_path is None:
+        return {}, None
+    return classify_photo(image_path, request)
+
+
+def explain_photo(seen: dict | None, request: gr.Request = None):
+    """The Grad-CAM heatmap over the photo, with what it means and how long AlexNet took."""
+    if not seen:
+        return None, ""
+    picture = open_rgb(seen["path"], name="The photo")
+    answer = photo.classify(imagenet_alexnet(request), picture, top=1, explain=True)
+    heatmap = photo.cam_overlay(picture, answer.cam)
+    note = say(request, "photo_timing", ms=seen["seconds"] * 1000, cam_class=answer.cam_class)
+    return heatmap, note
+
+
+def weights_notice(request: gr.Request = None):
+    """A visible notice when the ImageNet weights cannot be had, saying how to provide them."""
+    if ALEXNET.loaded:
+        return gr.update(visible=False)
+    if ALEXNET.error is not None:
+        return gr.update(value=say(request, "photo_weights_missing", how=how_to_provide_weights()), visible=True)
+    if cached_weights_file().is_file():
+        return gr.update(visible=False)
+    return gr.update(value=say(request, "photo_weights_pending"), visible=True)
+
+
+def build_photo_tab(demo: gr.Blocks) -> None:
+    gr.Markdown(T("photo_intro"))
+    notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            picture = PhotoUpload(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=360,
+                                  label=T("photo_input"), elem_id="photo-input")
+            run = gr.Button(T("photo_run"), variant="primary")
+        with gr.Column(scale=1, min_width=300):
+            answer = gr.Label(num_top_classes=5, label=T("photo_answer"), elem_id="photo-prediction")
+            timing = gr.Markdown(elem_id="photo-timing")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            heatmap = gr.Image(label=T("photo_cam"), interactive=False, height=360, elem_id="photo-cam")
+        with gr.Column(scale=1, min_width=300):
+            gr.Markdown(T("photo_cam_explain"))
+    gr.Examples(examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))], inputs=picture,
+                label=T("photo_examples"))
+    seen = gr.State()  # this visitor's last photo and timing, for the heatmap
+    limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
+    run.click(classify_photo, picture, [answer, seen], api_name="classify_photo", **limits).then(
+        explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
+    picture.change(classify_photo_if_any, picture, [answer, seen], api_visibility="private",
+                   trigger_mode="always_last", **limits).then(
+        explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
+    demo.load(weights_notice, None, notice, api_visibility="private", show_progress="hidden")
+    run.click(weights_notice, None, notice, api_visibility="private", show_progress="hidden")
+
+
 # --- Compare the models ----------------------------------------------------------------------
 
 
@@ -249,6 +369,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(T("tab_digit"), id="digit"):
                 build_digit_tab()
+            with gr.Tab(T("tab_photo"), id="photo"):
+                build_photo_tab(demo)
             with gr.Tab(T("tab_compare"), id="compare"):
                 build_compare_tab(demo)
     return demo
@@ -257,7 +379,25 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 
+def warm_up(delay: float = 3.0) -> None:
+    """Load the ImageNet AlexNet in the background shortly after start-up (downloads on Spaces).
+
+    The first photo then answers at once, and a missing-weights notice shows from the first page
+    load. The delay keeps the load from competing with the server's own start.
+    """
+
+    def load() -> None:
+        time.sleep(delay)
+        try:
+            ALEXNET.get()
+        except WeightsUnavailable as error:
+            print(f"Photo tab: {error}", flush=True)
+
+    threading.Thread(target=load, name="alexnet-warm-up", daemon=True).start()
+
+
 def main() -> None:
+    warm_up()
     demo.queue(max_size=256)
     demo.launch(i18n=T, js=PICK_BRUSH_JS, css=CSS, max_file_size="100mb")
 

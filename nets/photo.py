@@ -57,9 +57,10 @@ class Prediction:
     top: dict[str, float]  # class name -> softmax probability, the best first
     probabilities: torch.Tensor  # (1000,) softmax over all ImageNet classes
     seconds: float  # wall time of preprocessing + forward pass (what "inference time" means here)
-    cam: np.ndarray  # (H, W) float32 in [0, 1], the photo's size; 0 outside seen_region
-    cam_cells: np.ndarray  # (13, 13) float32 in [0, 1], Grad-CAM over the 224x224 crop
-    cam_class: str  # the class the heatmap explains (the top-1 guess)
+    # The heatmap, when asked for (``explain=True``); None otherwise:
+    cam: np.ndarray | None  # (H, W) float32 in [0, 1], the photo's size; 0 outside seen_region
+    cam_cells: np.ndarray | None  # (13, 13) float32 in [0, 1], Grad-CAM over the 224x224 crop
+    cam_class: str | None  # the class the heatmap explains (the top-1 guess)
     cam_seconds: float  # wall time of the Grad-CAM backward pass and the mapping onto the photo
 
 
@@ -151,11 +152,12 @@ def _grad_cam(score: torch.Tensor, maps: torch.Tensor) -> np.ndarray:
     return heat.numpy().astype(np.float32)
 
 
-def classify(model: nn.Module, image: Image.Image, top: int = 5) -> Prediction:
-    """AlexNet's ``top`` guesses for a photo, with the Grad-CAM of the best one.
+def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True) -> Prediction:
+    """AlexNet's ``top`` guesses for a photo, with the Grad-CAM of the best one if ``explain``.
 
     ``model`` is torchvision's AlexNet in eval mode (``load_imagenet_alexnet()``); it is only
-    read, so one model can serve many threads at once.
+    read, so one model can serve many threads at once. Without ``explain`` this is exactly
+    torchvision's own inference (no gradient, no heatmap), the cheapest answer.
     """
     if model.training:
         raise ValueError("classify needs the model in eval mode (dropout would randomise guesses).")
@@ -163,6 +165,15 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5) -> Prediction:
         raise ValueError(f"top must be at least 1, not {top}.")
     if image.mode != "RGB":
         image = to_rgb(image)
+    if not explain:
+        start = time.perf_counter()
+        with torch.inference_mode():
+            probabilities = torch.softmax(model(preprocess(image)), dim=1)[0]  # (1000,)
+        seconds = time.perf_counter() - start
+        best = torch.topk(probabilities, k=min(top, probabilities.numel()))
+        names = {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
+        return Prediction(top=names, probabilities=probabilities, seconds=seconds, cam=None,
+                          cam_cells=None, cam_class=None, cam_seconds=0.0)
     width, height = image.size
     # Grad-CAM needs autograd even if the caller runs under torch.inference_mode() (whose tensors
     # cannot take part in a backward pass); grad mode is per thread, so this affects only us.

@@ -226,6 +226,15 @@ def test_probabilities_are_the_models_softmax(chelsea: Image.Image,
     assert torch.allclose(classify(imagenet_alexnet, chelsea).probabilities, expected, atol=1e-6)
 
 
+def test_without_explanation_the_answer_is_the_same_and_no_heatmap_is_made(
+        chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
+    quick = classify(imagenet_alexnet, chelsea, explain=False)
+    full = classify(imagenet_alexnet, chelsea)
+    assert list(quick.top) == list(full.top)
+    assert torch.allclose(quick.probabilities, full.probabilities, atol=1e-6)
+    assert quick.cam is None and quick.cam_cells is None and quick.cam_class is None
+
+
 def test_cam_covers_the_seen_region_of_a_non_square_photo(chelsea: Image.Image,
                                                           imagenet_alexnet: nn.Module) -> None:
     cam = classify(imagenet_alexnet, chelsea).cam
