@@ -10,8 +10,11 @@ plain Python, call ``nets``, and turn a visitor's mistakes into ``gr.Error`` mes
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -19,7 +22,10 @@ import numpy as np
 
 import pandas as pd
 
-from nets import compare, photo
+import torch
+
+from nets import compare, finetune, photo
+from nets.dataset_zip import DatasetError, ZipLimits, read_image_zip
 from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, how_to_provide_weights
 from nets.charts import log_bar_chart
 from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
@@ -36,6 +42,11 @@ ALEXNET = SharedAlexNet()  # loaded on first use (or by the warm-up thread start
 # How many of each kind of job run at once; the rest wait in the queue with their position shown.
 LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
+FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
+FINETUNE_TIME_LIMIT = 300  # seconds of training per job
+SESSION_TTL = 3600  # a visitor's fine-tuned model is freed an hour after they leave (or at once)
+ZIP_LIMITS = ZipLimits()
+DOWNLOADS = Path(tempfile.gettempdir()) / "classic-cnns-downloads"
 
 
 def say(request: gr.Request | None, key: str, **values) -> str:
@@ -280,6 +291,199 @@ def build_photo_tab(demo: gr.Blocks) -> None:
     run.click(weights_notice, None, notice, api_visibility="private", show_progress="hidden")
 
 
+# --- Fine-tune AlexNet on your own classes ---------------------------------------------------------
+
+STRATEGY_CHOICES = [("New head only: fast (features computed once)", "head"),
+                    ("Whole classifier, with augmentation: slower", "classifier"),
+                    ("All layers, as in the book, with augmentation: slowest", "all")]
+SNIPPET = """\
+# Load your fine-tuned AlexNet with torchvision and classify a photo.
+import torch
+from PIL import Image
+from torchvision.models import AlexNet_Weights, alexnet
+
+checkpoint = torch.load("{file}", weights_only=True)
+weights = AlexNet_Weights.IMAGENET1K_V1            # the pretrained network you started from
+model = alexnet(weights=weights)
+model.classifier[6] = torch.nn.Linear(4096, len(checkpoint["classes"]))   # the note's new head
+model.load_state_dict(checkpoint["state_dict"], strict=False)           # your trained layers
+model.eval()
+
+image = Image.open("photo.jpg").convert("RGB")
+x = weights.transforms()(image).unsqueeze(0)       # resize 256, centre crop 224, normalise
+with torch.inference_mode():
+    probabilities = model(x).softmax(dim=1)[0]
+best = int(probabilities.argmax())
+print(checkpoint["classes"][best], f"{{float(probabilities[best]):.1%}}")
+"""
+
+
+def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history in long form for two line plots: loss and accuracy, train and validation."""
+    long = history.melt(id_vars="epoch", var_name="measure", value_name="value")
+    long["split"] = long["measure"].str.split("_").str[0].map({"train": "train", "val": "validation"})
+    long["kind"] = long["measure"].str.split("_").str[1]
+    loss = long[long["kind"] == "loss"][["epoch", "value", "split"]].reset_index(drop=True)
+    accuracy = long[long["kind"] == "acc"][["epoch", "value", "split"]].reset_index(drop=True)
+    return loss, accuracy
+
+
+def save_download(model: finetune.FineTuned) -> str:
+    """Write the fine-tuned weights, classes and preprocessing to a file for the visitor to download.
+
+    Files live in the app's own temporary folder; Gradio serves a copy from its cache, so ours are
+    swept ten minutes later, whenever a new one is written: disk use does not grow without bound.
+    """
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    for old in DOWNLOADS.iterdir():  # Gradio serves its own copy; ours is needed only briefly
+        if time.time() - old.stat().st_mtime > 600:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = DOWNLOADS / uuid.uuid4().hex
+    folder.mkdir()
+    path = folder / "finetuned_alexnet.pt"
+    torch.save(model.checkpoint(), path)
+    return str(path)
+
+
+# The fine-tune event's outputs, by name; a handler yields only the ones that change.
+FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
+              "wrong", "download", "snippet", "model", "try_box")
+
+
+def ft_updates(**values):
+    """One yield of the fine-tune generator: the named outputs, every other one left as it is."""
+    unknown = set(values) - set(FT_OUTPUTS)
+    assert not unknown, unknown
+    return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
+
+
+def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
+                 batch_size: float = 32, progress=gr.Progress(), request: gr.Request = None):
+    """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
+    if archive is None:
+        raise gr.Error(say(request, "ft_no_zip"))
+    try:
+        settings = finetune.Settings(strategy=strategy, epochs=int(epochs), lr=float(lr), batch_size=int(batch_size),
+                                     time_limit=FINETUNE_TIME_LIMIT).check()
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    backbone = imagenet_alexnet(request)
+    path = archive if isinstance(archive, str) else archive.name
+    progress(0, desc=say(request, "ft_stage_reading"))
+    try:
+        dataset = read_image_zip(path, limits=ZIP_LIMITS, progress=lambda i, n: progress(
+            (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
+    except DatasetError as error:
+        raise gr.Error(str(error), title="This zip cannot be used") from None
+    skipped = pd.DataFrame(dataset.skipped, columns=["file", "reason"])
+    notes = "".join(f"\n- {w}" for w in dataset.warnings)
+    yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
+                                classes=len(dataset.classes), layout=dataset.layout) + notes,
+                     summary=dataset.summary(), skipped=gr.update(value=skipped, visible=len(skipped) > 0))
+
+    history = pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
+    try:
+        for event in finetune.finetune(backbone, dataset, settings):
+            if isinstance(event, finetune.Progress):
+                stage = (say(request, "ft_stage_features") if event.stage == "features"
+                         else say(request, "ft_stage_epoch", epoch=event.epoch, epochs=settings.epochs))
+                progress((event.done, event.total), desc=stage)
+            elif isinstance(event, pd.DataFrame):
+                history = event
+                loss, accuracy = curves(history)
+                yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+            else:
+                model, report = event
+    except finetune.Stopped as stopped:
+        raise gr.Error(str(stopped)) from None
+    wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
+             for item, guess, p in report.wrong[:24]]
+    download = save_download(model)
+    status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(history),
+                 seconds=report.seconds, val=len(dataset.val))
+    if report.stopped:
+        status += " " + say(request, "ft_stopped", reason=report.stopped)
+    loss, accuracy = curves(report.history)
+    yield ft_updates(status=status, summary=dataset.summary(), history=report.history, loss=loss,
+                     accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
+                     wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong))),
+                     download=download, snippet=SNIPPET.format(file=Path(download).name), model=model,
+                     try_box=gr.update(visible=True))
+
+
+def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, request: gr.Request = None):
+    """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
+    if model is None:
+        raise gr.Error(say(request, "ft_no_model"))
+    if image_path is None:
+        raise gr.Error(say(request, "photo_none"))
+    try:
+        picture = open_rgb(image_path, name="The photo")
+    except ImageError as error:
+        raise gr.Error(str(error)) from None
+    return model.predict(imagenet_alexnet(request), picture)
+
+
+def suggested_lr(strategy: str) -> float:
+    return finetune.SUGGESTED_LR.get(strategy, 1e-3)
+
+
+def build_finetune_tab():
+    """The fine-tune tab; returns the training event and the session's model (for the compare tab)."""
+    out: dict[str, gr.components.Component] = {}
+    gr.Markdown(T("ft_intro"))
+    gr.Markdown(say(None, "ft_limits", limits=ZIP_LIMITS.describe(), minutes=FINETUNE_TIME_LIMIT // 60))
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
+            gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"))
+        with gr.Column(scale=1, min_width=300):
+            strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
+            with gr.Row():
+                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"))
+                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"))
+            lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
+    with gr.Row():
+        start = gr.Button(T("ft_start"), variant="primary", elem_id="finetune-start")
+        stop = gr.Button(T("ft_stop"), variant="stop", elem_id="finetune-stop")
+    out["status"] = gr.Markdown(elem_id="finetune-status")
+    with gr.Row(equal_height=False):
+        out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
+        out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True)
+    with gr.Row(equal_height=False):
+        plot = dict(x="epoch", y="value", color="split", height=260,
+                    color_map={"train": "#2f7ed8", "validation": "#f28f43"})
+        out["loss"] = gr.LinePlot(title="Loss (lower is better)", **plot)
+        out["accuracy"] = gr.LinePlot(title="Accuracy (higher is better)", y_lim=[0, 1], **plot)
+    out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history")
+    with gr.Row(equal_height=False):
+        out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
+        out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+    out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain")
+    out["model"] = gr.State(time_to_live=SESSION_TTL)  # this visitor's fine-tuned model, theirs alone
+    with gr.Column(visible=False) as out["try_box"]:
+        gr.Markdown(T("ft_try_title"))
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=280):
+                try_photo = PhotoUpload(type="filepath", image_mode=None, height=280, label=T("ft_try_photo"),
+                                        sources=["upload", "webcam", "clipboard"], elem_id="finetune-try-photo")
+                try_run = gr.Button(T("ft_try_run"), elem_id="finetune-try-run")
+            try_answer = gr.Label(label=T("ft_try_answer"), num_top_classes=5, elem_id="finetune-try-answer")
+        gr.Markdown(T("ft_download_title"))
+        out["download"] = gr.File(label=T("ft_download"), interactive=False)
+        out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
+
+    strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
+    job = start.click(finetune_job, [archive, strategy, epochs, lr, batch_size], [out[name] for name in FT_OUTPUTS],
+                      api_name="finetune",
+                      concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
+                      time_limit=FINETUNE_TIME_LIMIT + 120)
+    stop.click(None, cancels=[job], api_visibility="private")
+    gr.on([try_run.click, try_photo.upload], predict_finetuned, [try_photo, out["model"]], try_answer,
+          api_name="predict_finetuned", concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
+    return job, out["model"]
+
+
 # --- Compare the models ----------------------------------------------------------------------
 
 
@@ -371,8 +575,13 @@ def build_demo() -> gr.Blocks:
                 build_digit_tab()
             with gr.Tab(T("tab_photo"), id="photo"):
                 build_photo_tab(demo)
+            with gr.Tab(T("tab_finetune"), id="finetune"):
+                job, finetuned = build_finetune_tab()
             with gr.Tab(T("tab_compare"), id="compare"):
-                build_compare_tab(demo)
+                classes = build_compare_tab(demo)
+        # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
+        job.then(lambda model: len(model.classes) if model else gr.skip(), finetuned, classes,
+                 api_visibility="private", show_progress="hidden")
     return demo
 
 

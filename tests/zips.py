@@ -362,3 +362,53 @@ def train_val_mismatch() -> bytes:
     shapes = make_shapes_zip(None, classes=("circle", "triangle", "star"), per_class=6, layout="split")
     dropped = ("train/star", "val/triangle")
     return build([], base=shapes, rename=lambda name: None if name.startswith(dropped) else name)
+
+
+# --- datasets a stand-in (randomly initialised) AlexNet can learn ------------------------------
+# With the real ImageNet weights AlexNet tells circles from squares; with the stand-in weights the
+# tests use, its features are random projections, which still separate colours well. These
+# "photos" are textured scenes whose dominant colour is the class.
+
+COLOURS = {"red": (205, 45, 40), "green": (45, 165, 70), "blue": (40, 75, 200), "yellow": (225, 200, 45)}
+
+
+def colour_photo(colour: str, seed: int, size: tuple[int, int] = (240, 480)) -> Image.Image:
+    """A random textured photo-like picture dominated by ``colour``, with a few random blobs."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = (int(v) for v in rng.integers(size[0], size[1], 2))
+    base = np.clip(np.array(COLOURS[colour]) + rng.normal(0, 20, 3), 0, 255)
+    pixels = np.clip(base + rng.normal(0, 30, (height, width, 3)), 0, 255).astype(np.uint8)
+    picture = Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(2))
+    pen = ImageDraw.Draw(picture)
+    for _ in range(3):
+        x, y, r = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(10, 50))
+        pen.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    return picture
+
+
+def colour_jpeg(colour: str, seed: int) -> bytes:
+    buffer = io.BytesIO()
+    colour_photo(colour, seed).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=None)
+def colour_dataset_zip(layout: str = "flat", classes: tuple[str, ...] = ("red", "green", "blue"),
+                       per_class: int = 30, seed: int = 0) -> bytes:
+    """A dataset of colour classes as people zip it: macOS junk included and one broken JPEG.
+
+    ``layout`` is "flat" (<class>/...) or "split" (train/<class>/..., val/<class>/..., 25% in val).
+    """
+    members = []
+    for c, name in enumerate(classes):
+        for i in range(per_class):
+            folder = "" if layout == "flat" else ("val/" if i < per_class // 4 else "train/")
+            members.append((f"{folder}{name}/{name}_{i:03d}.jpg", colour_jpeg(name, seed * 10_000 + c * 1000 + i)))
+    first = members[0][0]
+    members.append((first.replace(".jpg", "_broken.jpg"), colour_jpeg(classes[0], 99)[:600]))  # truncated
+    prefix = "" if layout == "flat" else "train/"
+    members += [("__MACOSX/._" + first.rsplit("/", 1)[-1], b"\x00\x05\x16\x07AppleDouble"),
+                (f"{prefix}{classes[1]}/.DS_Store", b"\x00\x00\x00\x01Bud1"), ("Thumbs.db", b"\xd0\xcf\x11\xe0")]
+    return build(members)

@@ -1,0 +1,329 @@
+"""Fine-tuning ImageNet AlexNet on a visitor's own classes: the note's new last layer, made fast.
+
+The study note fine-tunes by replacing the last layer, ``model.classifier[6] = nn.Linear(4096,
+len(classes))``, and training on a small dataset. Three ways to do that, from fastest to slowest:
+
+- ``"head"`` (default): only the new ``Linear(4096, N)`` learns. Everything before it is frozen,
+  so each image's 4096 features are computed *once* and cached; an epoch over the cache then
+  costs milliseconds (Teachable Machine works the same way). No augmentation: the features of a
+  fixed crop are fixed.
+- ``"classifier"``: the three fully connected layers learn (58.6M parameters, with dropout), the
+  convolutions stay frozen; augmentation (random resized crop, flip) means the conv part runs on
+  every batch of every epoch.
+- ``"all"``: every layer learns, as in the book: the slowest, and the one that can most easily
+  overfit a small dataset.
+
+The shared pretrained AlexNet is never modified: the head is new, and the other strategies train
+their own copies. ``finetune`` is a generator that reports its progress (features i/N, epoch
+e/E), checks a stop request and a time limit between batches, validates after every epoch and
+keeps the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torchvision.transforms import v2
+
+from nets.alexnet import IMAGENET_WEIGHTS
+from nets.dataset_zip import ImageDataset, LabelledImage
+
+STRATEGIES = {
+    "head": "new head only (features computed once: seconds)",
+    "classifier": "whole classifier, with augmentation (slower)",
+    "all": "all layers, as in the book, with augmentation (slowest)",
+}
+# A learning rate that suits each strategy with Adam: a fresh head can learn fast; pretrained
+# layers must move gently or they forget what ImageNet taught them.
+SUGGESTED_LR = {"head": 1e-3, "classifier": 1e-4, "all": 3e-5}
+FEATURES = 4096  # AlexNet's last hidden layer: the input of classifier[6]
+EVAL_TRANSFORM = IMAGENET_WEIGHTS.transforms()  # resize 256, centre crop 224, ImageNet mean/std
+TRAIN_TRANSFORM = v2.Compose([
+    v2.ToImage(),
+    v2.RandomResizedCrop(EVAL_TRANSFORM.crop_size[0], scale=(0.5, 1.0), antialias=True),
+    v2.RandomHorizontalFlip(),
+    v2.ToDtype(torch.float32, scale=True),
+    v2.Normalize(mean=EVAL_TRANSFORM.mean, std=EVAL_TRANSFORM.std),
+])
+FORMAT = "classic-cnns/alexnet-finetune/1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the visitor chooses in the tab; the defaults train the head in seconds."""
+
+    strategy: str = "head"
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 32
+    seed: int = 0
+    time_limit: float = 300.0  # seconds of wall-clock time a job may take, then it stops
+
+    def check(self) -> Settings:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {self.strategy!r}: choose one of {', '.join(STRATEGIES)}.")
+        if not 1 <= int(self.epochs) <= 200:
+            raise ValueError(f"Epochs must be between 1 and 200, not {self.epochs}.")
+        if not 1e-6 <= float(self.lr) <= 1.0:
+            raise ValueError(f"The learning rate must be between 0.000001 and 1, not {self.lr}.")
+        if not 1 <= int(self.batch_size) <= 256:
+            raise ValueError(f"The batch size must be between 1 and 256, not {self.batch_size}.")
+        return self
+
+
+class Stopped(RuntimeError):
+    """The job stopped (by request or at the time limit) before a single epoch finished."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step of the job: ``done`` of ``total`` in ``stage``.
+
+    "features": images whose features are cached; "batch": images of epoch ``epoch`` done (only
+    when the backbone runs on every batch, so the steps are slow); "epoch": epochs finished.
+    """
+
+    stage: str
+    done: int
+    total: int
+    epoch: int = 0
+
+
+@dataclass
+class FineTuned:
+    """A visitor's fine-tuned model: their classes and the part of AlexNet they trained.
+
+    ``module`` is the new ``Linear(4096, N)`` for "head", a copy of ``classifier`` (its last layer
+    replaced) for "classifier", and a whole copy of AlexNet for "all". The frozen rest comes from
+    the shared pretrained model at prediction time.
+    """
+
+    classes: list[str]
+    strategy: str
+    module: nn.Module
+    best_epoch: int
+    val_acc: float
+
+    @torch.inference_mode()
+    def logits(self, backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 224, 224) normalised images -> (B, N) scores over the visitor's classes."""
+        self.module.eval()
+        if self.strategy == "head":
+            return self.module(penultimate(backbone, batch))
+        if self.strategy == "classifier":
+            return self.module(conv_features(backbone, batch))
+        return self.module(batch)
+
+    def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
+        """Probabilities over the visitor's classes for one photo, best first."""
+        scores = self.logits(backbone, EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0))[0]  # (N,)
+        probabilities = torch.softmax(scores, 0)
+        order = torch.argsort(probabilities, descending=True)
+        return {self.classes[int(i)]: float(probabilities[i]) for i in order}
+
+    def checkpoint(self) -> dict:
+        """What the download holds: the trained weights under torchvision AlexNet's own names,
+        the class names and the preprocessing (``torch.load(..., weights_only=True)`` reads it)."""
+        prefix = {"head": "classifier.6.", "classifier": "classifier.", "all": ""}[self.strategy]
+        return {
+            "format": FORMAT,
+            "base_weights": "torchvision.models.AlexNet_Weights.IMAGENET1K_V1",
+            "strategy": self.strategy,
+            "classes": list(self.classes),
+            "state_dict": {prefix + k: v.detach().clone() for k, v in self.module.state_dict().items()},
+            "preprocessing": {"resize": EVAL_TRANSFORM.resize_size[0], "crop": EVAL_TRANSFORM.crop_size[0],
+                              "mean": list(EVAL_TRANSFORM.mean), "std": list(EVAL_TRANSFORM.std)},
+            "best_epoch": self.best_epoch,
+            "val_acc": self.val_acc,
+        }
+
+
+@dataclass
+class Report:
+    """How the best epoch does on the validation images."""
+
+    history: pd.DataFrame  # epoch, train_loss, train_acc, val_loss, val_acc (one row per epoch)
+    confusion: pd.DataFrame  # rows: true class, columns: predicted class, counts
+    per_class: pd.DataFrame  # class, images, correct, accuracy
+    wrong: list[tuple[LabelledImage, str, float]] = field(default_factory=list)  # image, guess, p
+    stopped: str = ""  # why training ended early ("" when it ran all epochs)
+    seconds: float = 0.0
+
+
+# --- the frozen, shared parts of AlexNet ------------------------------------------------------
+
+
+def conv_features(backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 224, 224) -> (B, 9216): the frozen convolutions, pooled and flattened."""
+    with torch.no_grad():
+        x = backbone.features(batch)  # (B, 256, 6, 6)
+        return torch.flatten(backbone.avgpool(x), 1)  # (B, 9216)
+
+
+def penultimate(backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 224, 224) -> (B, 4096): everything before classifier[6], as the new head reads it."""
+    with torch.no_grad():
+        return backbone.classifier[:6](conv_features(backbone, batch))  # eval: dropout is off
+
+
+def new_head(classes: int, generator: torch.Generator) -> nn.Linear:
+    """A fresh ``Linear(4096, classes)``: small random weights, zero bias, seeded."""
+    head = nn.Linear(FEATURES, classes)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.01)
+        head.bias.zero_()
+    return head
+
+
+def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(B, 3, 224, 224) images and (B,) labels, in the given order."""
+    for start in range(0, len(images), size):
+        chunk = images[start : start + size]
+        yield torch.stack([transform(item.image) for item in chunk]), torch.tensor([item.label for item in chunk])
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+class _Clock:
+    """Stops a job at the visitor's request or at the time limit, between batches."""
+
+    def __init__(self, settings: Settings, should_stop: Callable[[], bool] | None) -> None:
+        self.started = time.monotonic()
+        self.limit = settings.time_limit
+        self.should_stop = should_stop or (lambda: False)
+        self.reason = ""
+
+    def over(self) -> bool:
+        if not self.reason and self.should_stop():
+            self.reason = "stopped at your request"
+        elif not self.reason and time.monotonic() - self.started > self.limit:
+            self.reason = f"stopped at the time limit of {self.limit:.0f} s"
+        return bool(self.reason)
+
+
+def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Settings(),
+             should_stop: Callable[[], bool] | None = None) -> Iterator[Progress | pd.DataFrame | tuple[FineTuned, Report]]:
+    """Train a new head (or more) on ``dataset``; yields ``Progress``, the growing history, the result.
+
+    The history (a DataFrame) is yielded after every epoch; the last item is
+    ``(FineTuned, Report)`` built from the best epoch (highest validation accuracy, then lowest
+    validation loss). Raises ``Stopped`` if stopped before any epoch finished.
+    """
+    settings = settings.check()
+    clock = _Clock(settings, should_stop)
+    generator = torch.Generator().manual_seed(settings.seed)
+    classes = len(dataset.classes)
+    train, val = dataset.train, dataset.val
+    y_train = torch.tensor([item.label for item in train])
+    y_val = torch.tensor([item.label for item in val])
+
+    # Inputs each epoch works on. "head": the cached 4096 features; otherwise images, augmented.
+    if settings.strategy == "head":
+        cached = []
+        for part in (train, val):
+            feats = []
+            for x, _ in batches(part, 64, EVAL_TRANSFORM):
+                feats.append(penultimate(backbone, x))  # (B, 4096)
+                done = sum(len(f) for f in cached) + sum(len(f) for f in feats)
+                yield Progress("features", done, len(train) + len(val))
+                if clock.over():
+                    raise Stopped(f"Fine-tuning {clock.reason} while computing features; nothing was trained.")
+            cached.append(torch.cat(feats) if feats else torch.empty(0, FEATURES))
+        x_train, x_val = cached
+        model: nn.Module = new_head(classes, generator)
+    elif settings.strategy == "classifier":
+        model = copy.deepcopy(backbone.classifier)
+        model[6] = new_head(classes, generator)
+        x_val = torch.cat([conv_features(backbone, x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
+    else:
+        model = copy.deepcopy(backbone)
+        model.classifier[6] = new_head(classes, generator)
+    model.requires_grad_(True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings.lr), weight_decay=1e-4)
+
+    def evaluate() -> tuple[float, float, torch.Tensor]:
+        model.eval()
+        with torch.no_grad():
+            if settings.strategy == "all":
+                logits = torch.cat([model(x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
+            else:
+                logits = model(x_val)
+        return F.cross_entropy(logits, y_val).item(), (logits.argmax(1) == y_val).float().mean().item(), logits
+
+    rows, best, best_key = [], None, (-1.0, math.inf)
+    epochs = int(settings.epochs)
+    for epoch in range(1, epochs + 1):
+        if clock.over():
+            break
+        model.train()
+        order = torch.randperm(len(train), generator=generator)
+        seen = correct = 0
+        total_loss = 0.0
+        for start in range(0, len(train), int(settings.batch_size)):
+            index = order[start : start + int(settings.batch_size)]
+            if settings.strategy == "head":
+                x = x_train[index]
+            else:
+                x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in index])  # (B, 3, 224, 224)
+                if settings.strategy == "classifier":
+                    x = conv_features(backbone, x)  # (B, 9216), frozen
+            logits = model(x)
+            loss = F.cross_entropy(logits, y_train[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(index)
+            total_loss += loss.item() * len(index)
+            correct += (logits.argmax(1) == y_train[index]).sum().item()
+            if settings.strategy != "head":  # slow batches: report each, and stop between them
+                yield Progress("batch", min(start + int(settings.batch_size), len(train)), len(train), epoch)
+                if clock.over():
+                    break
+        if seen < len(train):  # stopped in the middle of an epoch: it does not count
+            break
+        val_loss, val_acc, _ = evaluate()
+        rows.append({"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
+                     "val_loss": val_loss, "val_acc": val_acc})
+        if (val_acc, -val_loss) > (best_key[0], -best_key[1]):
+            best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()))
+        yield Progress("epoch", epoch, epochs, epoch)
+        yield pd.DataFrame(rows)
+
+    if best is None:
+        raise Stopped(f"Fine-tuning {clock.reason} before the first epoch finished; nothing was trained.")
+    model.load_state_dict(best[1])
+    history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
+    _, val_acc, logits = evaluate()
+    result = FineTuned(classes=list(dataset.classes), strategy=settings.strategy, module=model.eval(),
+                       best_epoch=best[0], val_acc=val_acc)
+    yield result, _report(dataset, logits, history, clock)
+
+
+def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: _Clock) -> Report:
+    """Confusion matrix, per-class accuracy and the misclassified validation images."""
+    names = dataset.classes
+    truth = np.array([item.label for item in dataset.val])
+    probabilities = torch.softmax(logits, 1).numpy()
+    guesses = probabilities.argmax(1)
+    counts = np.zeros((len(names), len(names)), dtype=np.int64)
+    np.add.at(counts, (truth, guesses), 1)
+    confusion = pd.DataFrame(counts, columns=names)
+    confusion.insert(0, "true \\ predicted", names)
+    images = counts.sum(1)
+    per_class = pd.DataFrame({"class": names, "images": images, "correct": np.diag(counts),
+                              "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3)})
+    wrong = [(item, names[g], float(probabilities[i, g]))
+             for i, (item, g) in enumerate(zip(dataset.val, guesses)) if g != item.label]
+    return Report(history=history, confusion=confusion, per_class=per_class, wrong=wrong,
+                  stopped=clock.reason, seconds=time.monotonic() - clock.started)
