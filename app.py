@@ -375,11 +375,13 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
             (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
     except DatasetError as error:
         raise gr.Error(str(error), title="This zip cannot be used") from None
-    skipped = pd.DataFrame(dataset.skipped, columns=["file", "reason"])
+    def skipped():  # a fresh update each time: Gradio consumes an update's value when it sends it
+        return gr.update(value=pd.DataFrame(dataset.skipped, columns=["file", "reason"]), visible=bool(dataset.skipped))
+
     notes = "".join(f"\n- {w}" for w in dataset.warnings)
     yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
                                 classes=len(dataset.classes), layout=dataset.layout) + notes,
-                     summary=dataset.summary(), skipped=gr.update(value=skipped, visible=len(skipped) > 0))
+                     summary=dataset.summary(), skipped=skipped())
 
     history = pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
     try:
@@ -403,8 +405,9 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                  seconds=report.seconds, val=len(dataset.val))
     if report.stopped:
         status += " " + say(request, "ft_stopped", reason=report.stopped)
+    status += notes
     loss, accuracy = curves(report.history)
-    yield ft_updates(status=status, summary=dataset.summary(), history=report.history, loss=loss,
+    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped(), history=report.history, loss=loss,
                      accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong))),
                      download=download, snippet=SNIPPET.format(file=Path(download).name), model=model,
