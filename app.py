@@ -409,7 +409,8 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     loss, accuracy = curves(report.history)
     yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped(), history=report.history, loss=loss,
                      accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
-                     wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong))),
+                     wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
+                                     visible=bool(wrong)),
                      download=download, snippet=SNIPPET.format(file=Path(download).name), model=model,
                      try_box=gr.update(visible=True))
 
@@ -462,7 +463,7 @@ def build_finetune_tab():
     with gr.Row(equal_height=False):
         out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
         out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
-    out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain")
+    out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
     out["model"] = gr.State(time_to_live=SESSION_TTL)  # this visitor's fine-tuned model, theirs alone
     with gr.Column(visible=False) as out["try_box"]:
         gr.Markdown(T("ft_try_title"))

@@ -293,8 +293,8 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         if seen < len(train):  # stopped in the middle of an epoch: it does not count
             break
         val_loss, val_acc, _ = evaluate()
-        rows.append({"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
-                     "val_loss": val_loss, "val_acc": val_acc})
+        rows.append({"epoch": epoch, "train_loss": round(total_loss / seen, 4), "train_acc": round(correct / seen, 4),
+                     "val_loss": round(val_loss, 4), "val_acc": round(val_acc, 4)})
         if (val_acc, -val_loss) > (best_key[0], -best_key[1]):
             best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()))
         yield Progress("epoch", epoch, epochs, epoch)
