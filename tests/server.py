@@ -38,6 +38,22 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 120.0) -
 @contextlib.contextmanager
 def running_app(env: dict[str, str] | None = None, script: str = "app.py", log: Path | None = None) -> Iterator[str]:
     """Run ``python <script>`` with ``env`` added to the environment; yield its base URL."""
+    with app_process(env, script, log) as (url, _):
+        yield url
+
+
+def peak_memory_mb(process: subprocess.Popen) -> float:
+    """The process's peak resident memory so far (Linux: VmHWM), in MiB."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextlib.contextmanager
+def app_process(env: dict[str, str] | None = None, script: str = "app.py",
+                log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like ``running_app``, but yields ``(url, process)`` for benchmarks that watch the process."""
     port = free_port()
     environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                    "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
@@ -46,7 +62,7 @@ def running_app(env: dict[str, str] | None = None, script: str = "app.py", log: 
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
