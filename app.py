@@ -9,7 +9,9 @@ plain Python, call ``nets``, and turn a visitor's mistakes into ``gr.Error`` mes
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -25,7 +27,8 @@ import pandas as pd
 import torch
 
 from nets import compare, finetune, photo
-from nets.dataset_zip import DatasetError, ZipLimits, read_image_zip
+from nets.dataset_zip import DatasetError, ImageDataset, ZipLimits, read_image_zip
+from nets.jobs import run_in_background
 from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, how_to_provide_weights
 from nets.charts import log_bar_chart
 from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
@@ -33,7 +36,20 @@ from nets.images import MAX_PIXELS, ImageError, open_header, open_rgb
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TEXT = json.loads((ASSETS / "i18n.json").read_text(encoding="utf-8"))
-T = gr.I18n(**TEXT)  # every visible sentence, in English and Korean (chosen by the browser)
+
+try:  # On Hugging Face ZeroGPU hardware a GPU is attached only inside functions marked like this.
+    import spaces
+
+    on_gpu = spaces.GPU
+except ImportError:  # anywhere else: the same code, on the GPU if there is one, else the CPU
+
+    def on_gpu(function=None, **_options):
+        return function if function is not None else (lambda f: f)
+
+
+# Many small requests at once are served best one core each: torch's intra-op threads would
+# spin against each other (and against the visitors' other requests) on a small server.
+torch.set_num_threads(1)
 
 # Read-only models shared by every visitor (inference only, never modified).
 DIGITS = DigitReader()
@@ -47,6 +63,15 @@ FINETUNE_TIME_LIMIT = 300  # seconds of training per job
 SESSION_TTL = 3600  # a visitor's fine-tuned model is freed an hour after they leave (or at once)
 ZIP_LIMITS = ZipLimits()
 DOWNLOADS = Path(tempfile.gettempdir()) / "classic-cnns-downloads"
+
+# Sentences that state the app's own limits get their numbers once, in every language.
+LIMITS = {"zip_mb": ZIP_LIMITS.max_zip_bytes >> 20, "classes": ZIP_LIMITS.max_classes,
+          "per_class": ZIP_LIMITS.min_images_per_class, "images": f"{ZIP_LIMITS.max_images:,}",
+          "file_mb": ZIP_LIMITS.max_file_bytes >> 20, "megapixels": ZIP_LIMITS.max_pixels // 1_000_000,
+          "entries": f"{ZIP_LIMITS.max_entries:,}", "minutes": FINETUNE_TIME_LIMIT // 60}
+for _language in TEXT.values():
+    _language["ft_limits"] = _language["ft_limits"].format(**LIMITS)
+T = gr.I18n(**TEXT)  # every visible sentence, in English and Korean (chosen by the browser)
 
 
 def say(request: gr.Request | None, key: str, **values) -> str:
@@ -217,9 +242,10 @@ def imagenet_alexnet(request: gr.Request | None = None):
     try:
         return ALEXNET.get()
     except WeightsUnavailable as error:
-        raise gr.Error(str(error), title="ImageNet weights missing") from None
+        raise gr.Error(str(error), title=say(request, "photo_weights_title")) from None
 
 
+@on_gpu
 def classify_photo(image_path: str | None, request: gr.Request = None):
     """AlexNet's five best ImageNet guesses for a photo (the API answer: a label value)."""
     if image_path is None:
@@ -240,6 +266,7 @@ def classify_photo_if_any(image_path: str | None, request: gr.Request = None):
     return classify_photo(image_path, request)
 
 
+@on_gpu
 def explain_photo(seen: dict | None, request: gr.Request = None):
     """The Grad-CAM heatmap over the photo, with what it means and how long AlexNet took."""
     if not seen:
@@ -293,9 +320,8 @@ def build_photo_tab(demo: gr.Blocks) -> None:
 
 # --- Fine-tune AlexNet on your own classes ---------------------------------------------------------
 
-STRATEGY_CHOICES = [("New head only: fast (features computed once)", "head"),
-                    ("Whole classifier, with augmentation: slower", "classifier"),
-                    ("All layers, as in the book, with augmentation: slowest", "all")]
+STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"), "classifier"),
+                    (T("ft_strategy_all"), "all")]
 SNIPPET = """\
 # Load your fine-tuned AlexNet with torchvision and classify a photo.
 import torch
@@ -357,6 +383,14 @@ def ft_updates(**values):
     return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
 
 
+@on_gpu
+def skipped_files(dataset: ImageDataset):
+    """The files the zip reader skipped, shown only when there are some (a fresh update each time:
+    Gradio consumes an update's value when it sends it)."""
+    table = pd.DataFrame(dataset.skipped, columns=["file", "reason"])
+    return gr.update(value=table, visible=bool(dataset.skipped))
+
+
 def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
                  batch_size: float = 32, progress=gr.Progress(), request: gr.Request = None):
     """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
@@ -370,23 +404,24 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     backbone = imagenet_alexnet(request)
     path = archive if isinstance(archive, str) else archive.name
     progress(0, desc=say(request, "ft_stage_reading"))
-    try:
-        dataset = read_image_zip(path, limits=ZIP_LIMITS, progress=lambda i, n: progress(
-            (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
-    except DatasetError as error:
-        raise gr.Error(str(error), title="This zip cannot be used") from None
-    def skipped():  # a fresh update each time: Gradio consumes an update's value when it sends it
-        return gr.update(value=pd.DataFrame(dataset.skipped, columns=["file", "reason"]), visible=bool(dataset.skipped))
 
-    notes = "".join(f"\n- {w}" for w in dataset.warnings)
-    yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
-                                classes=len(dataset.classes), layout=dataset.layout) + notes,
-                     summary=dataset.summary(), skipped=skipped())
+    def job(should_stop):
+        """Read the zip, then train: all of it in a low-priority background thread."""
+        read = read_image_zip(path, limits=ZIP_LIMITS, progress=lambda i, n: progress(
+            (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
+        yield read
+        yield from finetune.finetune(backbone, read, settings, should_stop)
 
     history = pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
     try:
-        for event in finetune.finetune(backbone, dataset, settings):
-            if isinstance(event, finetune.Progress):
+        for event in run_in_background(job):
+            if isinstance(event, ImageDataset):
+                dataset = event
+                notes = "".join(f"\n- {w}" for w in dataset.warnings)
+                yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
+                                            classes=len(dataset.classes), layout=dataset.layout) + notes,
+                                 summary=dataset.summary(), skipped=skipped_files(dataset))
+            elif isinstance(event, finetune.Progress):
                 stage = (say(request, "ft_stage_features") if event.stage == "features"
                          else say(request, "ft_stage_epoch", epoch=event.epoch, epochs=settings.epochs))
                 progress((event.done, event.total), desc=stage)
@@ -396,6 +431,8 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                 yield ft_updates(history=history, loss=loss, accuracy=accuracy)
             else:
                 model, report = event
+    except DatasetError as error:
+        raise gr.Error(str(error), title=say(request, "ft_zip_refused")) from None
     except finetune.Stopped as stopped:
         raise gr.Error(str(stopped)) from None
     wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
@@ -407,7 +444,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         status += " " + say(request, "ft_stopped", reason=report.stopped)
     status += notes
     loss, accuracy = curves(report.history)
-    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped(), history=report.history, loss=loss,
+    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(dataset), history=report.history, loss=loss,
                      accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
                                      visible=bool(wrong)),
@@ -415,6 +452,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                      try_box=gr.update(visible=True))
 
 
+@on_gpu
 def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, request: gr.Request = None):
     """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
     if model is None:
@@ -436,7 +474,7 @@ def build_finetune_tab():
     """The fine-tune tab; returns the training event and the session's model (for the compare tab)."""
     out: dict[str, gr.components.Component] = {}
     gr.Markdown(T("ft_intro"))
-    gr.Markdown(say(None, "ft_limits", limits=ZIP_LIMITS.describe(), minutes=FINETUNE_TIME_LIMIT // 60))
+    gr.Markdown(T("ft_limits"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
@@ -457,8 +495,8 @@ def build_finetune_tab():
     with gr.Row(equal_height=False):
         plot = dict(x="epoch", y="value", color="split", height=260,
                     color_map={"train": "#2f7ed8", "validation": "#f28f43"})
-        out["loss"] = gr.LinePlot(title="Loss (lower is better)", **plot)
-        out["accuracy"] = gr.LinePlot(title="Accuracy (higher is better)", y_lim=[0, 1], **plot)
+        out["loss"] = gr.LinePlot(label=T("ft_loss_plot"), **plot)
+        out["accuracy"] = gr.LinePlot(label=T("ft_accuracy_plot"), y_lim=[0, 1], **plot)
     out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history")
     with gr.Row(equal_height=False):
         out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
@@ -506,13 +544,13 @@ def compare_models(finetune_classes: float = 5, extras: list[str] | None = None)
         raise gr.Error(str(error)) from None
 
 
-def compare_charts(table: pd.DataFrame):
+def compare_charts(table: pd.DataFrame, request: gr.Request = None):
     """Log-scale bars of parameters and compute, and where each model keeps them (conv vs FC)."""
     if table is None or len(table) == 0:
         return "", "", None, None
     names = list(table["model"])
-    params = log_bar_chart(names, [int(v) for v in table["parameters"]], "Parameters (log scale)")
-    compute = log_bar_chart(names, [int(v) for v in table["mult_adds"]], "Multiply-adds per image (log scale)")
+    params = log_bar_chart(names, [int(v) for v in table["parameters"]], say(request, "compare_params_chart"))
+    compute = log_bar_chart(names, [int(v) for v in table["mult_adds"]], say(request, "compare_compute_chart"))
     splits = []
     for what, conv, fc in (("parameters", "conv_params_pct", "fc_params_pct"),
                            ("compute", "conv_mult_adds_pct", "fc_mult_adds_pct")):
@@ -522,7 +560,7 @@ def compare_charts(table: pd.DataFrame):
             rows += [{"model": row["model"], "layers": part, "percent": float(value)}
                      for part, value in (("conv", row[conv]), ("fully connected", row[fc]), ("other", other))]
         splits.append(pd.DataFrame(rows))
-    return params, compute, splits[0], splits[1]
+    return (params, compute, gr.BarPlot(value=splits[0], sort=names), gr.BarPlot(value=splits[1], sort=names))
 
 
 def layer_breakdown(model: str, finetune_classes: float = 5):
@@ -549,8 +587,8 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
     with gr.Row(equal_height=False):
         split_style = dict(x="model", y="percent", color="layers", y_lim=[0, 100], x_label_angle=-30,
                            color_map={"conv": "#2f7ed8", "fully connected": "#f28f43", "other": "#9aa0a6"})
-        params_split = gr.BarPlot(title="Where the parameters are (%)", **split_style)
-        compute_split = gr.BarPlot(title="Where the compute goes (%)", **split_style)
+        params_split = gr.BarPlot(label=T("compare_params_split"), **split_style)
+        compute_split = gr.BarPlot(label=T("compare_compute_split"), **split_style)
     with gr.Row():
         layer_model = gr.Dropdown(list(compare.MODELS[:4]) + [compare.MODELS[4]] + list(compare.EXTRA_MODELS),
                                   value=compare.MODELS[3], label=T("compare_layers_model"), scale=1)
@@ -572,7 +610,9 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Classic CNNs, hands on") as demo:
+    # delete_cache: files Gradio keeps for visitors (uploads, results, downloads) are removed once
+    # they are two hours old, checked every half hour, so disk use stays bounded over a day.
+    with gr.Blocks(title="Classic CNNs, hands on", delete_cache=(1800, 7200)) as demo:
         gr.Markdown(T("app_title"))
         with gr.Tabs():
             with gr.Tab(T("tab_digit"), id="digit"):
@@ -610,9 +650,16 @@ def warm_up(delay: float = 3.0) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Classic CNNs, hands on (a Gradio app).")
+    parser.add_argument("--share", action="store_true", default=os.environ.get("SHARE") == "1",
+                        help="also serve on a public gradio.live link (or set SHARE=1)")
+    parser.add_argument("--mcp", action="store_true", default=os.environ.get("MCP_SERVER") == "1",
+                        help="also serve the endpoints as an MCP server (needs gradio[mcp]; or set MCP_SERVER=1)")
+    args = parser.parse_args()
     warm_up()
-    demo.queue(max_size=256)
-    demo.launch(i18n=T, js=PICK_BRUSH_JS, css=CSS, max_file_size="100mb")
+    demo.queue(max_size=256)  # beyond this many waiting events, visitors are told the queue is full
+    demo.launch(i18n=T, js=PICK_BRUSH_JS, css=CSS, max_file_size="100mb", share=args.share,
+                mcp_server=args.mcp or None)
 
 
 if __name__ == "__main__":

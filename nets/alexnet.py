@@ -101,8 +101,19 @@ def how_to_provide_weights() -> str:
     )
 
 
-def load_imagenet_alexnet() -> AlexNet:
-    """torchvision's AlexNet with its ImageNet weights, in eval mode, frozen.
+def best_device() -> torch.device:
+    """The GPU when there is one (Spaces GPU hardware, ZeroGPU), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """Where a model's weights live: inputs must be sent there."""
+    return next(model.parameters()).device
+
+
+def load_imagenet_alexnet(device: torch.device | str | None = None) -> AlexNet:
+    """torchvision's AlexNet with its ImageNet weights, in eval mode, frozen, on ``device``
+    (default: ``best_device()``).
 
     Raises ``WeightsUnavailable`` (with what to do) when the weights cannot be had.
     """
@@ -122,7 +133,7 @@ def load_imagenet_alexnet() -> AlexNet:
         ) from error
     model.eval()
     model.requires_grad_(False)  # shared by every visitor: nothing may train or change it
-    return model
+    return model.to(device or best_device())
 
 
 class SharedAlexNet:

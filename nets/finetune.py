@@ -35,7 +35,7 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
-from nets.alexnet import IMAGENET_WEIGHTS
+from nets.alexnet import IMAGENET_WEIGHTS, device_of
 from nets.dataset_zip import ImageDataset, LabelledImage
 
 STRATEGIES = {
@@ -118,6 +118,7 @@ class FineTuned:
     def logits(self, backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """(B, 3, 224, 224) normalised images -> (B, N) scores over the visitor's classes."""
         self.module.eval()
+        batch = batch.to(device_of(self.module))
         if self.strategy == "head":
             return self.module(penultimate(backbone, batch))
         if self.strategy == "classifier":
@@ -126,7 +127,7 @@ class FineTuned:
 
     def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
         """Probabilities over the visitor's classes for one photo, best first."""
-        scores = self.logits(backbone, EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0))[0]  # (N,)
+        scores = self.logits(backbone, EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0))[0].cpu()  # (N,)
         probabilities = torch.softmax(scores, 0)
         order = torch.argsort(probabilities, descending=True)
         return {self.classes[int(i)]: float(probabilities[i]) for i in order}
@@ -140,7 +141,7 @@ class FineTuned:
             "base_weights": "torchvision.models.AlexNet_Weights.IMAGENET1K_V1",
             "strategy": self.strategy,
             "classes": list(self.classes),
-            "state_dict": {prefix + k: v.detach().clone() for k, v in self.module.state_dict().items()},
+            "state_dict": {prefix + k: v.detach().cpu().clone() for k, v in self.module.state_dict().items()},
             "preprocessing": {"resize": EVAL_TRANSFORM.resize_size[0], "crop": EVAL_TRANSFORM.crop_size[0],
                               "mean": list(EVAL_TRANSFORM.mean), "std": list(EVAL_TRANSFORM.std)},
             "best_epoch": self.best_epoch,
@@ -166,7 +167,7 @@ class Report:
 def conv_features(backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
     """(B, 3, 224, 224) -> (B, 9216): the frozen convolutions, pooled and flattened."""
     with torch.no_grad():
-        x = backbone.features(batch)  # (B, 256, 6, 6)
+        x = backbone.features(batch.to(device_of(backbone)))  # (B, 256, 6, 6)
         return torch.flatten(backbone.avgpool(x), 1)  # (B, 9216)
 
 
@@ -186,7 +187,7 @@ def new_head(classes: int, generator: torch.Generator) -> nn.Linear:
 
 
 def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(B, 3, 224, 224) images and (B,) labels, in the given order."""
+    """(B, 3, 224, 224) images and (B,) labels, in the given order (on the CPU)."""
     for start in range(0, len(images), size):
         chunk = images[start : start + size]
         yield torch.stack([transform(item.image) for item in chunk]), torch.tensor([item.label for item in chunk])
@@ -223,10 +224,11 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     settings = settings.check()
     clock = _Clock(settings, should_stop)
     generator = torch.Generator().manual_seed(settings.seed)
+    device = device_of(backbone)  # the GPU when the shared model is on one
     classes = len(dataset.classes)
     train, val = dataset.train, dataset.val
-    y_train = torch.tensor([item.label for item in train])
-    y_val = torch.tensor([item.label for item in val])
+    y_train = torch.tensor([item.label for item in train], device=device)
+    y_val = torch.tensor([item.label for item in val], device=device)
 
     # Inputs each epoch works on. "head": the cached 4096 features; otherwise images, augmented.
     if settings.strategy == "head":
@@ -239,16 +241,16 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
                 yield Progress("features", done, len(train) + len(val))
                 if clock.over():
                     raise Stopped(f"Fine-tuning {clock.reason} while computing features; nothing was trained.")
-            cached.append(torch.cat(feats) if feats else torch.empty(0, FEATURES))
+            cached.append(torch.cat(feats) if feats else torch.empty(0, FEATURES, device=device))
         x_train, x_val = cached
-        model: nn.Module = new_head(classes, generator)
+        model: nn.Module = new_head(classes, generator).to(device)
     elif settings.strategy == "classifier":
         model = copy.deepcopy(backbone.classifier)
-        model[6] = new_head(classes, generator)
+        model[6] = new_head(classes, generator).to(device)
         x_val = torch.cat([conv_features(backbone, x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
     else:
         model = copy.deepcopy(backbone)
-        model.classifier[6] = new_head(classes, generator)
+        model.classifier[6] = new_head(classes, generator).to(device)
     model.requires_grad_(True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings.lr), weight_decay=1e-4)
 
@@ -256,7 +258,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         model.eval()
         with torch.no_grad():
             if settings.strategy == "all":
-                logits = torch.cat([model(x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
+                logits = torch.cat([model(x.to(device)) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
             else:
                 logits = model(x_val)
         return F.cross_entropy(logits, y_val).item(), (logits.argmax(1) == y_val).float().mean().item(), logits
@@ -267,7 +269,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         if clock.over():
             break
         model.train()
-        order = torch.randperm(len(train), generator=generator)
+        order = torch.randperm(len(train), generator=generator).to(device)
         seen = correct = 0
         total_loss = 0.0
         for start in range(0, len(train), int(settings.batch_size)):
@@ -275,7 +277,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
             if settings.strategy == "head":
                 x = x_train[index]
             else:
-                x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in index])  # (B, 3, 224, 224)
+                x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in index]).to(device)  # (B, 3, 224, 224)
                 if settings.strategy == "classifier":
                     x = conv_features(backbone, x)  # (B, 9216), frozen
             logits = model(x)
@@ -314,7 +316,7 @@ def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, 
     """Confusion matrix, per-class accuracy and the misclassified validation images."""
     names = dataset.classes
     truth = np.array([item.label for item in dataset.val])
-    probabilities = torch.softmax(logits, 1).numpy()
+    probabilities = torch.softmax(logits, 1).cpu().numpy()
     guesses = probabilities.argmax(1)
     counts = np.zeros((len(names), len(names)), dtype=np.int64)
     np.add.at(counts, (truth, guesses), 1)

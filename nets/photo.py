@@ -32,7 +32,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from nets.alexnet import IMAGENET_WEIGHTS
+from nets.alexnet import IMAGENET_WEIGHTS, device_of
 from nets.images import to_rgb
 
 CATEGORIES: list[str] = list(IMAGENET_WEIGHTS.meta["categories"])  # 1000 ImageNet class names
@@ -128,7 +128,7 @@ def _forward(model: nn.Module, image: Image.Image, top: int):
     """One forward pass that keeps A, the last conv's ReLU maps, as the leaf Grad-CAM needs."""
     start = time.perf_counter()
     with torch.no_grad():
-        batch = preprocess(image)  # (1, 3, 224, 224)
+        batch = preprocess(image).to(device_of(model))  # (1, 3, 224, 224)
         maps = model.features[:LAST_CONV_RELU](batch)  # (1, 256, 13, 13): A, last conv's ReLU
     maps = maps.detach().requires_grad_(True)  # a leaf of our own; the model's weights stay frozen
     with torch.enable_grad():
@@ -136,7 +136,7 @@ def _forward(model: nn.Module, image: Image.Image, top: int):
         x = model.avgpool(x)  # (1, 256, 6, 6)
         x = torch.flatten(x, 1)  # (1, 9216)
         logits = model.classifier(x)  # (1, 1000)
-    probabilities = torch.softmax(logits.detach(), dim=1)[0]  # (1000,)
+    probabilities = torch.softmax(logits.detach(), dim=1)[0].cpu()  # (1000,)
     best = torch.topk(probabilities, k=min(top, probabilities.numel()))
     return logits, maps, probabilities, best, time.perf_counter() - start
 
@@ -149,7 +149,7 @@ def _grad_cam(score: torch.Tensor, maps: torch.Tensor) -> np.ndarray:
         heat = torch.relu((channel_weights * maps).sum(dim=1))[0]  # (13, 13)
         peak = float(heat.max())
         heat = heat / peak if peak > 0 else torch.zeros_like(heat)  # (13, 13) in [0, 1]
-    return heat.numpy().astype(np.float32)
+    return heat.cpu().numpy().astype(np.float32)
 
 
 def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True) -> Prediction:
@@ -168,7 +168,7 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
     if not explain:
         start = time.perf_counter()
         with torch.inference_mode():
-            probabilities = torch.softmax(model(preprocess(image)), dim=1)[0]  # (1000,)
+            probabilities = torch.softmax(model(preprocess(image).to(device_of(model))), dim=1)[0].cpu()  # (1000,)
         seconds = time.perf_counter() - start
         best = torch.topk(probabilities, k=min(top, probabilities.numel()))
         names = {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
