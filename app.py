@@ -29,7 +29,7 @@ import torch
 from nets import compare, finetune, photo
 from nets.dataset_zip import DatasetError, ImageDataset, ZipLimits, read_image_zip
 from nets.jobs import run_in_background
-from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, how_to_provide_weights
+from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, device_of, how_to_provide_weights
 from nets.charts import log_bar_chart
 from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
 from nets.images import MAX_PIXELS, ImageError, open_header, open_rgb
@@ -106,6 +106,8 @@ CLICK_CANVAS_CLEAR_JS = """() => { document.querySelector('#digit-canvas button[
 # for scrolling after the first move and cancels the stroke (seen on phones and in Chromium).
 CSS = """
 #digit-canvas canvas { touch-action: none; }
+/* On a phone all four tabs fit in one row (otherwise Gradio hides some behind a "more" menu). */
+@media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
 """
@@ -271,10 +273,12 @@ def explain_photo(seen: dict | None, request: gr.Request = None):
     """The Grad-CAM heatmap over the photo, with what it means and how long AlexNet took."""
     if not seen:
         return None, ""
+    model = imagenet_alexnet(request)
     picture = open_rgb(seen["path"], name="The photo")
-    answer = photo.classify(imagenet_alexnet(request), picture, top=1, explain=True)
+    answer = photo.classify(model, picture, top=1, explain=True)
     heatmap = photo.cam_overlay(picture, answer.cam)
-    note = say(request, "photo_timing", ms=seen["seconds"] * 1000, cam_class=answer.cam_class)
+    device = say(request, "device_gpu" if device_of(model).type == "cuda" else "device_cpu")
+    note = say(request, "photo_timing", ms=seen["seconds"] * 1000, cam_class=answer.cam_class, device=device)
     return heatmap, note
 
 
@@ -383,7 +387,6 @@ def ft_updates(**values):
     return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
 
 
-@on_gpu
 def skipped_files(dataset: ImageDataset):
     """The files the zip reader skipped, shown only when there are some (a fresh update each time:
     Gradio consumes an update's value when it sends it)."""
@@ -391,6 +394,7 @@ def skipped_files(dataset: ImageDataset):
     return gr.update(value=table, visible=bool(dataset.skipped))
 
 
+@on_gpu
 def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
                  batch_size: float = 32, progress=gr.Progress(), request: gr.Request = None):
     """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""

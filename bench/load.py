@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -132,6 +133,8 @@ def main() -> None:
             ticks = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
             server_cpu = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
         pool.shutdown()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        children_cpu = children.ru_utime + children.ru_stime  # the visitors' processes and the server
 
     print("| endpoint | requests | failed | p50 | p95 | max |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -146,6 +149,7 @@ def main() -> None:
     print(f"digits read right: {right[0]} of {len(latencies['/predict_digit'])}")
     print(f"server still answers afterwards: {'yes' if alive else 'NO'}; peak memory {memory:.0f} MiB; "
           f"server CPU time {server_cpu:.1f} s (start-up included)")
+    print(f"the visitors' own CPU time (gradio_client, on the same 2 cores): {children_cpu - server_cpu:.1f} s")
     for endpoint, messages in failures.items():
         for message in messages[:3]:
             print(f"failure on {endpoint}: {message}")

@@ -1,0 +1,136 @@
+"""Every tab in a real browser, at desktop and phone width, in light and dark theme, and in Korean.
+
+Each check opens a fresh page (no console errors on load), uses the tab as a person would, and
+makes sure nothing is cut off (the page never scrolls sideways). Screenshots go to a temporary
+folder, or to ``$SAVE_SCREENSHOTS`` (the README's come from ``SAVE_SCREENSHOTS=docs/screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import zips
+from tests.browser import CHROMIUM_ARGS, chromium_path, draw_with_mouse, prediction
+from tests.digit_drawings import random_drawing
+from tests.server import ROOT
+
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+TABS = {"digit": "Digit", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SAVE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dataset_zip(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("zips") / "colours.zip"
+    path.write_bytes(zips.colour_dataset_zip("flat", ("red", "green", "blue"), 12))
+    return str(path)
+
+
+def open_tab(browser, url: str, tab: str, size: str, theme: str, locale: str = "en-US"):
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height}, locale=locale,
+                            has_touch=size == "phone", is_mobile=size == "phone")
+    page.console_errors = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.goto(f"{url}/?__theme={theme}")
+    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
+    if tab != "digit":
+        page.get_by_role("tab", name=TABS[tab]).click()
+    return page
+
+
+def nothing_cut_off(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = locator.inner_text() if locator.count() else ""
+        if text in content:
+            return content
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")
+
+
+def use_digit_tab(page, size: str) -> None:
+    draw_with_mouse(page, random_drawing(3, np.random.default_rng(8), size=(0.55, 0.7)))
+    assert prediction(page) == "3"
+    page.locator("#digit-seen img").wait_for(timeout=15_000)
+
+
+def use_photo_tab(page, size: str) -> None:
+    page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
+    page.locator("#photo-cam img").wait_for(timeout=30_000)
+    assert len(page.locator("#photo-prediction .confidence-set").all()) == 5 or \
+        page.locator("#photo-prediction").inner_text().count("%") == 5
+    wait_for_text(page.locator("#photo-timing"), "ms")
+
+
+def use_finetune_tab(page, size: str, archive: str) -> None:
+    page.locator("#finetune-zip input[type=file]").set_input_files(archive)
+    page.locator("#finetune-start").click()
+    status = wait_for_text(page.locator("#finetune-status"), "Done:", timeout=90)
+    found = re.search(r"validation accuracy\s+(\d+)%", status)
+    assert found and int(found.group(1)) >= 90, repr(status)
+    page.locator("#finetune-try-photo input[type=file]").set_input_files(str(ROOT / "assets/photos/coffee.jpg"))
+    answer = wait_for_text(page.locator("#finetune-try-answer"), "%")
+    assert any(colour in answer for colour in ("red", "green", "blue"))
+
+
+def use_compare_tab(page, size: str) -> None:
+    table = wait_for_text(page.locator("#models-table"), "62,378,344")
+    assert "62,006" in table and "61,100,840" in table and "714,188,480" in table
+    page.locator("#params-chart svg").wait_for(timeout=15_000)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("tab", list(TABS))
+def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset_zip, tab, size, theme):
+    page = open_tab(browser, app_url, tab, size, theme)
+    time.sleep(0.5)
+    assert not page.console_errors, page.console_errors  # nothing broken on load
+    if tab == "finetune":
+        use_finetune_tab(page, size, dataset_zip)
+    else:
+        {"digit": use_digit_tab, "photo": use_photo_tab, "compare": use_compare_tab}[tab](page, size)
+    assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
+    page.screenshot(path=str(shots / f"{tab}-{size}-{theme}.png"), full_page=True)
+    assert not page.console_errors, page.console_errors
+    page.close()
+
+
+def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
+    page = open_tab(browser, app_url, "digit", "desktop", "light", locale="ko-KR")
+    page.get_by_role("tab", name="숫자").wait_for(timeout=15_000)
+    assert "LeNet에게 숫자 그려 보여 주기" in page.locator("body").inner_text()
+    page.get_by_role("tab", name="사진").click()
+    page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
+    wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
+    page.screenshot(path=str(shots / "photo-desktop-light-ko.png"), full_page=True)
+    page.close()
