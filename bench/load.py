@@ -26,7 +26,7 @@ from gradio_client import Client, handle_file
 from nets.alexnet import cached_weights_file
 from tests import zips
 from tests.digit_drawings import random_drawing, render
-from tests.server import ROOT, app_process, peak_memory_mb
+from tests.server import ROOT, app_process, cpu_seconds, peak_memory_mb
 
 PHOTOS = sorted((ROOT / "assets" / "photos").glob("*.jpg"))
 
@@ -130,8 +130,7 @@ def main() -> None:
                     failures["/finetune"].append(error)
             alive = draw(url, [(str(digits[0][0]), digits[0][1])])[0][2] == ""
             memory = peak_memory_mb(process)
-            ticks = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            server_cpu = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+            server_cpu = cpu_seconds(process)
         pool.shutdown()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         children_cpu = children.ru_utime + children.ru_stime  # the visitors' processes and the server

@@ -41,14 +41,16 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
         except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
             pass
         torch.set_num_threads(torch_threads)  # per thread: the rest of the app keeps its own
+        steps = job(stop.is_set)
         try:
-            for event in job(stop.is_set):
+            for event in steps:
                 events.put((True, event))
                 if stop.is_set():
                     break
         except BaseException as error:  # noqa: BLE001 (handed to the consumer, raised there)
             events.put((False, error))
         finally:
+            steps.close()  # a job stopped between steps still runs its own clean-up
             events.put((True, finished))
 
     # The caller's context variables go along (a web framework's progress reporting uses them).

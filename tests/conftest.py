@@ -59,10 +59,16 @@ def imagenet_alexnet(standin_weights: Path) -> nn.Module:
 
 
 @pytest.fixture(scope="session")
-def app_url(standin_weights: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The real app (``python app.py``) on a free port, with stand-in ImageNet weights cached."""
-    from tests.server import running_app
+def app_server(standin_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The real app (``python app.py``) on a free port, with stand-in ImageNet weights cached:
+    ``(url, process)``."""
+    from tests.server import app_process
 
     log = tmp_path_factory.mktemp("app") / "app.log"
-    with running_app({"TORCH_HOME": str(standin_weights)}, log=log) as url:
-        yield url
+    with app_process({"TORCH_HOME": str(standin_weights)}, log=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server[0]

@@ -42,6 +42,12 @@ def running_app(env: dict[str, str] | None = None, script: str = "app.py", log: 
         yield url
 
 
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time the process has used so far (user + system), from /proc."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_memory_mb(process: subprocess.Popen) -> float:
     """The process's peak resident memory so far (Linux: VmHWM), in MiB."""
     for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():

@@ -106,3 +106,26 @@ def test_two_visitors_fine_tuning_at_once_each_keep_their_own_model(app_url, tmp
             answer = clients[name].predict(handle_file(photo(tmp_path, colour, 99)), api_name="/predict_finetuned")
             assert {c["label"] for c in answer["confidences"]} == set(classes)
             assert top(answer) == colour
+
+
+def test_stop_ends_a_running_fine_tune(app_server, tmp_path):
+    """Cancelling (what the Stop button does) stops the training thread, not just the answer."""
+    from tests.server import cpu_seconds
+
+    url, process = app_server
+    client = Client(url, verbose=False)
+    archive = save(tmp_path, "slow.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 20))
+    job = client.submit(handle_file(archive), "all", 100, 3e-5, 8, api_name="/finetune")  # minutes of work
+    time.sleep(8)
+
+    def busy(seconds: float = 3.0) -> float:
+        before = cpu_seconds(process)
+        time.sleep(seconds)
+        return (cpu_seconds(process) - before) / seconds  # cores in use
+
+    assert busy() > 0.5  # training
+    assert job.cancel()
+    time.sleep(2)
+    assert busy() < 0.2  # the training thread has stopped
+    good = save(tmp_path, "good.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 12))
+    assert history_of(client.predict(handle_file(good), api_name="/finetune"))

@@ -1,0 +1,61 @@
+"""Long jobs run in a background thread that yields to visitors and stops when asked."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from nets.jobs import run_in_background
+
+
+def counting(should_stop, seen: list, limit: int = 10_000):
+    for i in range(limit):
+        if should_stop():
+            seen.append("stopped")
+            return
+        seen.append(threading.current_thread().name)
+        time.sleep(0.001)
+        yield i
+
+
+def test_events_arrive_in_order_from_another_thread():
+    seen = []
+    assert list(run_in_background(lambda stop: counting(stop, seen, 20))) == list(range(20))
+    assert set(seen) == {"background-job"}
+
+
+def test_closing_the_iterator_stops_the_job():
+    seen = []
+    events = run_in_background(lambda stop: counting(stop, seen))
+    assert [next(events) for _ in range(3)] == [0, 1, 2]
+    events.close()  # what happens when a visitor presses Stop or leaves
+    time.sleep(0.3)
+    settled = len(seen)
+    time.sleep(0.3)
+    assert len(seen) == settled < 100  # no more steps: the job has stopped
+
+
+def test_errors_in_the_job_reach_the_consumer():
+    def failing(should_stop):
+        yield 1
+        raise ValueError("the zip is empty")
+
+    events = run_in_background(failing)
+    assert next(events) == 1
+    with pytest.raises(ValueError, match="the zip is empty"):
+        next(events)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread priorities are a Linux feature")
+def test_the_job_runs_at_a_lower_priority_with_one_torch_thread():
+    import torch
+
+    def report(should_stop):
+        yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()
+
+    ((niceness, threads),) = list(run_in_background(report))
+    assert niceness >= os.getpriority(os.PRIO_PROCESS, 0) + 1
+    assert threads == 1
