@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 
 import pandas as pd
 

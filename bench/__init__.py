@@ -1,0 +1,23 @@
+"""Benchmark scripts; each prints the figures the README quotes (run with ``python -m bench.<name>``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from nets.alexnet import cached_weights_file
+
+
+def weights_home(scratch: Path) -> str:
+    """A TORCH_HOME that holds AlexNet's ImageNet weights: the real cache if they are there, else
+    a folder in ``scratch`` with a stand-in file (He-initialised, same architecture, same cost)."""
+    if cached_weights_file().is_file():
+        return str(Path(torch.hub.get_dir()).parent)
+    from tests.conftest import standin_alexnet
+
+    folder = Path(scratch) / "torch_home" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save(standin_alexnet().state_dict(), folder / cached_weights_file().name)
+    print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
+    return str(folder.parent.parent)

@@ -14,6 +14,7 @@ Uses stand-in weights (same architecture, same cost) when no ImageNet weights ar
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +24,8 @@ import torch.nn.functional as F
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from nets.alexnet import cached_weights_file, load_imagenet_alexnet
+from bench import weights_home
+from nets.alexnet import load_imagenet_alexnet
 from nets.dataset_zip import read_image_zip
 from nets.finetune import EVAL_TRANSFORM, Settings, batches, finetune, new_head, penultimate
 from tests import zips
@@ -49,17 +51,7 @@ def naive_loop(backbone, dataset, epochs: int = 10, batch_size: int = 32) -> flo
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        torch_home = str(Path(torch.hub.get_dir()).parent)
-        if not cached_weights_file().is_file():
-            from tests.conftest import standin_alexnet
-
-            torch_home = str(Path(scratch) / "torch_home")
-            folder = Path(torch_home) / "hub" / "checkpoints"
-            folder.mkdir(parents=True)
-            torch.save(standin_alexnet().state_dict(), folder / cached_weights_file().name)
-            print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
-        import os
-
+        torch_home = weights_home(Path(scratch))
         os.environ["TORCH_HOME"] = torch_home
         backbone = load_imagenet_alexnet()
 

@@ -27,8 +27,9 @@ from pathlib import Path
 import torch
 from gradio_client import Client, handle_file
 
-from nets.alexnet import IMAGENET_WEIGHTS, cached_weights_file
-from tests.server import ROOT, free_port, running_app
+from bench import weights_home
+from nets.alexnet import IMAGENET_WEIGHTS
+from tests.server import ROOT, running_app
 
 DIGIT = ROOT / "assets" / "examples" / "digit_3.png"
 PHOTO = ROOT / "assets" / "photos" / "cat.jpg"
@@ -100,14 +101,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        torch_home = str(Path(torch.hub.get_dir()).parent)
-        if not cached_weights_file().is_file():
-            from tests.conftest import standin_alexnet
-
-            torch_home = str(Path(scratch) / "torch_home")
-            (Path(torch_home) / "hub" / "checkpoints").mkdir(parents=True)
-            torch.save(standin_alexnet().state_dict(), Path(torch_home) / "hub" / "checkpoints" / cached_weights_file().name)
-            print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
+        torch_home = weights_home(Path(scratch))
         env = {"TORCH_HOME": torch_home}
         echo_script = Path(scratch) / "echo_app.py"
         echo_script.write_text(ECHO_APP)

@@ -12,7 +12,6 @@ the fine-tune overlapped the load, and that the server still answers afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import tempfile
 import time
@@ -20,10 +19,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 from gradio_client import Client, handle_file
 
-from nets.alexnet import cached_weights_file
+from bench import weights_home
 from tests import zips
 from tests.digit_drawings import random_drawing, render
 from tests.server import ROOT, app_process, cpu_seconds, peak_memory_mb
@@ -80,14 +78,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        torch_home = str(Path(torch.hub.get_dir()).parent)
-        if not cached_weights_file().is_file():
-            from tests.conftest import standin_alexnet
-
-            torch_home = str(folder / "torch_home")
-            (folder / "torch_home" / "hub" / "checkpoints").mkdir(parents=True)
-            torch.save(standin_alexnet().state_dict(), folder / "torch_home" / "hub" / "checkpoints" / cached_weights_file().name)
-            print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
+        torch_home = weights_home(Path(scratch))
         rng = np.random.default_rng(0)
         digits = []
         for i in range(args.digit_clients * args.digit_requests):

@@ -72,3 +72,17 @@ def app_server(standin_weights: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def app_url(app_server) -> str:
     return app_server[0]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (skipped, or failed under REQUIRE_BROWSER=1, without it)."""
+    from tests.browser import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -7,19 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, brush_is_selected, chromium_path, draw_with_finger, draw_with_mouse, prediction
+from tests.browser import brush_is_selected, draw_with_finger, draw_with_mouse, prediction
 from tests.digit_drawings import random_drawing
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_app(browser, app_url: str, theme: str = "light", width: int = 1280, touch: bool = False):

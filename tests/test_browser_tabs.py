@@ -16,23 +16,12 @@ import numpy as np
 import pytest
 
 from tests import zips
-from tests.browser import CHROMIUM_ARGS, chromium_path, draw_with_mouse, prediction
+from tests.browser import draw_with_mouse, prediction
 from tests.digit_drawings import random_drawing
 from tests.server import ROOT
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 TABS = {"digit": "Digit", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
