@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -20,18 +21,16 @@ import uuid
 from pathlib import Path
 
 import gradio as gr
-
 import pandas as pd
-
 import torch
 
 from nets import compare, finetune, photo
-from nets.dataset_zip import DatasetError, ImageDataset, ZipLimits, read_image_zip
-from nets.jobs import run_in_background
 from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, device_of, how_to_provide_weights
 from nets.charts import log_bar_chart
+from nets.dataset_zip import DatasetError, ImageDataset, ZipLimits, read_image_zip
 from nets.digits import DigitReader, DigitReading, enlarge, feature_grid
 from nets.images import MAX_PIXELS, ImageError, open_header, open_rgb
+from nets.jobs import run_in_background
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 TEXT = json.loads((ASSETS / "i18n.json").read_text(encoding="utf-8"))
@@ -59,7 +58,9 @@ LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
 FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
 FINETUNE_TIME_LIMIT = 300  # seconds of training per job
-SESSION_TTL = 3600  # a visitor's fine-tuned model is freed an hour after they leave (or at once)
+# A visitor's fine-tuned model is freed when they close or reload the page (Gradio drops the
+# session's state) or an hour after it was trained, whichever comes first.
+SESSION_TTL = 3600
 ZIP_LIMITS = ZipLimits()
 DOWNLOADS = Path(tempfile.gettempdir()) / "classic-cnns-downloads"
 
@@ -82,6 +83,7 @@ def say(request: gr.Request | None, key: str, **values) -> str:
     accepted = (request.headers.get("accept-language", "") if request is not None else "").lower()
     language = "ko" if accepted.startswith("ko") else "en"
     return TEXT.get(language, {}).get(key, TEXT["en"][key]).format(**values)
+
 
 # Picks the Sketchpad's brush as soon as the canvas appears (and again after it is cleared), so a
 # visitor can draw at once instead of hunting for the draw tool first.
@@ -273,7 +275,10 @@ def explain_photo(seen: dict | None, request: gr.Request = None):
     if not seen:
         return None, ""
     model = imagenet_alexnet(request)
-    picture = open_rgb(seen["path"], name="The photo")
+    try:
+        picture = open_rgb(seen["path"], name="The photo")
+    except ImageError as error:  # the upload was already checked; only a vanished file lands here
+        raise gr.Error(str(error)) from None
     answer = photo.classify(model, picture, top=1, explain=True)
     heatmap = photo.cam_overlay(picture, answer.cam)
     device = say(request, "device_gpu" if device_of(model).type == "cuda" else "device_cpu")
@@ -297,8 +302,8 @@ def build_photo_tab(demo: gr.Blocks) -> None:
     notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            picture = PhotoUpload(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"], height=360,
-                                  label=T("photo_input"), elem_id="photo-input")
+            picture = PhotoUpload(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"],
+                                  height=360, label=T("photo_input"), elem_id="photo-input")
             run = gr.Button(T("photo_run"), variant="primary")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Label(num_top_classes=5, label=T("photo_answer"), elem_id="photo-prediction")
@@ -317,8 +322,8 @@ def build_photo_tab(demo: gr.Blocks) -> None:
     picture.change(classify_photo_if_any, picture, [answer, seen], api_visibility="private",
                    trigger_mode="always_last", **limits).then(
         explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
-    demo.load(weights_notice, None, notice, api_visibility="private", show_progress="hidden")
-    run.click(weights_notice, None, notice, api_visibility="private", show_progress="hidden")
+    gr.on([demo.load, run.click, picture.change], weights_notice, None, notice, api_visibility="private",
+          show_progress="hidden")
 
 
 # --- Fine-tune AlexNet on your own classes ---------------------------------------------------------
@@ -386,6 +391,11 @@ def ft_updates(**values):
     return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
 
 
+def as_plain_text(text: str) -> str:
+    """Text from a stranger's zip (folder and file names) made inert inside Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+
+
 def skipped_files(dataset: ImageDataset):
     """The files the zip reader skipped, shown only when there are some (a fresh update each time:
     Gradio consumes an update's value when it sends it)."""
@@ -415,12 +425,11 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         yield read
         yield from finetune.finetune(backbone, read, settings, should_stop)
 
-    history = pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
     try:
         for event in run_in_background(job):
             if isinstance(event, ImageDataset):
                 dataset = event
-                notes = "".join(f"\n- {w}" for w in dataset.warnings)
+                notes = "".join(f"\n- {as_plain_text(w)}" for w in dataset.warnings)  # they quote names
                 yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
                                             classes=len(dataset.classes), layout=dataset.layout) + notes,
                                  summary=dataset.summary(), skipped=skipped_files(dataset))
@@ -429,9 +438,8 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                          else say(request, "ft_stage_epoch", epoch=event.epoch, epochs=settings.epochs))
                 progress((event.done, event.total), desc=stage)
             elif isinstance(event, pd.DataFrame):
-                history = event
-                loss, accuracy = curves(history)
-                yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+                loss, accuracy = curves(event)
+                yield ft_updates(history=event, loss=loss, accuracy=accuracy)
             else:
                 model, report = event
     except DatasetError as error:
@@ -441,14 +449,14 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
              for item, guess, p in report.wrong[:24]]
     download = save_download(model)
-    status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(history),
+    status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(report.history),
                  seconds=report.seconds, val=len(dataset.val))
     if report.stopped:
         status += " " + say(request, "ft_stopped", reason=report.stopped)
     status += notes
     loss, accuracy = curves(report.history)
-    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(dataset), history=report.history, loss=loss,
-                     accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
+    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(dataset), history=report.history,
+                     loss=loss, accuracy=accuracy, confusion=report.confusion, per_class=report.per_class,
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
                                      visible=bool(wrong)),
                      download=download, snippet=SNIPPET.format(file=Path(download).name), model=model,
