@@ -403,9 +403,24 @@ def skipped_files(dataset: ImageDataset):
     return gr.update(value=table, visible=bool(dataset.skipped))
 
 
+def new_stop_switch() -> threading.Event:
+    """A fresh stop switch for the visitor's next job, set by their Stop button."""
+    return threading.Event()
+
+
+def press_stop(switch: threading.Event | None) -> None:
+    """Ask the visitor's job to stop after its current batch, keeping the best epoch so far.
+
+    A job still waiting in the queue finds the switch already set and stops as soon as it starts.
+    """
+    if switch is not None:
+        switch.set()
+
+
 @on_gpu
 def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
-                 batch_size: float = 32, progress=gr.Progress(), request: gr.Request = None):
+                 batch_size: float = 32, switch: threading.Event | None = None, progress=gr.Progress(),
+                 request: gr.Request = None):
     """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
     if archive is None:
         raise gr.Error(say(request, "ft_no_zip"))
@@ -418,12 +433,14 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     path = archive if isinstance(archive, str) else archive.name
     progress(0, desc=say(request, "ft_stage_reading"))
 
-    def job(should_stop):
+    stop = switch or threading.Event()  # API clients stop a job by cancelling it instead
+
+    def job(closed):
         """Read the zip, then train: all of it in a low-priority background thread."""
         read = read_image_zip(path, limits=ZIP_LIMITS, progress=lambda i, n: progress(
             (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
         yield read
-        yield from finetune.finetune(backbone, read, settings, should_stop)
+        yield from finetune.finetune(backbone, read, settings, lambda: stop.is_set() or closed())
 
     try:
         for event in run_in_background(job):
@@ -445,7 +462,10 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     except DatasetError as error:
         raise gr.Error(str(error), title=say(request, "ft_zip_refused")) from None
     except finetune.Stopped as stopped:
-        raise gr.Error(str(stopped)) from None
+        if not stop.is_set():  # the time limit, before a single epoch
+            raise gr.Error(str(stopped)) from None
+        yield ft_updates(status=say(request, "ft_stopped_early"))
+        return
     wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
              for item, guess, p in report.wrong[:24]]
     download = save_download(model)
@@ -527,11 +547,12 @@ def build_finetune_tab():
         out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
 
     strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
-    job = start.click(finetune_job, [archive, strategy, epochs, lr, batch_size], [out[name] for name in FT_OUTPUTS],
-                      api_name="finetune",
-                      concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
-                      time_limit=FINETUNE_TIME_LIMIT + 120)
-    stop.click(None, cancels=[job], api_visibility="private")
+    switch = gr.State()  # this visitor's stop switch for their current job
+    job = start.click(new_stop_switch, None, switch, queue=False, api_visibility="private").then(
+        finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
+        api_name="finetune", concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
+        time_limit=FINETUNE_TIME_LIMIT + 120)
+    stop.click(press_stop, switch, None, queue=False, api_visibility="private")
     gr.on([try_run.click, try_photo.upload], predict_finetuned, [try_photo, out["model"]], try_answer,
           api_name="predict_finetuned", concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
     return job, out["model"]

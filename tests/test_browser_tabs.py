@@ -123,3 +123,18 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
     wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
     page.screenshot(path=str(shots / "photo-desktop-light-ko.png"), full_page=True)
     page.close()
+
+
+def test_stop_ends_training_and_keeps_the_best_epoch_so_far(browser, app_url, dataset_zip):
+    page = open_tab(browser, app_url, "finetune", "desktop", "light")
+    page.locator("#finetune-zip input[type=file]").set_input_files(dataset_zip)
+    page.get_by_label("All layers, as in the book, with augmentation: slowest").check()
+    page.locator("#finetune-start").click()
+    wait_for_text(page.locator("#finetune-status"), "Epoch 2/", timeout=120)  # the second epoch is under way
+    started = time.monotonic()
+    page.locator("#finetune-stop").click()
+    status = wait_for_text(page.locator("#finetune-status"), "stopped at your request", timeout=60)
+    assert time.monotonic() - started < 30
+    assert re.search(r"best epoch \d+ of [12]\b", status), status  # not all 20 epochs
+    assert page.locator("#finetune-try-photo").is_visible()  # the kept model can be tried at once
+    page.close()
