@@ -10,6 +10,7 @@ plain Python, call ``nets``, and turn a visitor's mistakes into ``gr.Error`` mes
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -23,6 +24,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import torch
+from PIL import Image
+
+from gradio.components.base import server
 
 from nets import compare, finetune, photo
 from nets.alexnet import SharedAlexNet, WeightsUnavailable, cached_weights_file, device_of, how_to_provide_weights
@@ -58,9 +62,10 @@ LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
 FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
 FINETUNE_TIME_LIMIT = 300  # seconds of training per job
-# A visitor's fine-tuned model is freed when they close or reload the page (Gradio drops the
-# session's state) or an hour after it was trained, whichever comes first.
-SESSION_TTL = 3600
+# A visitor's fine-tuned model is freed half an hour after it was trained (Gradio also drops a
+# closed page's state, after up to an hour); large models may go sooner, see BIG_MODELS.
+SESSION_TTL = 1800
+BIG_MODELS = finetune.Shelf(capacity=6)  # at most ~1.5 GB of whole-classifier / all-layers models
 ZIP_LIMITS = ZipLimits()
 DOWNLOADS = Path(tempfile.gettempdir()) / "classic-cnns-downloads"
 
@@ -83,6 +88,12 @@ def say(request: gr.Request | None, key: str, **values) -> str:
     accepted = (request.headers.get("accept-language", "") if request is not None else "").lower()
     language = "ko" if accepted.startswith("ko") else "en"
     return TEXT.get(language, {}).get(key, TEXT["en"][key]).format(**values)
+
+
+def plain_message(error: Exception) -> str:
+    """An error message from ``nets`` for a toast, which renders HTML: it may quote the names of
+    a stranger's files, so markup in them is shown as text, never run."""
+    return html.escape(str(error), quote=False)
 
 
 # Picks the Sketchpad's brush as soon as the canvas appears (and again after it is cleared), so a
@@ -116,7 +127,17 @@ CSS = """
 
 # --- Inputs that check what strangers send before Gradio decodes it -------------------------------
 
-CANVAS_MAX_PIXELS = 16_000_000  # 4000x4000: far above any canvas, far below a decompression bomb
+CANVAS_MAX_PIXELS = 2048 * 2048  # the canvas is 400x400; an API client's photo of paper fits too
+CANVAS_MAX_BYTES = 8 << 20  # one part of a drawing, as sent: a 2048x2048 PNG of a digit is far less
+CANVAS_PENDING = 512  # strokes uploaded by browsers and not yet classified, kept at most
+
+
+def check_image_bytes(source, max_pixels: int, name: str) -> None:
+    """Refuse (``gr.Error``) anything that is not a plausible image, from its header alone."""
+    try:
+        open_header(source, max_pixels=max_pixels, name=name).close()
+    except ImageError as error:
+        raise gr.Error(plain_message(error)) from None
 
 
 class PhotoUpload(gr.Image):
@@ -132,35 +153,47 @@ class PhotoUpload(gr.Image):
     # nets.images.open_rgb does those conversions properly.
 
     def preprocess(self, payload):
+        if payload is not None and (payload.url or "").startswith("data:"):
+            # An image inlined as base64 text: Gradio would decode and re-encode it in full.
+            raise gr.Error("Send the photo as a file (an upload), not as inline base64 data.")
         if payload is not None and getattr(payload, "path", None):
-            try:
-                open_header(payload.path, max_pixels=MAX_PIXELS, name="The photo").close()
-            except ImageError as error:
-                raise gr.Error(str(error)) from None
+            check_image_bytes(payload.path, MAX_PIXELS, "The photo")
         return super().preprocess(payload)
 
 
 class DigitCanvas(gr.Sketchpad):
-    """A Sketchpad that refuses files that are not images, or are huge, with a clear ``gr.Error``.
+    """A Sketchpad that refuses what is not a drawing, with a clear ``gr.Error``.
 
-    Gradio decodes every part of the value (background, layers, composite) before the handler
-    runs; an API client could send a text file or a decompression bomb as the composite.
+    A drawing reaches the server two ways. API clients send files (background, layers,
+    composite) with the request; browsers upload each part beforehand as raw bytes through the
+    editor's ``accept_blobs`` server function and then send only an id. Both are checked from
+    the image header before anything is decoded: at most one layer, each part a real image of at
+    most 2048x2048 pixels. The browsers' pending uploads are kept in a bounded store.
     """
 
     def get_block_name(self) -> str:
         return "imageeditor"  # the browser component is the image editor Sketchpad is made from
 
+    @server
+    def accept_blobs(self, data):
+        kind, index = data.data.get("type"), data.data.get("index")
+        if kind == "layer" and index not in (None, "null", 0, "0"):  # the browser sends 0 (or "0")
+            raise gr.Error("The digit canvas has a single layer.")
+        blob = data.files[0][1] if data.files else b""
+        if len(blob) > CANVAS_MAX_BYTES:
+            raise gr.Error(f"The drawing is too large ({len(blob) >> 20} MB); the limit is {CANVAS_MAX_BYTES >> 20} MB.")
+        check_image_bytes(blob, CANVAS_MAX_PIXELS, "The drawing")
+        super().accept_blobs(data)
+        while len(self.blob_storage) > CANVAS_PENDING:  # abandoned uploads: drop the oldest
+            self.blob_storage.pop(next(iter(self.blob_storage)))
+
     def preprocess(self, payload):
-        if payload is not None:
-            parts = [payload.background, payload.composite, *(payload.layers or [])]
-            for part in parts:
-                source = getattr(part, "path", None) or (part if isinstance(part, bytes) else None)
-                if source is None:
-                    continue
-                try:
-                    open_header(source, max_pixels=CANVAS_MAX_PIXELS, name="The drawing").close()
-                except ImageError as error:
-                    raise gr.Error(str(error)) from None
+        if payload is not None and payload.id is None:  # an API client's files (blobs: see above)
+            if len(payload.layers or []) > 1:
+                raise gr.Error("The digit canvas has a single layer: send at most one.")
+            for part in [payload.background, payload.composite, *(payload.layers or [])]:
+                if getattr(part, "path", None):
+                    check_image_bytes(part.path, CANVAS_MAX_PIXELS, "The drawing")
         return super().preprocess(payload)
 
 
@@ -245,7 +278,7 @@ def imagenet_alexnet(request: gr.Request | None = None):
     try:
         return ALEXNET.get()
     except WeightsUnavailable as error:
-        raise gr.Error(str(error), title=say(request, "photo_weights_title")) from None
+        raise gr.Error(plain_message(error), title=say(request, "photo_weights_title")) from None
 
 
 @on_gpu
@@ -257,7 +290,7 @@ def classify_photo(image_path: str | None, request: gr.Request = None):
     try:
         picture = open_rgb(image_path, name="The photo")
     except ImageError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(plain_message(error)) from None
     answer = photo.classify(model, picture, top=5, explain=False)
     return answer.top, {"path": image_path, "seconds": answer.seconds}
 
@@ -278,9 +311,11 @@ def explain_photo(seen: dict | None, request: gr.Request = None):
     try:
         picture = open_rgb(seen["path"], name="The photo")
     except ImageError as error:  # the upload was already checked; only a vanished file lands here
-        raise gr.Error(str(error)) from None
-    answer = photo.classify(model, picture, top=1, explain=True)
-    heatmap = photo.cam_overlay(picture, answer.cam)
+        raise gr.Error(plain_message(error)) from None
+    display = picture.copy()
+    display.thumbnail((768, 768), Image.Resampling.BILINEAR)  # the heatmap is made at this size
+    answer = photo.classify(model, picture, top=1, explain=True, cam_size=display.size)
+    heatmap = photo.cam_overlay(display, answer.cam)
     device = say(request, "device_gpu" if device_of(model).type == "cuda" else "device_cpu")
     note = say(request, "photo_timing", ms=seen["seconds"] * 1000, cam_class=answer.cam_class, device=device)
     return heatmap, note
@@ -370,8 +405,11 @@ def save_download(model: finetune.FineTuned) -> str:
     """
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
     for old in DOWNLOADS.iterdir():  # Gradio serves its own copy; ours is needed only briefly
-        if time.time() - old.stat().st_mtime > 600:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if time.time() - old.stat().st_mtime > 600:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another job swept it first
+            pass
     folder = DOWNLOADS / uuid.uuid4().hex
     folder.mkdir()
     path = folder / "finetuned_alexnet.pt"
@@ -417,7 +455,7 @@ def press_stop(switch: threading.Event | None) -> None:
         switch.set()
 
 
-@on_gpu
+@on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a job may be
 def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
                  batch_size: float = 32, switch: threading.Event | None = None, progress=gr.Progress(),
                  request: gr.Request = None):
@@ -428,17 +466,27 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         settings = finetune.Settings(strategy=strategy, epochs=int(epochs), lr=float(lr), batch_size=int(batch_size),
                                      time_limit=FINETUNE_TIME_LIMIT).check()
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(plain_message(error)) from None
     backbone = imagenet_alexnet(request)
     path = archive if isinstance(archive, str) else archive.name
     progress(0, desc=say(request, "ft_stage_reading"))
 
     stop = switch or threading.Event()  # API clients stop a job by cancelling it instead
+    if getattr(stop, "claimed", False):  # a second click on Fine-tune while the first job runs
+        raise gr.Error(say(request, "ft_already_running"))
+    stop.claimed = True
+    if stop.is_set():  # Stop was pressed while this job waited in the queue
+        yield ft_updates(status=say(request, "ft_stopped_early"))
+        return
+
+    def reading(i: int, n: int) -> None:
+        if stop.is_set():
+            raise finetune.Stopped("stopped at your request while reading the zip")
+        progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
 
     def job(closed):
         """Read the zip, then train: all of it in a low-priority background thread."""
-        read = read_image_zip(path, limits=ZIP_LIMITS, progress=lambda i, n: progress(
-            (i, n), desc=say(request, "ft_stage_reading"), unit="images"))
+        read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
         yield read
         yield from finetune.finetune(backbone, read, settings, lambda: stop.is_set() or closed())
 
@@ -448,7 +496,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                 dataset = event
                 notes = "".join(f"\n- {as_plain_text(w)}" for w in dataset.warnings)  # they quote names
                 yield ft_updates(status=say(request, "ft_read", images=len(dataset.train) + len(dataset.val),
-                                            classes=len(dataset.classes), layout=dataset.layout) + notes,
+                                            classes=len(dataset.classes), layout=as_plain_text(dataset.layout)) + notes,
                                  summary=dataset.summary(), skipped=skipped_files(dataset))
             elif isinstance(event, finetune.Progress):
                 stage = (say(request, "ft_stage_features") if event.stage == "features"
@@ -460,15 +508,16 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
             else:
                 model, report = event
     except DatasetError as error:
-        raise gr.Error(str(error), title=say(request, "ft_zip_refused")) from None
+        raise gr.Error(plain_message(error), title=say(request, "ft_zip_refused")) from None
     except finetune.Stopped as stopped:
         if not stop.is_set():  # the time limit, before a single epoch
-            raise gr.Error(str(stopped)) from None
+            raise gr.Error(plain_message(stopped)) from None
         yield ft_updates(status=say(request, "ft_stopped_early"))
         return
     wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
              for item, guess, p in report.wrong[:24]]
     download = save_download(model)
+    BIG_MODELS.keep(model)
     status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(report.history),
                  seconds=report.seconds, val=len(dataset.val))
     if report.stopped:
@@ -492,9 +541,9 @@ def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, 
         raise gr.Error(say(request, "photo_none"))
     try:
         picture = open_rgb(image_path, name="The photo")
-    except ImageError as error:
-        raise gr.Error(str(error)) from None
-    return model.predict(imagenet_alexnet(request), picture)
+        return model.predict(imagenet_alexnet(request), picture)
+    except (ImageError, finetune.Released) as error:
+        raise gr.Error(plain_message(error)) from None
 
 
 def suggested_lr(strategy: str) -> float:
@@ -573,7 +622,7 @@ def compare_models(finetune_classes: float = 5, extras: list[str] | None = None)
     try:
         return readable(compare.models_table(finetune_classes=finetune_classes, extras=extras or []))
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(plain_message(error)) from None
 
 
 def compare_charts(table: pd.DataFrame, request: gr.Request = None):
@@ -600,7 +649,7 @@ def layer_breakdown(model: str, finetune_classes: float = 5):
     try:
         return readable(compare.layer_table(model, finetune_classes=finetune_classes))
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(plain_message(error)) from None
 
 
 def build_compare_tab(demo: gr.Blocks) -> gr.Number:
@@ -622,7 +671,7 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
         params_split = gr.BarPlot(label=T("compare_params_split"), **split_style)
         compute_split = gr.BarPlot(label=T("compare_compute_split"), **split_style)
     with gr.Row():
-        layer_model = gr.Dropdown(list(compare.MODELS[:4]) + [compare.MODELS[4]] + list(compare.EXTRA_MODELS),
+        layer_model = gr.Dropdown(list(compare.MODELS) + list(compare.EXTRA_MODELS),
                                   value=compare.MODELS[3], label=T("compare_layers_model"), scale=1)
     layers = gr.Dataframe(label=T("compare_layers"), interactive=False, wrap=True, max_height=420)
     gr.Markdown(T("compare_claims_title"))
@@ -643,8 +692,8 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
 
 def build_demo() -> gr.Blocks:
     # delete_cache: files Gradio keeps for visitors (uploads, results, downloads) are removed once
-    # they are two hours old, checked every half hour, so disk use stays bounded over a day.
-    with gr.Blocks(title="Classic CNNs, hands on", delete_cache=(1800, 7200)) as demo:
+    # they are half an hour old, checked every ten minutes, so disk use stays bounded over a day.
+    with gr.Blocks(title="Classic CNNs, hands on", delete_cache=(600, 1800)) as demo:
         gr.Markdown(T("app_title"))
         with gr.Tabs():
             with gr.Tab(T("tab_digit"), id="digit"):

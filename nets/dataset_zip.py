@@ -85,14 +85,6 @@ class ZipLimits:
     # (JPEGs decode at reduced scale, a 50 KB PNG is about 0.2 MP); 2,000 MP bound it to ~25 s.
     max_total_pixels: int = 2_000_000_000
 
-    def describe(self) -> str:
-        """The limits as one line for the person about to upload."""
-        return (f"A zip of at most {_size(self.max_zip_bytes)}: 2 to {self.max_classes} class "
-                f"folders with at least {self.min_images_per_class} images each, at most "
-                f"{self.max_images:,} images in all (JPEG, PNG, WebP, BMP or GIF, each at most "
-                f"{_size(self.max_file_bytes)} and {_megapixels(self.max_pixels)} megapixels), "
-                f"at most {self.max_entries:,} files.")
-
 
 @dataclass
 class LabelledImage:
@@ -562,7 +554,8 @@ def _split(decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], va
     """A stratified, seeded split: the same zip and seed always give the same validation images."""
     train, val = [], []
     for name, label in index.items():
-        items = sorted((m.name, image) for m, image in decoded if m.label == name)
+        # by name only: two members may show the same name (a repeated entry, NFC/NFD twins)
+        items = sorted(((m.name, image) for m, image in decoded if m.label == name), key=lambda item: item[0])
         n = len(items)
         n_val = min(max(1, int(n * valid_pct + 0.5)), n - 1)  # at least 1 each side
         # One generator per class, seeded by the class name: a class's split does not change when

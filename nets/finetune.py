@@ -7,7 +7,8 @@ len(classes))``, and training on a small dataset. Three ways to do that, from fa
   so each image's 4096 features are computed *once* and cached; an epoch over the cache then
   costs milliseconds (Teachable Machine works the same way). No augmentation: the features of a
   fixed crop are fixed.
-- ``"classifier"``: the three fully connected layers learn (58.6M parameters, with dropout), the
+- ``"classifier"``: the three fully connected layers learn (54.5M + 4,097 x N parameters, with
+  dropout), the
   convolutions stay frozen; augmentation (random resized crop, flip) means the conv part runs on
   every batch of every epoch.
 - ``"all"``: every layer learns, as in the book: the slowest, and the one that can most easily
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -85,6 +88,10 @@ class Stopped(RuntimeError):
     """The job stopped (by request or at the time limit) before a single epoch finished."""
 
 
+class Released(RuntimeError):
+    """The fine-tuned model was freed to make room for newer ones (see ``Shelf``)."""
+
+
 @dataclass(frozen=True)
 class Progress:
     """A step of the job: ``done`` of ``total`` in ``stage``.
@@ -110,20 +117,32 @@ class FineTuned:
 
     classes: list[str]
     strategy: str
-    module: nn.Module
+    module: nn.Module | None  # None once released
     best_epoch: int
     val_acc: float
+
+    def release(self) -> None:
+        """Free the trained weights (the model can no longer predict)."""
+        self.module = None
+
+    def _trained(self) -> nn.Module:
+        if self.module is None:
+            raise Released("This fine-tuned model was freed to make room for newer ones: large models "
+                           "(whole classifier, all layers) are kept only a few at a time on this server. "
+                           "Fine-tune again; models that train only the new head are always kept.")
+        return self.module
 
     @torch.inference_mode()
     def logits(self, backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """(B, 3, 224, 224) normalised images -> (B, N) scores over the visitor's classes."""
-        self.module.eval()
-        batch = batch.to(device_of(self.module))
+        module = self._trained()
+        module.eval()
+        batch = batch.to(device_of(module))
         if self.strategy == "head":
-            return self.module(penultimate(backbone, batch))
+            return module(penultimate(backbone, batch))
         if self.strategy == "classifier":
-            return self.module(conv_features(backbone, batch))
-        return self.module(batch)
+            return module(conv_features(backbone, batch))
+        return module(batch)
 
     def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
         """Probabilities over the visitor's classes for one photo, best first."""
@@ -141,12 +160,39 @@ class FineTuned:
             "base_weights": "torchvision.models.AlexNet_Weights.IMAGENET1K_V1",
             "strategy": self.strategy,
             "classes": list(self.classes),
-            "state_dict": {prefix + k: v.detach().cpu().clone() for k, v in self.module.state_dict().items()},
+            "state_dict": {prefix + k: v.detach().cpu().clone() for k, v in self._trained().state_dict().items()},
             "preprocessing": {"resize": EVAL_TRANSFORM.resize_size[0], "crop": EVAL_TRANSFORM.crop_size[0],
                               "mean": list(EVAL_TRANSFORM.mean), "std": list(EVAL_TRANSFORM.std)},
             "best_epoch": self.best_epoch,
             "val_acc": self.val_acc,
         }
+
+
+class Shelf:
+    """Room for at most ``capacity`` large fine-tuned models at once, the oldest released first.
+
+    A new head is 16 KB per class, but the "classifier" and "all" strategies keep a copy of 218
+    to 244 MB per model, and a class of students can make many within an hour. The shelf only
+    holds weak references: a model whose visitor has left is freed by Python as usual and stops
+    counting. It never hands a model to anyone; it only decides which old one to free.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._models: list[weakref.ref[FineTuned]] = []
+
+    def keep(self, model: FineTuned) -> None:
+        """Put a newly trained model on the shelf (head-only models take no room)."""
+        if model.strategy == "head":
+            return
+        with self._lock:
+            self._models = [ref for ref in self._models if (kept := ref()) is not None and kept.module is not None]
+            self._models.append(weakref.ref(model))
+            while len(self._models) > self.capacity:
+                oldest = self._models.pop(0)()
+                if oldest is not None:
+                    oldest.release()
 
 
 @dataclass

@@ -11,6 +11,7 @@ decompression bomb) is refused without decoding it.
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,7 +48,7 @@ def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_
     except UnidentifiedImageError:
         raise ImageError(f"{label} is not an image this app can read. "
                          "Send a JPEG, PNG, WebP, BMP or GIF file.") from None
-    except OSError as error:
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:  # malformed headers
         raise ImageError(f"{label} could not be read ({error}).") from None
     width, height = image.size
     if width * height > max_pixels or width < 1 or height < 1:

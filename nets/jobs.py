@@ -40,7 +40,9 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
         except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
             pass
-        torch.set_num_threads(torch_threads)  # per thread: the rest of the app keeps its own
+        # One intra-op thread for the job. (Depending on the build, torch's setting may be
+        # process-wide; the app runs every request on one thread anyway.)
+        torch.set_num_threads(torch_threads)
         steps = job(stop.is_set)
         try:
             for event in steps:

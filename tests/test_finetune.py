@@ -143,3 +143,27 @@ def test_settings_are_checked():
         with pytest.raises(ValueError):
             Settings(**bad).check()
     assert copy.copy(Settings()).check().strategy == "head"
+
+
+def test_the_shelf_keeps_only_a_few_large_models_and_never_head_only_ones():
+    from nets.finetune import Released, Shelf
+
+    def made(strategy: str) -> FineTuned:
+        return FineTuned(classes=["a", "b"], strategy=strategy, module=torch.nn.Linear(2, 2), best_epoch=1, val_acc=1.0)
+
+    shelf = Shelf(capacity=2)
+    heads = [made("head") for _ in range(5)]
+    big = [made("all") for _ in range(3)]
+    for kept in heads + big:
+        shelf.keep(kept)
+    del kept  # no stray references: the test below frees a model by dropping it
+    assert all(head.module is not None for head in heads)
+    assert big[0].module is None and big[1].module is not None and big[2].module is not None
+    with pytest.raises(Released, match="Fine-tune again"):
+        big[0].checkpoint()
+    # A visitor leaves: their model is freed by Python and stops taking room on the shelf.
+    older, leaving = big[1], big[2]
+    del big, leaving
+    newest = made("classifier")
+    shelf.keep(newest)
+    assert older.module is not None and newest.module is not None

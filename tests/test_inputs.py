@@ -1,0 +1,93 @@
+"""What strangers send is checked before Gradio decodes it: the canvas's uploads and the photo box."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app
+from gradio.components.image_editor import AcceptBlobs
+from gradio.data_classes import ImageData
+
+
+def png(width: int, height: int, colour: int = 255) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def blob(kind: str, data: bytes, index: int | None = None, upload_id: str = "stroke-1") -> AcceptBlobs:
+    """What the browser's image editor posts for one part of a drawing."""
+    return AcceptBlobs(data={"type": kind, "index": index, "file": data, "id": upload_id}, files=[("blob", data)])
+
+
+@pytest.fixture
+def canvas():
+    with app.gr.Blocks():
+        return app.DigitCanvas()
+
+
+def test_the_browser_route_accepts_a_drawing(canvas):
+    canvas.accept_blobs(blob("layer", png(400, 400, 0), index=0))
+    canvas.accept_blobs(blob("composite", png(400, 400)))
+    assert "stroke-1" in canvas.blob_storage
+
+
+@pytest.mark.parametrize("kind, data, index, message", [
+    ("composite", b"this is not a picture", None, "not an image"),
+    ("composite", png(5000, 5000), None, "limit is 4,194,304 pixels"),
+    ("layer", png(400, 400), 1_000_000_000, "single layer"),
+], ids=["text", "5000x5000", "layer 10^9"])
+def test_the_browser_route_refuses_what_is_not_a_drawing(canvas, kind, data, index, message):
+    with pytest.raises(app.gr.Error, match=message):
+        canvas.accept_blobs(blob(kind, data, index))
+    assert not canvas.blob_storage
+
+
+def test_abandoned_browser_uploads_do_not_pile_up(canvas):
+    for i in range(app.CANVAS_PENDING + 50):
+        canvas.accept_blobs(blob("composite", png(8, 8), upload_id=f"abandoned-{i}"))
+    assert len(canvas.blob_storage) == app.CANVAS_PENDING
+    assert "abandoned-0" not in canvas.blob_storage  # the oldest went first
+
+
+def test_an_inline_base64_photo_is_refused_before_decoding():
+    with app.gr.Blocks():
+        box = app.PhotoUpload(type="filepath", image_mode=None)
+    inline = "data:image/png;base64," + base64.b64encode(png(9000, 9000)).decode()
+    with pytest.raises(app.gr.Error, match="as a file"):
+        box.preprocess(ImageData(url=inline))
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def test_an_api_client_cannot_send_many_layers_or_huge_drawings(client, tmp_path):
+    layer = tmp_path / "layer.png"
+    layer.write_bytes(png(400, 400, 0))
+    with pytest.raises(AppError, match="single layer"):
+        client.predict({"background": None, "layers": [handle_file(str(layer))] * 3, "composite": None},
+                       api_name="/predict_digit")
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png(3000, 3000))
+    with pytest.raises(AppError, match="limit is 4,194,304 pixels"):
+        client.predict({"background": None, "layers": [], "composite": handle_file(str(huge))},
+                       api_name="/predict_digit")
+
+
+def test_names_from_a_zip_never_become_markup_in_an_error(client, tmp_path):
+    from tests import zips
+
+    evil = '<a href="https://evil.example/">Fix your zip here</a>'
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(zips.build([(f"red/{evil}.txt", b"x")] + [(f"red/{i}.txt", b"x") for i in range(3)]))
+    with pytest.raises(AppError) as refused:
+        client.predict(handle_file(str(archive)), api_name="/finetune")
+    assert "<a href" not in str(refused.value) and "&lt;a href" in str(refused.value)
