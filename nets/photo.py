@@ -152,12 +152,15 @@ def _grad_cam(score: torch.Tensor, maps: torch.Tensor) -> np.ndarray:
     return heat.cpu().numpy().astype(np.float32)
 
 
-def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True) -> Prediction:
+def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True,
+             cam_size: tuple[int, int] | None = None) -> Prediction:
     """AlexNet's ``top`` guesses for a photo, with the Grad-CAM of the best one if ``explain``.
 
     ``model`` is torchvision's AlexNet in eval mode (``load_imagenet_alexnet()``); it is only
     read, so one model can serve many threads at once. Without ``explain`` this is exactly
-    torchvision's own inference (no gradient, no heatmap), the cheapest answer.
+    torchvision's own inference (no gradient, no heatmap), the cheapest answer. The heatmap has
+    the photo's size, or ``cam_size`` (width, height) for a resized copy of the photo (a display
+    image: a 50 MP photo's full-size heatmap alone would take 200 MB).
     """
     if model.training:
         raise ValueError("classify needs the model in eval mode (dropout would randomise guesses).")
@@ -182,7 +185,7 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
         start = time.perf_counter()
         winner = int(best.indices[0])
         cam_cells = _grad_cam(logits[0, winner], maps)  # (13, 13)
-        cam = cam_on_photo(cam_cells, width, height)  # (H, W)
+        cam = cam_on_photo(cam_cells, *(cam_size or (width, height)))  # (H, W)
         cam_seconds = time.perf_counter() - start
 
     names = {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}

@@ -226,6 +226,15 @@ def test_probabilities_are_the_models_softmax(chelsea: Image.Image,
     assert torch.allclose(classify(imagenet_alexnet, chelsea).probabilities, expected, atol=1e-6)
 
 
+def test_heatmap_for_a_display_copy_matches_the_full_size_one(chelsea: Image.Image,
+                                                               imagenet_alexnet: nn.Module) -> None:
+    full = classify(imagenet_alexnet, chelsea).cam  # (300, 451)
+    small = classify(imagenet_alexnet, chelsea, cam_size=(226, 150)).cam
+    assert small.shape == (150, 226)
+    shrunk = np.asarray(Image.fromarray(full, mode="F").resize((226, 150), Image.Resampling.BILINEAR))
+    assert np.abs(small - shrunk).mean() < 0.03
+
+
 def test_without_explanation_the_answer_is_the_same_and_no_heatmap_is_made(
         chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
     quick = classify(imagenet_alexnet, chelsea, explain=False)
