@@ -562,7 +562,7 @@ def build_finetune_tab():
         with gr.Column(scale=1, min_width=300):
             strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
             with gr.Row():
-                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"))
+                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), elem_id="finetune-epochs")
                 batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"))
             lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
     with gr.Row():
