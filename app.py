@@ -57,6 +57,24 @@ torch.set_num_threads(1)
 DIGITS = DigitReader()
 ALEXNET = SharedAlexNet()  # loaded on first use (or by the warm-up thread started in main())
 
+# What each API endpoint does, for gradio_client's view_api() and for MCP clients (--mcp).
+API = {
+    "predict_digit": "Read a handwritten digit with LeNet (trained on MNIST). Input: a Sketchpad value whose "
+                     "composite is an image of one digit (dark on light or light on dark). Output: the top 3 "
+                     "digits with probabilities; empty when the image holds no digit.",
+    "classify_photo": "Classify a photo with torchvision's ImageNet AlexNet. Input: an image file (at most "
+                      "50 megapixels). Output: the 5 most likely ImageNet classes with probabilities.",
+    "finetune": "Fine-tune a new AlexNet head on a zip of images with one folder per class (or train/ and "
+                "val/ folders). Returns the status, dataset summary, training history (epoch, train_loss, "
+                "train_acc, val_loss, val_acc), confusion matrix, per-class accuracy and the model file. The "
+                "model stays in the caller's session for predict_finetuned (gradio_client: same Client).",
+    "predict_finetuned": "Classify a photo with the model fine-tuned earlier in the same session (see finetune). "
+                         "Output: probabilities over that model's own classes.",
+    "compare_models": "Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
+                      "LeNet, AlexNet (2012 and torchvision) and AlexNet with a new head for N classes, plus "
+                      "chosen later classics.",
+}
+
 # How many of each kind of job run at once; the rest wait in the queue with their position shown.
 LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
@@ -262,7 +280,8 @@ def build_digit_tab() -> None:
                 [answer, reading, hint, seen, conv1, conv2], js=CLICK_CANVAS_CLEAR_JS,
                 api_visibility="private", show_progress="hidden", queue=False)
     canvas.change(
-        predict_digit, canvas, [answer, reading], api_name="predict_digit", trigger_mode="always_last",
+        predict_digit, canvas, [answer, reading], api_name="predict_digit", api_description=API["predict_digit"],
+        trigger_mode="always_last",
         show_progress="hidden", concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet",
     ).then(
         show_what_lenet_sees, reading, [hint, seen, conv1, conv2], api_visibility="private",
@@ -352,7 +371,8 @@ def build_photo_tab(demo: gr.Blocks) -> None:
                 label=T("photo_examples"))
     seen = gr.State()  # this visitor's last photo and timing, for the heatmap
     limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
-    run.click(classify_photo, picture, [answer, seen], api_name="classify_photo", **limits).then(
+    run.click(classify_photo, picture, [answer, seen], api_name="classify_photo",
+              api_description=API["classify_photo"], **limits).then(
         explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
     picture.change(classify_photo_if_any, picture, [answer, seen], api_visibility="private",
                    trigger_mode="always_last", **limits).then(
@@ -599,11 +619,13 @@ def build_finetune_tab():
     switch = gr.State()  # this visitor's stop switch for their current job
     job = start.click(new_stop_switch, None, switch, queue=False, api_visibility="private").then(
         finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
-        api_name="finetune", concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
+        api_name="finetune", api_description=API["finetune"], concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_id="finetune",
         time_limit=FINETUNE_TIME_LIMIT + 120)
     stop.click(press_stop, switch, None, queue=False, api_visibility="private")
     gr.on([try_run.click, try_photo.upload], predict_finetuned, [try_photo, out["model"]], try_answer,
-          api_name="predict_finetuned", concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
+          api_name="predict_finetuned", api_description=API["predict_finetuned"],
+          concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
     return job, out["model"]
 
 
@@ -679,7 +701,7 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
                  column_widths=["20%", "30%", "50%"])
 
     gr.on([demo.load, classes.change, extras.change], compare_models, [classes, extras], table,
-          api_name="compare_models", show_progress="minimal")
+          api_name="compare_models", api_description=API["compare_models"], show_progress="minimal")
     table.change(compare_charts, table, [params_chart, compute_chart, params_split, compute_split],
                  api_visibility="private", show_progress="hidden")
     gr.on([demo.load, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
