@@ -292,6 +292,14 @@ def build_digit_tab() -> None:
 # --- Show a photo to AlexNet ---------------------------------------------------------------------
 
 
+def open_photo(path: str):
+    """A visitor's photo, upright RGB, or a ``gr.Error`` saying what is wrong with the file."""
+    try:
+        return open_rgb(path, name="The photo")
+    except ImageError as error:
+        raise gr.Error(plain_message(error)) from None
+
+
 def imagenet_alexnet(request: gr.Request | None = None):
     """The shared ImageNet AlexNet, or a ``gr.Error`` saying the weights are missing and what to do."""
     try:
@@ -306,11 +314,7 @@ def classify_photo(image_path: str | None, request: gr.Request = None):
     if image_path is None:
         raise gr.Error(say(request, "photo_none"))
     model = imagenet_alexnet(request)
-    try:
-        picture = open_rgb(image_path, name="The photo")
-    except ImageError as error:
-        raise gr.Error(plain_message(error)) from None
-    answer = photo.classify(model, picture, top=5, explain=False)
+    answer = photo.classify(model, open_photo(image_path), top=5, explain=False)
     return answer.top, {"path": image_path, "seconds": answer.seconds}
 
 
@@ -327,10 +331,7 @@ def explain_photo(seen: dict | None, request: gr.Request = None):
     if not seen:
         return None, ""
     model = imagenet_alexnet(request)
-    try:
-        picture = open_rgb(seen["path"], name="The photo")
-    except ImageError as error:  # the upload was already checked; only a vanished file lands here
-        raise gr.Error(plain_message(error)) from None
+    picture = open_photo(seen["path"])  # checked at upload: only a vanished file can fail here
     display = picture.copy()
     display.thumbnail((768, 768), Image.Resampling.BILINEAR)  # the heatmap is made at this size
     answer = photo.classify(model, picture, top=1, explain=True, cam_size=display.size)
@@ -559,10 +560,10 @@ def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, 
         raise gr.Error(say(request, "ft_no_model"))
     if image_path is None:
         raise gr.Error(say(request, "photo_none"))
+    picture = open_photo(image_path)
     try:
-        picture = open_rgb(image_path, name="The photo")
         return model.predict(imagenet_alexnet(request), picture)
-    except (ImageError, finetune.Released) as error:
+    except finetune.Released as error:
         raise gr.Error(plain_message(error)) from None
 
 

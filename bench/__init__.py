@@ -14,10 +14,7 @@ def weights_home(scratch: Path) -> str:
     a folder in ``scratch`` with a stand-in file (He-initialised, same architecture, same cost)."""
     if cached_weights_file().is_file():
         return str(Path(torch.hub.get_dir()).parent)
-    from tests.conftest import standin_alexnet
+    from tests.conftest import write_standin_weights
 
-    folder = Path(scratch) / "torch_home" / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    torch.save(standin_alexnet().state_dict(), folder / cached_weights_file().name)
     print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
-    return str(folder.parent.parent)
+    return str(write_standin_weights(Path(scratch) / "torch_home"))

@@ -174,8 +174,7 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
             probabilities = torch.softmax(model(preprocess(image).to(device_of(model))), dim=1)[0].cpu()  # (1000,)
         seconds = time.perf_counter() - start
         best = torch.topk(probabilities, k=min(top, probabilities.numel()))
-        names = {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
-        return Prediction(top=names, probabilities=probabilities, seconds=seconds, cam=None,
+        return Prediction(top=_named(best), probabilities=probabilities, seconds=seconds, cam=None,
                           cam_cells=None, cam_class=None, cam_seconds=0.0)
     width, height = image.size
     # Grad-CAM needs autograd even if the caller runs under torch.inference_mode() (whose tensors
@@ -188,9 +187,13 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
         cam = cam_on_photo(cam_cells, *(cam_size or (width, height)))  # (H, W)
         cam_seconds = time.perf_counter() - start
 
-    names = {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
-    return Prediction(top=names, probabilities=probabilities, seconds=seconds, cam=cam,
+    return Prediction(top=_named(best), probabilities=probabilities, seconds=seconds, cam=cam,
                       cam_cells=cam_cells, cam_class=CATEGORIES[winner], cam_seconds=cam_seconds)
+
+
+def _named(best) -> dict[str, float]:
+    """``torch.topk`` of the probabilities as {ImageNet class name: probability}, best first."""
+    return {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
 
 
 def inferno(values: np.ndarray) -> np.ndarray:

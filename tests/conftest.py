@@ -32,14 +32,19 @@ def standin_alexnet(seed: int = 0) -> nn.Module:
     return model
 
 
-@pytest.fixture(scope="session")
-def standin_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TORCH_HOME whose hub cache holds stand-in AlexNet weights under the ImageNet file name."""
-    torch_home = tmp_path_factory.mktemp("standin") / "torch_home"
+def write_standin_weights(torch_home: Path) -> Path:
+    """Save ``standin_alexnet()`` where torchvision looks for the ImageNet weights under
+    ``torch_home`` (``hub/checkpoints/<the ImageNet file name>``); return ``torch_home``."""
     checkpoints = torch_home / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
     torch.save(standin_alexnet().state_dict(), checkpoints / cached_weights_file().name)
     return torch_home
+
+
+@pytest.fixture(scope="session")
+def standin_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TORCH_HOME whose hub cache holds stand-in AlexNet weights under the ImageNet file name."""
+    return write_standin_weights(tmp_path_factory.mktemp("standin") / "torch_home")
 
 
 @pytest.fixture(scope="session")
