@@ -31,7 +31,7 @@ DEFAULT_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist
 
 def accuracy(reader: DigitReader, images, labels) -> tuple[float, int]:
     right = unread = 0
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         reading = reader.read(image)
         if reading is None:
             unread += 1
@@ -47,7 +47,8 @@ def composite(grey: np.ndarray) -> dict:
 
 def on_canvas(digit: np.ndarray, rng: np.random.Generator, size: int = 400, scale: int = 10) -> np.ndarray:
     """A small light-on-dark digit enlarged ``scale`` times, dark on a white canvas at a random place."""
-    big = np.asarray(Image.fromarray(digit).resize((digit.shape[1] * scale, digit.shape[0] * scale), Image.Resampling.BICUBIC))
+    size = (digit.shape[1] * scale, digit.shape[0] * scale)
+    big = np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.BICUBIC))
     canvas = np.zeros((size, size), np.uint8)
     y, x = rng.integers(0, size - big.shape[0] + 1), rng.integers(0, size - big.shape[1] + 1)
     canvas[y : y + big.shape[0], x : x + big.shape[1]] = big
@@ -66,8 +67,10 @@ def main() -> None:
     drawings = dataset(args.drawings, seed=2026)
     greys = [np.asarray(image) for image, _ in drawings]
     labels = [label for _, label in drawings]
-    rows.append(("hand-drawn style, dark on light composites", len(labels), *accuracy(reader, [composite(g) for g in greys], labels)))
-    rows.append(("hand-drawn style, light ink on dark", len(labels), *accuracy(reader, [255 - g for g in greys], labels)))
+    rows.append(("hand-drawn style, dark on light composites", len(labels),
+                 *accuracy(reader, [composite(g) for g in greys], labels)))
+    rows.append(("hand-drawn style, light ink on dark", len(labels),
+                 *accuracy(reader, [255 - g for g in greys], labels)))
 
     folder = Path(args.mnist)
     if folder.is_dir():

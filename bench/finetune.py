@@ -25,9 +25,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench import weights_home
-from nets.alexnet import load_imagenet_alexnet
+from nets.alexnet import IMAGENET_TRANSFORM as EVAL_TRANSFORM
+from nets.alexnet import load_imagenet_alexnet, new_head, penultimate
 from nets.dataset_zip import read_image_zip
-from nets.finetune import EVAL_TRANSFORM, Settings, batches, finetune, new_head, penultimate
+from nets.finetune import Settings, batches, finetune
 from tests import zips
 from tests.server import app_process, peak_memory_mb
 
@@ -44,7 +45,7 @@ def naive_loop(backbone, dataset, epochs: int = 10, batch_size: int = 32) -> flo
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            for x, y in batches(dataset.val, 64, EVAL_TRANSFORM):
+            for x, _ in batches(dataset.val, 64, EVAL_TRANSFORM):
                 head(penultimate(backbone, x))
     return time.perf_counter() - started
 
@@ -60,7 +61,8 @@ def main() -> None:
         dataset = read_image_zip(archive)
         reading = time.perf_counter() - started
         started = time.perf_counter()
-        *_, (model, _) = finetune(backbone, dataset, Settings())
+        *_, finished = finetune(backbone, dataset, Settings())
+        model = finished.model
         ours = time.perf_counter() - started
         naive = naive_loop(backbone, dataset)
         print("| 3 classes x 60 photos | seconds |")

@@ -120,8 +120,10 @@ def main() -> None:
     first = statistics.median(s[1] for s in starts)
     print("| measure | this app | baseline | ratio |")
     print("| --- | ---: | ---: | ---: |")
-    print(f"| /predict_digit median latency vs echo app (payload echoed back) | {digit:.0f} ms | {echo_sketch:.0f} ms | {digit / echo_sketch:.2f}x |")
-    print(f"| /predict_digit median latency vs echo app (constant label) | {digit:.0f} ms | {constant:.0f} ms | {digit / constant:.2f}x |")
+    print(f"| /predict_digit median latency vs echo app (payload echoed back) | {digit:.0f} ms | "
+          f"{echo_sketch:.0f} ms | {digit / echo_sketch:.2f}x |")
+    print(f"| /predict_digit median latency vs echo app (constant label) | {digit:.0f} ms | {constant:.0f} ms | "
+          f"{digit / constant:.2f}x |")
     print(f"| /classify_photo median latency vs echo app + raw torchvision forward | {photo:.0f} ms | "
           f"{echo_photo:.0f} + {forward:.0f} ms | {photo / (echo_photo + forward):.2f}x |")
     print(f"| first digit answer after a cold `python app.py` vs `import torch, torchvision, gradio` | "

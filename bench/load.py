@@ -34,7 +34,7 @@ def call(client: Client, endpoint: str, *inputs) -> tuple[str, float, str, objec
     started = time.perf_counter()
     try:
         result = client.predict(*inputs, api_name=endpoint)
-    except Exception as error:  # noqa: BLE001 (counted and reported)
+    except Exception as error:
         return endpoint, time.perf_counter() - started, f"{type(error).__name__}: {error}"[:120], None
     return endpoint, time.perf_counter() - started, "", result
 
@@ -103,9 +103,11 @@ def main() -> None:
                 trainer = pool.submit(fine_tune, url, str(archive))
                 time.sleep(2.0)  # the fine-tune is under way before the class arrives
             load_started = time.time()
-            visitors = [pool.submit(draw, url, [(str(p), d) for p, d in digits[i * args.digit_requests : (i + 1) * args.digit_requests]])
+            share = args.digit_requests
+            visitors = [pool.submit(draw, url, [(str(p), d) for p, d in digits[i * share : (i + 1) * share]])
                         for i in range(args.digit_clients)]
-            visitors += [pool.submit(show, url, [str(PHOTOS[(i + k) % len(PHOTOS)]) for k in range(args.photo_requests)])
+            visitors += [pool.submit(show, url, [str(PHOTOS[(i + k) % len(PHOTOS)])
+                                                 for k in range(args.photo_requests)])
                          for i in range(args.photo_clients)]
             for visitor in visitors:
                 for endpoint, seconds, error, ok in visitor.result():

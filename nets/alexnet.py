@@ -25,8 +25,16 @@ from torchvision.models import AlexNet, AlexNet_Weights
 from torchvision.models import alexnet as torchvision_alexnet
 
 IMAGENET_WEIGHTS = AlexNet_Weights.IMAGENET1K_V1
+IMAGENET_TRANSFORM = IMAGENET_WEIGHTS.transforms()  # resize 256 (bilinear, antialiased), crop 224, normalise
 WEIGHTS_ENV = "ALEXNET_WEIGHTS"  # a local state_dict file to use instead of the cache/download
 INPUT_SIZE_2012 = 227
+
+# torchvision AlexNet's split points, named once (as timm names forward_features / forward_head).
+# features: 0 conv1, 1 ReLU, 2 pool, 3 conv2, 4 ReLU, 5 pool, 6 conv3, 7 ReLU, 8 conv4, 9 ReLU,
+# 10 conv5, 11 ReLU, 12 pool. features[:end] stops right after that convolution's ReLU.
+CONV_RELU_END = {"conv1": 2, "conv2": 5, "conv3": 8, "conv4": 10, "conv5": 12}
+HEAD_INDEX = 6  # classifier[6] = Linear(4096, 1000): the layer the note replaces for new classes
+PENULTIMATE_FEATURES = 4096  # what classifier[6] reads: the last hidden layer
 
 
 class AlexNet2012(nn.Module):
@@ -83,6 +91,32 @@ class AlexNet2012(nn.Module):
 def alexnet2012(*, num_classes: int = 1000, dropout: float = 0.5) -> AlexNet2012:
     """The note's 2012 AlexNet, untrained (no public weights exist for this exact layout)."""
     return AlexNet2012(num_classes=num_classes, dropout=dropout)
+
+
+def forward_features(model: AlexNet, batch: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 224, 224) normalised images -> (B, 9216): the convolutions, pooled and flattened."""
+    x = model.features(batch.to(device_of(model)))  # (B, 256, 6, 6)
+    return torch.flatten(model.avgpool(x), 1)  # (B, 9216)
+
+
+def forward_head(model: AlexNet, features: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
+    """(B, 9216) -> (B, 1000) scores, or with ``pre_logits`` (B, 4096): what ``classifier[6]`` reads."""
+    return model.classifier[:HEAD_INDEX](features) if pre_logits else model.classifier(features)
+
+
+def penultimate(model: AlexNet, batch: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 224, 224) -> (B, 4096), with no gradient: everything before the head, as a new head reads it."""
+    with torch.no_grad():
+        return forward_head(model, forward_features(model, batch), pre_logits=True)  # eval: no dropout
+
+
+def new_head(classes: int, generator: torch.Generator | None = None) -> nn.Linear:
+    """The note's ``nn.Linear(4096, len(classes))``: small random weights (seeded), zero bias."""
+    head = nn.Linear(PENULTIMATE_FEATURES, classes)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.01)
+        head.bias.zero_()
+    return head
 
 
 class WeightsUnavailable(RuntimeError):

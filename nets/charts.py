@@ -47,7 +47,7 @@ def log_bar_chart(names: list[str], values: list[int], title: str, width: int = 
                      'stroke="currentColor" stroke-opacity="0.15"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" fill="currentColor" fill-opacity="0.7" '
                      f'text-anchor="middle">{short_number(10**power)}</text>')
-    for i, (name, value) in enumerate(zip(names, values)):
+    for i, (name, value) in enumerate(zip(names, values, strict=True)):
         y = top + i * row_h
         x = x_of(value)
         parts.append(f'<text x="{label_w - 8}" y="{y + 18}" fill="currentColor" text-anchor="end">'

@@ -2,12 +2,13 @@
 
 The study note makes round claims ("LeNet has about 60K parameters", "AlexNet about 60M", "its FC
 layers hold the parameters, its conv layers do the work"). This module puts exact numbers beside
-them, in three tables:
+them:
 
 - ``models_table``: one row per model (parameters, trainable/frozen, fp32 size, multiply-adds, and
   how parameters and compute split between convolutions and fully connected layers);
 - ``layer_table``: one model layer by layer, in the manner of d2l's ``layer_summary`` / torchinfo;
-- ``note_claims``: the note's claims beside the exact counts.
+- ``shares_table``: the conv / fully connected / other split of each model, for the charts;
+- ``note_claims``: the note's claims beside the exact counts (as facts the UI words).
 
 Every model is built on PyTorch's ``meta`` device: tensors there have shapes but no storage, so
 VGG-16's 138M parameters cost no memory, no initialisation time and no download, and a forward
@@ -29,8 +30,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import models as tv
 
-from nets.alexnet import INPUT_SIZE_2012, alexnet2012
-from nets.lenet import lenet
+from nets.alexnet import INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012
+from nets.facts import Fact, Refusal, fact
+from nets.lenet import lenet, mnist_weights
 
 LENET_NOTE = "LeNet (note, 3 channels)"
 LENET_DIGITS = "LeNet (digit tab, 1 channel)"
@@ -60,18 +62,17 @@ LAYER_TABLE_COLUMNS = ("layer", "type", "output_shape", "parameters", "mult_adds
 
 MIN_CLASSES, MAX_CLASSES = 2, 1000  # a classifier needs two classes; ImageNet's 1000 is the top
 BYTES_PER_PARAMETER = 4  # fp32, as the weights are stored and run here
-HEAD_INPUTS = 4096  # AlexNet's last hidden layer: the new head is Linear(4096, N)
 LEFTOVER = "(outside layers)"  # row for work or parameters no leaf layer owns (none for these models)
 
 IMAGENET_INPUT = (3, 224, 224)
-LENET_SIZE = 32  # LeNet reads 32x32: MNIST's 28x28 digits padded by 2 pixels, as LeCun did
+LENET_SIZE = mnist_weights().input_size  # 32: MNIST's 28x28 digits padded by 2 pixels, as LeCun did
 
 
 def _alexnet_with_new_head(classes: int) -> nn.Module:
     """torchvision's AlexNet, frozen, with a fresh trainable ``Linear(4096, classes)`` as its last layer."""
     model = tv.alexnet()
     model.requires_grad_(False)
-    model.classifier[6] = nn.Linear(HEAD_INPUTS, classes)  # new layers are trainable by default
+    model.classifier[6] = nn.Linear(PENULTIMATE_FEATURES, classes)  # new layers are trainable by default
     return model
 
 
@@ -103,17 +104,20 @@ def finetuned_name(classes: int) -> str:
     return f"AlexNet + new head ({classes} classes)"
 
 
+class CompareError(Refusal):
+    """A request the tables cannot answer: ``classes_not_whole``, ``classes_out_of_range``,
+    ``unknown_model`` or ``unknown_extras``, with the value and what is allowed."""
+
+
 def _check_classes(finetune_classes: object) -> int:
-    """``finetune_classes`` as an int in 2..1000, or a ValueError saying what is allowed."""
+    """``finetune_classes`` as an int in 2..1000, or a ``CompareError`` saying what is allowed."""
     if isinstance(finetune_classes, bool) or not isinstance(finetune_classes, (int, float)):
-        raise ValueError(f"The number of classes must be a whole number, not {finetune_classes!r}.")
+        raise CompareError("classes_not_whole", value=repr(finetune_classes))
     if finetune_classes != int(finetune_classes):  # a UI number box may send 5.0: fine; 5.5 is not
-        raise ValueError(f"The number of classes must be a whole number, not {finetune_classes}.")
+        raise CompareError("classes_not_whole", value=repr(finetune_classes))
     classes = int(finetune_classes)
     if not MIN_CLASSES <= classes <= MAX_CLASSES:
-        raise ValueError(
-            f"The new head needs between {MIN_CLASSES} and {MAX_CLASSES} classes, not {classes}."
-        )
+        raise CompareError("classes_out_of_range", value=classes, low=MIN_CLASSES, high=MAX_CLASSES)
     return classes
 
 
@@ -127,7 +131,7 @@ def _resolve(name: object, finetune_classes: object) -> tuple[str, int]:
         if name.strip() in _BUILDERS:
             name = name.strip()
             return name, (classes if name == ALEXNET_FINETUNED else 0)  # 0: one cache entry
-    raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(MODELS + EXTRA_MODELS)}.")
+    raise CompareError("unknown_model", name=str(name), choices=list(MODELS + EXTRA_MODELS))
 
 
 def build_model(
@@ -185,7 +189,7 @@ def _is_leaf(module: nn.Module) -> bool:
 _COUNTING = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)  # pure: the same numbers for every visitor
+@functools.cache  # pure: the same numbers for every visitor
 def _summarize(name: str, classes: int) -> _Summary:
     """Count one model's parameters and, layer by layer, the multiply-adds of a batch-1 forward pass."""
     model, input_shape = build_model(name, classes or 5, device="meta")
@@ -263,16 +267,13 @@ def _percent(part: int, whole: int) -> float:
 
 
 def _extras(extras: Sequence[str] | str | None) -> list[str]:
-    """The chosen extra models in menu order, or a ValueError naming the unknown ones."""
+    """The chosen extra models in menu order, or a ``CompareError`` naming the unknown ones."""
     if extras is None:
         return []
     chosen = [extras] if isinstance(extras, str) else list(extras)
-    unknown = [name for name in chosen if name not in EXTRA_MODELS]
+    unknown = [str(name) for name in chosen if name not in EXTRA_MODELS]
     if unknown:
-        raise ValueError(
-            f"Unknown extra model(s): {', '.join(map(repr, unknown))}. "
-            f"Choose from: {', '.join(EXTRA_MODELS)}."
-        )
+        raise CompareError("unknown_extras", names=unknown, choices=list(EXTRA_MODELS))
     return [name for name in EXTRA_MODELS if name in chosen]
 
 
@@ -300,48 +301,66 @@ def models_table(finetune_classes: int = 5, extras: Sequence[str] = ()) -> pd.Da
     return pd.DataFrame(rows, columns=list(MODELS_TABLE_COLUMNS))
 
 
+SHARES_TABLE_COLUMNS = ("model", "measure", "part", "percent")
+PARTS = ("conv", "fully connected", "other")
+
+
+def shares_table(models: pd.DataFrame) -> pd.DataFrame:
+    """Where each model of a ``models_table`` keeps its parameters and does its compute, in long form.
+
+    One row per (model, measure, part): measure is "parameters" or "compute", part is "conv",
+    "fully connected" or "other" (normalisation, attention, whatever is neither), and the three
+    parts of a measure add up to 100 (to rounding).
+    """
+    rows = []
+    for _, row in models.iterrows():
+        for measure, conv, fc in (("parameters", "conv_params_pct", "fc_params_pct"),
+                                  ("compute", "conv_mult_adds_pct", "fc_mult_adds_pct")):
+            other = max(0.0, round(100 - row[conv] - row[fc], 1))
+            rows += [{"model": row["model"], "measure": measure, "part": part, "percent": float(value)}
+                     for part, value in zip(PARTS, (row[conv], row[fc], other), strict=True)]
+    return pd.DataFrame(rows, columns=list(SHARES_TABLE_COLUMNS))
+
+
 def layer_table(name: str, finetune_classes: int = 5) -> pd.DataFrame:
     """One model layer by layer, in forward order: output shape, parameters, multiply-adds."""
     layers = _summary(name, finetune_classes).layers
     return pd.DataFrame([vars(layer) for layer in layers], columns=list(LAYER_TABLE_COLUMNS))
 
 
-def _layer_count(name: str) -> str:
-    """What a model is made of, counted from its modules: "5 conv + 3 FC (+ 3 MaxPool2d)"."""
+def layer_counts(name: str) -> dict[str, int]:
+    """What a model is made of, counted from its leaf modules (ReLU and dropout left out), in order
+    of first appearance: {"Conv2d": 5, "MaxPool2d": 3, ..., "Linear": 3}."""
     model, _ = build_model(name)
     kinds: dict[str, int] = {}
     for module in model.modules():
         if _is_leaf(module) and not isinstance(module, (nn.ReLU, nn.Dropout)):
             kinds[type(module).__name__] = kinds.get(type(module).__name__, 0) + 1
-    conv, fc = kinds.pop("Conv2d", 0), kinds.pop("Linear", 0)
-    others = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-    return f"{conv} conv + {fc} FC" + (f" (+ {others})" if others else "")
+    return kinds
 
 
-def note_claims() -> pd.DataFrame:
-    """The study note's round claims beside the exact counts of the models it describes."""
+def note_claims() -> list[Fact]:
+    """The study note's round claims, each with the exact counts of the models it describes.
+
+    Facts, in the note's order: ``claim_lenet_parameters``, ``claim_lenet_layers``,
+    ``claim_alexnet_parameters``, ``claim_alexnet_layers``, ``claim_alexnet_split``. The UI
+    words each claim and its exact numbers in the visitor's language.
+    """
     count = {name: _summary(name).parameters for name in MODELS[:4]}
-    lenet_layers, alexnet_layers = _layer_count(LENET_NOTE), _layer_count(ALEXNET_2012)
-    torchvision_layers = _layer_count(ALEXNET_TORCHVISION)
-    if torchvision_layers != alexnet_layers:
-        alexnet_layers = f"{alexnet_layers} (2012) / {torchvision_layers} (torchvision)"
-    new, old = _summary(ALEXNET_TORCHVISION), _summary(ALEXNET_2012)
 
-    def shares(s: _Summary) -> str:
-        return (
-            f"FC {_percent(s.fc_params, s.parameters)}% of parameters, "
-            f"conv {_percent(s.conv_mult_adds, s.mult_adds)}% of {s.mult_adds:,} multiply-adds"
-        )
+    def split(s: _Summary) -> dict[str, object]:
+        return {"fc_params_pct": _percent(s.fc_params, s.parameters),
+                "conv_mult_adds_pct": _percent(s.conv_mult_adds, s.mult_adds),
+                "mult_adds": s.mult_adds, "input_size": s.input_size}
 
-    rows = [
-        ("LeNet parameters", "about 60K",
-         f"{count[LENET_NOTE]:,} (3-channel) / {count[LENET_DIGITS]:,} (1-channel)"),
-        ("LeNet layers", "2 conv + 3 FC", lenet_layers),
-        ("AlexNet parameters", "about 60M",
-         f"{count[ALEXNET_2012]:,} (2012) / {count[ALEXNET_TORCHVISION]:,} (torchvision)"),
-        ("AlexNet layers", "5 conv + 3 FC", alexnet_layers),
-        ("AlexNet: where parameters and compute are",
-         "FC layers hold ~96% of the parameters; conv layers do ~92% of the multiply-adds",
-         f"torchvision: {shares(new)} at {new.input_size}; 2012: {shares(old)} at {old.input_size}"),
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["claim", "note_says", "exact"])
+    return [
+        fact("claim_lenet_parameters", note=60_000, three_channels=count[LENET_NOTE],
+             one_channel=count[LENET_DIGITS]),
+        fact("claim_lenet_layers", note=(2, 3), layers=layer_counts(LENET_NOTE)),
+        fact("claim_alexnet_parameters", note=60_000_000, y2012=count[ALEXNET_2012],
+             torchvision=count[ALEXNET_TORCHVISION]),
+        fact("claim_alexnet_layers", note=(5, 3), y2012=layer_counts(ALEXNET_2012),
+             torchvision=layer_counts(ALEXNET_TORCHVISION)),
+        fact("claim_alexnet_split", note=(96, 92), torchvision=split(_summary(ALEXNET_TORCHVISION)),
+             y2012=split(_summary(ALEXNET_2012))),
+    ]

@@ -16,14 +16,17 @@ Two layouts are understood, either of them optionally inside one wrapper folder:
     train/cats/a.jpg  val/cats/c.jpg  ...        the person's own split (val/, valid/ or
                                                  validation/); train/ alone is split as above
 
-Every refusal is a ``DatasetError`` whose message tells the person who uploaded the zip what is
-wrong and how to fix it. Files that are merely unusable (a text file, a damaged JPEG) are skipped
-and listed in ``ImageDataset.skipped``; system clutter (``__MACOSX/``, ``.DS_Store``, hidden
-files, ``Thumbs.db``) is ignored silently.
+Every refusal is a ``DatasetError``: a ``Refusal`` whose code and values say what is wrong (the UI
+words it in the visitor's language, with how to fix it). Files that are merely unusable (a text
+file, a damaged JPEG) are skipped and listed in ``ImageDataset.skipped`` with a ``Fact`` saying
+why; system clutter (``__MACOSX/``, ``.DS_Store``, hidden files, ``Thumbs.db``) is ignored
+silently. How the zip was understood (``layout``) and what deserves attention (``warnings``) are
+facts too, never sentences.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -32,14 +35,16 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
+from nets.facts import Fact, Refusal, fact
 from nets.images import ImageError, open_rgb
 
 MB = 1 << 20  # sizes are binary and labelled "MB"/"GB", as Windows Explorer shows them
@@ -102,9 +107,11 @@ class ImageDataset:
     classes: list[str]  # sorted
     train: list[LabelledImage]
     val: list[LabelledImage]
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path in the zip, reason)
-    layout: str = ""  # how the zip was understood, as a sentence fragment
-    warnings: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, Fact]] = field(default_factory=list)  # (path in the zip, why)
+    # How the zip was understood: "layout_flat", "layout_train_val" or "layout_train_only", with
+    # the folders' names, and for a split made here, valid_pct and seed.
+    layout: Fact = field(default_factory=lambda: fact("layout_flat"))
+    warnings: list[Fact] = field(default_factory=list)  # "unbalanced", "skipped", "small_validation"
 
     def summary(self) -> pd.DataFrame:
         """Images per class in each split: columns class, train, val, total."""
@@ -115,8 +122,8 @@ class ImageDataset:
             {"train": "int64", "val": "int64", "total": "int64"})
 
 
-class DatasetError(ValueError):
-    """A zip that cannot be used; the message says what is wrong and how to fix it."""
+class DatasetError(Refusal):
+    """A zip that cannot be used: ``code`` says what is wrong, ``values`` the names and numbers."""
 
 
 @dataclass
@@ -135,10 +142,10 @@ def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(
     """Read an uploaded zip of class folders into memory, or raise ``DatasetError`` saying why not."""
     if not 0.0 < valid_pct < 1.0:
         raise ValueError(f"valid_pct must be between 0 and 1, not {valid_pct}")
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, Fact]] = []
     kinds: Counter[str] = Counter()  # skipped files by kind of reason, for the warning
 
-    def skip(member: _Member, kind: str, reason: str) -> None:
+    def skip(member: _Member, kind: str, reason: Fact) -> None:
         skipped.append((member.name, reason))
         kinds[kind] += 1
 
@@ -154,10 +161,9 @@ def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(
         _check_images_before_reading(images, others, limits)
         for member in others:
             if PurePosixPath(member.name).suffix.lower() in ARCHIVE_EXTENSIONS:
-                skip(member, "archive", "an archive inside the zip: it is not opened; unzip it "
-                     "and put its folders in this zip instead")
+                skip(member, "archive", fact("skip_archive"))
             else:
-                skip(member, "not an image", "not an image file")
+                skip(member, "not an image", fact("skip_not_an_image"))
         placed, layout, has_val = _place(images, skip)
         _check_classes(placed, has_val, limits)
         decoded = _decode(zf, placed, limits, progress, skip)
@@ -169,7 +175,7 @@ def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(
                        for m, image in decoded if m.split == split] for split in ("train", "val"))
     else:
         train, val = _split(decoded, index, valid_pct, seed)
-        layout += f"; {valid_pct:.0%} of each class held out for validation (seed {seed})"
+        layout = fact(layout.code, **layout.values, valid_pct=valid_pct, seed=seed)
     dataset = ImageDataset(classes, train, val, skipped, layout)
     dataset.warnings = _warnings(dataset, kinds)
     return dataset
@@ -182,54 +188,39 @@ def _open_upload(source: str | Path | bytes) -> BinaryIO:
     try:
         return open(source, "rb")  # closed by the caller's with-block
     except OSError as error:
-        raise DatasetError(f"The uploaded file could not be opened ({error.strerror or error}). "
-                           "Upload it again.") from None
+        raise DatasetError("upload_unopenable", detail=str(error.strerror or error)) from None
 
 
 def _open_zip(stream: BinaryIO, limits: ZipLimits) -> zipfile.ZipFile:
     """The upload as an open ``ZipFile``, after the checks that need no decompression."""
     size = stream.seek(0, os.SEEK_END)
     if size > limits.max_zip_bytes:
-        raise DatasetError(
-            f"The zip is {_size(size)}; the limit is {_size(limits.max_zip_bytes)}. Upload fewer "
-            "or smaller images: photos resized to about 1,000 px are plenty, the network sees "
-            "224 x 224 pixels.")
+        raise DatasetError("zip_too_big", size=size, limit=limits.max_zip_bytes)
     stream.seek(0)
     if size == 0 or not zipfile.is_zipfile(stream):
-        raise DatasetError(_not_a_zip(stream))
+        raise DatasetError("not_a_zip", looks_like=_looks_like(stream))
     declared = _declared_table_of_contents(stream, size)
     if declared is not None:
         entries, table_bytes = declared
         if entries > limits.max_entries:
-            raise DatasetError(_too_many_entries(entries, limits))
+            raise _too_many_entries(entries, limits)
         if table_bytes > limits.max_entries * DIRECTORY_BYTES_PER_ENTRY:
-            raise DatasetError(
-                f"The zip's list of contents is {_size(table_bytes)}, far more than "
-                f"{limits.max_entries:,} files need. Make the zip again from your class folders "
-                "(on macOS: right-click > Compress; on Windows: Send to > Compressed folder).")
+            raise DatasetError("zip_contents_list_too_big", size=table_bytes, entries=limits.max_entries)
     stream.seek(0)
     try:
         return zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
             struct.error, NotImplementedError) as error:
-        raise DatasetError(f"The zip is damaged or incomplete and cannot be opened ({error}). "
-                           "Make the zip again and upload it again.") from None
+        raise DatasetError("zip_damaged", detail=str(error)) from None
 
 
-def _not_a_zip(stream: BinaryIO) -> str:
-    """The message for an upload that is not a zip, naming what it seems to be instead."""
+def _looks_like(stream: BinaryIO) -> str | None:
+    """What an upload that is not a zip seems to be instead, from its first bytes ("png", "rar"...)."""
     stream.seek(0)
     head = stream.read(8)
-    kinds = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-             (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7-Zip archive"),
-             (b"\x1f\x8b", "a gzip/.tar.gz archive"), (b"%PDF", "a PDF document"))
-    seems = next((what for magic, what in kinds if head.startswith(magic)), None)
-    if head[:4] == b"RIFF":
-        seems = "a WebP image or another RIFF file"
-    what = f" (it looks like {seems})" if seems else ""
-    return (f"The uploaded file is not a zip archive{what}, or it is damaged. Put your class folders "
-            "in a zip: select them and choose Compress (macOS) or Send to > Compressed (zipped) "
-            "folder (Windows), then upload the .zip file.")
+    kinds = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"Rar!", "rar"),
+             (b"7z\xbc\xaf", "7z"), (b"\x1f\x8b", "gzip"), (b"%PDF", "pdf"), (b"RIFF", "riff"))
+    return next((what for magic, what in kinds if head.startswith(magic)), None)
 
 
 def _declared_table_of_contents(stream: BinaryIO, size: int) -> tuple[int, int] | None:
@@ -259,43 +250,32 @@ def _declared_table_of_contents(stream: BinaryIO, size: int) -> tuple[int, int] 
     return entries, table_bytes
 
 
-def _too_many_entries(entries: int, limits: ZipLimits) -> str:
-    return (f"The zip has {entries:,} files and folders; the limit is {limits.max_entries:,}. "
-            f"Upload at most {limits.max_images:,} images in class folders, without other files.")
+def _too_many_entries(entries: int, limits: ZipLimits) -> DatasetError:
+    return DatasetError("zip_too_many_entries", entries=entries, limit=limits.max_entries,
+                        max_images=limits.max_images)
 
 
 def _check_table_of_contents(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[_Member]:
     """Refuse unsafe paths, symlinks, too many entries and bomb-sized totals; the files to consider."""
     if not infos:
-        raise DatasetError("The zip is empty. Put your class folders (e.g. cats/ and dogs/, each "
-                           "with its images) in the zip and upload it again.")
+        raise DatasetError("zip_empty")
     if len(infos) > limits.max_entries:
-        raise DatasetError(_too_many_entries(len(infos), limits))
+        raise _too_many_entries(len(infos), limits)
     files = []
     for info in infos:
         name = _display_name(info)
         problem = _path_problem(name)
         if problem:
-            raise DatasetError(
-                f"The zip contains the path {_quoted(name)}, which {problem}. A zip like this can "
-                "overwrite files outside its folder when unpacked, so it is refused as a whole. "
-                "Make the zip again from your class folders with your system's Compress or "
-                "Send to > Compressed folder command.")
+            raise DatasetError(f"unsafe_path_{problem}", name=name)
         if stat.S_IFMT(info.external_attr >> 16) == SYMLINK:
-            raise DatasetError(
-                f"The zip contains a symbolic link ({_quoted(name)}), which could point at files "
-                "outside the zip, so the zip is refused. Replace links with the real image files "
-                "and make the zip again.")
+            raise DatasetError("zip_symlink", name=name)
         if not info.is_dir():
             parts = tuple(part for part in name.split("/") if part not in ("", "."))
             if parts:
                 files.append(_Member(info, name, parts))
     total = sum(info.file_size for info in infos)
     if total > limits.max_total_bytes:
-        raise DatasetError(
-            f"The zip would expand to {_size(total)}, more than the limit of "
-            f"{_size(limits.max_total_bytes)}. This is how a zip bomb looks; if it really is your "
-            "dataset, upload fewer or smaller images (photos of about 1,000 px are plenty).")
+        raise DatasetError("zip_expands_too_much", size=total, limit=limits.max_total_bytes)
     return files
 
 
@@ -306,10 +286,8 @@ def _display_name(info: zipfile.ZipInfo) -> str:
         # Many zip tools (macOS Archive Utility, 7-Zip) write UTF-8 names without setting the
         # UTF-8 flag, so zipfile decodes them as code page 437 ("cafÃ©" style). Undo that when the
         # bytes are valid UTF-8, which real code page 437 text almost never is.
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     # macOS writes decomposed accents (e + U+0301): compose them so "café" from a Mac and from
     # Windows is one class. Control and format characters (including right-to-left overrides
     # that disguise names) are replaced, since names are shown to people.
@@ -318,15 +296,16 @@ def _display_name(info: zipfile.ZipInfo) -> str:
 
 
 def _path_problem(name: str) -> str | None:
-    """Why a member path is unsafe, or None when it stays inside the zip."""
+    """Why a member path is unsafe ("backslash", "absolute", "drive", "climbs"), or None when it
+    stays inside the zip."""
     if "\\" in name:
-        return "separates folders with backslashes (\\) instead of /"
+        return "backslash"
     if name.startswith("/"):
-        return "is absolute (starts with /)"
+        return "absolute"
     if len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha():
-        return "starts with a Windows drive letter"
+        return "drive"
     if ".." in name.split("/"):
-        return "climbs out of the zip's folder with '..'"
+        return "climbs"
     return None
 
 
@@ -341,45 +320,32 @@ def _check_images_before_reading(images: list[_Member], others: list[_Member],
     if not images:
         archives = [m.name for m in others if PurePosixPath(m.name).suffix.lower() in ARCHIVE_EXTENSIONS]
         if archives:
-            raise DatasetError(
-                f"The zip contains only another archive ({_names(archives)}), no images. Archives "
-                "inside the zip are not opened: unzip the inner zip and upload a zip of its class "
-                "folders instead.")
-        found = (f" (it holds {len(others)} other file{'s' * (len(others) != 1)}, "
-                 f"e.g. {_quoted(others[0].name)})") if others else ""
-        raise DatasetError(
-            f"The zip has no images{found}. Put JPEG, PNG, WebP, BMP or GIF images in one folder "
-            "per class, e.g. cats/ and dogs/, and zip those folders.")
+            raise DatasetError("zip_only_archives", names=archives)
+        if others:
+            raise DatasetError("zip_no_images_only_others", count=len(others), example=others[0].name)
+        raise DatasetError("zip_no_images")
     locked = [m.name for m in images if m.info.flag_bits & ENCRYPTED]
     if locked:
-        raise DatasetError(
-            f"The zip is password-protected ({_names(locked)} {'is' if len(locked) == 1 else 'are'} "
-            "encrypted). Make the zip again without a password.")
+        raise DatasetError("zip_encrypted", names=locked)
     for member in images:
         info = member.info
         if info.file_size > limits.max_file_bytes:
-            raise DatasetError(
-                f"{_quoted(member.name)} is {_size(info.file_size)} once decompressed; the limit is "
-                f"{_size(limits.max_file_bytes)} per image. Save it as a smaller JPEG (about 1,000 "
-                "px is plenty) or remove it, then make the zip again.")
+            raise DatasetError("image_file_too_big", name=member.name, size=info.file_size,
+                               limit=limits.max_file_bytes)
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
-            raise DatasetError(
-                f"{_quoted(member.name)} would expand {ratio:,.0f} times (from "
-                f"{_size(info.compress_size)} to {_size(info.file_size)}); real images expand at "
-                f"most a few times and the limit is {limits.max_ratio:g}. This is how a zip bomb "
-                "looks: remove that file, or save it as JPEG or PNG, and make the zip again.")
+            raise DatasetError("image_ratio_bomb", name=member.name, ratio=ratio, compressed=info.compress_size,
+                               size=info.file_size, limit=limits.max_ratio)
 
 
-def _place(images: list[_Member], skip: Callable[[_Member, str, str], None]
-           ) -> tuple[list[_Member], str, bool]:
+def _place(images: list[_Member], skip: Callable[[_Member, str, Fact], None]
+           ) -> tuple[list[_Member], Fact, bool]:
     """Work out the layout; give each usable image its split and class. (placed, layout, has_val)"""
     tops = {m.parts[0] for m in images if len(m.parts) >= 2}
     wrapper = ""
     if (len(tops) == 1 and next(iter(tops)).lower() not in TRAIN_FOLDERS | VAL_FOLDERS
             and any(len(m.parts) >= 3 for m in images)):
         wrapper = next(iter(tops))  # one folder around everything, e.g. mydata/cats/a.jpg
-    inside = f" inside {wrapper}/" if wrapper else ""
     for m in images:
         m.inner = m.parts[1:] if wrapper and len(m.parts) >= 2 else m.parts
 
@@ -389,38 +355,34 @@ def _place(images: list[_Member], skip: Callable[[_Member, str, str], None]
 
     train_folders, val_folders = split_folder(TRAIN_FOLDERS), split_folder(VAL_FOLDERS)
     if val_folders and not train_folders:
-        raise DatasetError(
-            f"The zip has a {val_folders[0]}/ folder{inside} but no train/ folder next to it. Put "
-            f"the training images in train/<class>/ beside {val_folders[0]}/<class>/, or use one "
-            "folder per class and let the app hold some out for validation.")
+        raise DatasetError("zip_val_without_train", val_folder=val_folders[0], wrapper=wrapper)
     placed = []
     for member in sorted(images, key=lambda m: m.name):
         parts = member.inner
         top = parts[0].lower() if len(parts) >= 2 else ""
         if len(parts) < 2:
-            skip(member, "outside", "not inside a class folder")
+            skip(member, "outside", fact("skip_outside_class_folder"))
         elif not train_folders:
             member.split, member.label = "train", parts[0]
             placed.append(member)
         elif top in TRAIN_FOLDERS | VAL_FOLDERS:
             if len(parts) < 3:
-                skip(member, "outside", f"not inside a class folder (put it in {parts[0]}/<class>/)")
+                skip(member, "outside", fact("skip_outside_class_folder_in", folder=parts[0]))
             else:
                 member.split = "train" if top in TRAIN_FOLDERS else "val"
                 member.label = parts[1]
                 placed.append(member)
         elif top in UNUSED_FOLDERS:
-            skip(member, "unused", f"in the {parts[0]}/ folder, which is not used "
-                 "(only train/ and val/ are)")
+            skip(member, "unused", fact("skip_unused_folder", folder=parts[0]))
         else:
-            skip(member, "outside", "outside the train/ and val/ folders")
+            skip(member, "outside", fact("skip_outside_train_val"))
     has_val = bool(val_folders)
     if train_folders and has_val:
-        layout = f"{train_folders[0]}/ and {val_folders[0]}/ folders{inside}"
+        layout = fact("layout_train_val", train=train_folders[0], val=val_folders[0], wrapper=wrapper)
     elif train_folders:
-        layout = f"a {train_folders[0]}/ folder{inside} without a validation folder"
+        layout = fact("layout_train_only", train=train_folders[0], wrapper=wrapper)
     else:
-        layout = f"one folder per class{inside}"
+        layout = fact("layout_flat", wrapper=wrapper)
     return placed, layout, has_val
 
 
@@ -430,51 +392,33 @@ def _check_classes(placed: list[_Member], has_val: bool, limits: ZipLimits) -> N
         train = {m.label for m in placed if m.split == "train"}
         val = {m.label for m in placed if m.split == "val"}
         if train != val:
-            parts = []
-            if train - val:
-                parts.append(f"only in train/: {_names(sorted(train - val))}")
-            if val - train:
-                parts.append(f"only in val/: {_names(sorted(val - train))}")
-            raise DatasetError(
-                f"train/ and val/ have different classes ({'; '.join(parts)}). Every class needs a "
-                "folder with the same name in both, or remove val/ and let the app hold some "
-                "images out for validation.")
+            raise DatasetError("zip_class_mismatch", only_train=sorted(train - val), only_val=sorted(val - train))
     counts = Counter(m.label for m in placed)
     if not counts:
-        raise DatasetError(
-            "The images are not inside class folders. Fine-tuning needs at least 2 classes: put "
-            "each class's images in its own folder, e.g. cats/ and dogs/, and zip those folders.")
+        raise DatasetError("zip_no_class_folders")
     if len(counts) == 1:
-        only = next(iter(counts))
-        raise DatasetError(
-            f"The zip has only one class folder ({_quoted(only)}). Fine-tuning needs at least 2 "
-            "classes: put each class's images in its own folder, e.g. cats/ and dogs/, at the top "
-            "of the zip or inside one folder.")
+        raise DatasetError("zip_one_class", name=next(iter(counts)))
     if len(counts) > limits.max_classes:
-        raise DatasetError(
-            f"The zip has {len(counts)} class folders; the limit is {limits.max_classes}. Keep at "
-            f"most {limits.max_classes} classes (e.g. {_names(sorted(counts)[:3])}, ...).")
+        raise DatasetError("zip_too_many_classes", count=len(counts), limit=limits.max_classes,
+                           examples=sorted(counts)[:3])
     if len(placed) > limits.max_images:
-        raise DatasetError(
-            f"The zip has {len(placed):,} images; the limit is {limits.max_images:,}. Use fewer "
-            f"images per class (about {limits.max_images // len(counts):,} each would fit).")
-    _check_counts(counts, limits, "")
+        raise DatasetError("zip_too_many_images", count=len(placed), limit=limits.max_images,
+                           per_class=limits.max_images // len(counts))
+    _check_counts(counts, limits, failed=0)
 
 
-def _check_counts(counts: Counter[str], limits: ZipLimits, after: str) -> None:
-    """Refuse classes with fewer than the minimum number of images, naming them."""
+def _check_counts(counts: Counter[str], limits: ZipLimits, failed: int) -> None:
+    """Refuse classes with fewer than the minimum number of images, naming them (after ``failed``
+    unreadable images were skipped)."""
     small = sorted((n, name) for name, n in counts.items() if n < limits.min_images_per_class)
     if small:
-        listed = ", ".join(f"{_quoted(name)} has {n} image{'s' * (n != 1)}" for n, name in small[:5])
-        text = (f"Too few images in {'a class' if len(small) == 1 else 'some classes'}: {listed}. "
-                f"Each class needs at least {limits.min_images_per_class} images (some are held "
-                "out for validation). Add images to those folders or remove them.")
-        raise DatasetError(after + text[0].lower() + text[1:] if after else text)
+        raise DatasetError("zip_too_few_images", classes=[(name, n) for n, name in small],
+                           minimum=limits.min_images_per_class, failed=failed)
 
 
 def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
             progress: Callable[[int, int], None] | None,
-            skip: Callable[[_Member, str, str], None]) -> list[tuple[_Member, Image.Image]]:
+            skip: Callable[[_Member, str, Fact], None]) -> list[tuple[_Member, Image.Image]]:
     """Read, decode and shrink each image in turn; damaged ones are skipped with the reason."""
     decoded = []
     pixels = 0
@@ -483,10 +427,8 @@ def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
         if image is not None:
             pixels += image.width * image.height
             if pixels > limits.max_total_pixels:
-                raise DatasetError(
-                    f"The images add up to more than {_megapixels(limits.max_total_pixels)} megapixels "
-                    f"(reached at {_quoted(member.name)}, image {i:,} of {len(placed):,}), too much "
-                    "to decode here. Use smaller images: about 1,000 px on the longer side is plenty.")
+                raise DatasetError("zip_too_many_pixels", limit=limits.max_total_pixels, name=member.name,
+                                   index=i, count=len(placed))
             decoded.append((member, _shrink(image)))
         if progress is not None:
             progress(i, len(placed))
@@ -494,27 +436,24 @@ def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
 
 
 def _read_one(zf: zipfile.ZipFile, member: _Member, limits: ZipLimits,
-              skip: Callable[[_Member, str, str], None]) -> Image.Image | None:
+              skip: Callable[[_Member, str, Fact], None]) -> Image.Image | None:
     """One member decoded to RGB (JPEGs already at reduced scale), or None when it is unusable."""
     cap = min(member.info.file_size, limits.max_file_bytes)
     try:
         with zf.open(member.info) as f:
             data = f.read(cap + 1)  # never more than the cap, whatever the data really inflates to
     except NotImplementedError:
-        skip(member, "damaged", "compressed with a method this app cannot read (e.g. Deflate64); "
-             "make the zip again with your system's Compress command")
+        skip(member, "damaged", fact("skip_unknown_compression"))
         return None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as error:
-        skip(member, "damaged", f"damaged inside the zip ({error})")
+        skip(member, "damaged", fact("skip_damaged_in_zip", detail=str(error)))
         return None
     if len(data) > cap:
-        raise DatasetError(
-            f"{_quoted(member.name)} expands to more than the {_size(cap)} the zip declares for it. "
-            "The zip is damaged or built to attack the server; make it again from your folders.")
+        raise DatasetError("image_lies_about_size", name=member.name, size=cap)
     try:
         image = open_rgb(data, max_pixels=limits.max_pixels, name=member.name, draft_size=SHORT_SIDE)
     except ImageError as error:
-        skip(member, "damaged", str(error))
+        skip(member, "damaged", error.fact)
         return None
     return image
 
@@ -534,19 +473,15 @@ def _shrink(image: Image.Image) -> Image.Image:
 def _check_decoded(decoded: list[tuple[_Member, Image.Image]], classes: list[str], has_val: bool,
                    limits: ZipLimits, failed: int) -> None:
     """After decoding: refuse if unreadable images left a class too small or a split empty."""
-    after = (f"After skipping {failed} image{'s' * (failed != 1)} that could not be read (see "
-             "the skipped files), ") if failed else ""
     counts = Counter({name: 0 for name in classes})
     counts.update(m.label for m, _ in decoded)
-    _check_counts(counts, limits, after)
+    _check_counts(counts, limits, failed)
     if has_val:
         for split in ("train", "val"):
             present = {m.label for m, _ in decoded if m.split == split}
             missing = [name for name in classes if name not in present]
             if missing:
-                raise DatasetError(
-                    f"{after}{split}/ has no readable images for {_names(missing)}. Every class "
-                    f"needs images in both train/ and val/.")
+                raise DatasetError("zip_split_missing_class", split=split, names=missing, failed=failed)
 
 
 def _split(decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], valid_pct: float,
@@ -567,54 +502,17 @@ def _split(decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], va
     return train, val
 
 
-def _warnings(dataset: ImageDataset, kinds: Counter[str]) -> list[str]:
-    """Sentences about things that work but deserve attention: imbalance, skipped files, tiny val."""
+def _warnings(dataset: ImageDataset, kinds: Counter[str]) -> list[Fact]:
+    """Facts about things that work but deserve attention: imbalance, skipped files, tiny val."""
     warnings = []
     totals = dataset.summary().set_index("class")["total"]
     if totals.min() > 0 and totals.max() / totals.min() >= 3:
-        big, small = totals.idxmax(), totals.idxmin()
-        warnings.append(
-            f"The classes are unbalanced: {_quoted(big)} has {totals.max()} images but "
-            f"{_quoted(small)} only {totals.min()} ({totals.max() / totals.min():.0f}x). The model "
-            f"may lean towards {_quoted(big)}; add images to the small classes if you can.")
+        warnings.append(fact("unbalanced", big=str(totals.idxmax()), big_count=int(totals.max()),
+                             small=str(totals.idxmin()), small_count=int(totals.min()),
+                             ratio=float(totals.max() / totals.min())))
     if dataset.skipped:
-        labels = {"not an image": ("not an image file", "not image files"),
-                  "outside": ("outside the class folders",) * 2,
-                  "damaged": ("unreadable image", "unreadable images"),
-                  "unused": ("in an unused folder",) * 2,
-                  "archive": ("archive inside the zip", "archives inside the zip")}
-        detail = ", ".join(f"{n} {labels[kind][n != 1]}" for kind, n in kinds.most_common())
-        n = len(dataset.skipped)
-        warnings.append(f"{n} file{'s were' if n != 1 else ' was'} skipped ({detail}); "
-                        "see the list of skipped files.")
+        # by kind: "not an image", "outside", "damaged", "unused", "archive"
+        warnings.append(fact("skipped", count=len(dataset.skipped), kinds=dict(kinds.most_common())))
     if len(dataset.val) < 10:
-        warnings.append(
-            f"Only {len(dataset.val)} images are held out for validation, so validation accuracy "
-            f"moves in steps of {100 / len(dataset.val):.0f}%. More images per class make it "
-            "more trustworthy.")
+        warnings.append(fact("small_validation", count=len(dataset.val), step=1 / len(dataset.val)))
     return warnings
-
-
-def _size(n: float) -> str:
-    """A byte count for people: 100 MB, 1 GB, 3.2 KB."""
-    for unit, scale in (("GB", GB), ("MB", MB), ("KB", 1024)):
-        if n >= scale:
-            value = n / scale
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
-    return f"{int(n)} bytes"
-
-
-def _megapixels(pixels: int) -> str:
-    """A pixel count in megapixels for people: 2,000 or 0.3."""
-    return f"{pixels / 1e6:,.0f}" if pixels >= 10e6 else f"{pixels / 1e6:g}"
-
-
-def _quoted(name: str, limit: int = 80) -> str:
-    """A path or class name in quotes for a message, shortened if very long."""
-    return "'" + (name if len(name) <= limit else name[:limit - 3] + "...") + "'"
-
-
-def _names(names: list[str], shown: int = 3) -> str:
-    """A few quoted names and how many more."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(_quoted(name) for name in names[:shown]) + more

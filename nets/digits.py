@@ -40,7 +40,7 @@ class DigitReader:
 
     def read(self, value: Any) -> DigitReading | None:
         """Classify a Sketchpad value (or image); ``None`` when there is no digit to read."""
-        digit = sketch_to_mnist(value, self.weights.mean, self.weights.std)
+        digit = sketch_to_mnist(value, self.weights.mean, self.weights.std, self.weights.input_size)
         if digit is None:
             return None
         with torch.inference_mode():
@@ -70,6 +70,7 @@ def feature_grid(maps: np.ndarray, columns: int, cell: int = 64, gap: int = 4) -
     peak = float(maps.max()) or 1.0
     sheet = Image.new("L", (columns * cell + (columns - 1) * gap, rows * cell + (rows - 1) * gap), 128)
     for i, fmap in enumerate(maps):
-        tile = Image.fromarray(np.uint8(np.clip(fmap / peak, 0, 1) * 255)).resize((cell, cell), Image.Resampling.NEAREST)
+        tile = Image.fromarray(np.uint8(np.clip(fmap / peak, 0, 1) * 255))
+        tile = tile.resize((cell, cell), Image.Resampling.NEAREST)
         sheet.paste(tile, ((i % columns) * (cell + gap), (i // columns) * (cell + gap)))
     return sheet

@@ -15,9 +15,10 @@ len(classes))``, and training on a small dataset. Three ways to do that, from fa
   overfit a small dataset.
 
 The shared pretrained AlexNet is never modified: the head is new, and the other strategies train
-their own copies. ``finetune`` is a generator that reports its progress (features i/N, epoch
-e/E), checks a stop request and a time limit between batches, validates after every epoch and
-keeps the best epoch's weights.
+their own copies. ``finetune`` is a generator of typed events (``FeaturesCached``,
+``BatchTrained``, ``EpochFinished``, then ``Finished``): it checks a stop request and a time limit
+between batches, validates after every epoch and keeps the best epoch's weights. ``SNIPPET`` is
+how a visitor loads the downloaded ``checkpoint()`` with plain torchvision.
 """
 
 from __future__ import annotations
@@ -38,8 +39,19 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
-from nets.alexnet import IMAGENET_WEIGHTS, device_of
+from nets.alexnet import (
+    HEAD_INDEX,
+    IMAGENET_TRANSFORM,
+    device_of,
+    forward_features,
+    new_head,
+    penultimate,
+)
+from nets.alexnet import (
+    PENULTIMATE_FEATURES as PENULTIMATE,
+)
 from nets.dataset_zip import ImageDataset, LabelledImage
+from nets.facts import Fact, Refusal, fact
 
 STRATEGIES = {
     "head": "new head only (features computed once: seconds)",
@@ -49,8 +61,7 @@ STRATEGIES = {
 # A learning rate that suits each strategy with Adam: a fresh head can learn fast; pretrained
 # layers must move gently or they forget what ImageNet taught them.
 SUGGESTED_LR = {"head": 1e-3, "classifier": 1e-4, "all": 3e-5}
-FEATURES = 4096  # AlexNet's last hidden layer: the input of classifier[6]
-EVAL_TRANSFORM = IMAGENET_WEIGHTS.transforms()  # resize 256, centre crop 224, ImageNet mean/std
+EVAL_TRANSFORM = IMAGENET_TRANSFORM  # resize 256, centre crop 224, ImageNet mean/std
 TRAIN_TRANSFORM = v2.Compose([
     v2.ToImage(),
     v2.RandomResizedCrop(EVAL_TRANSFORM.crop_size[0], scale=(0.5, 1.0), antialias=True),
@@ -73,37 +84,59 @@ class Settings:
     time_limit: float = 300.0  # seconds of wall-clock time a job may take, then it stops
 
     def check(self) -> Settings:
+        """These settings, or a ``SettingsError`` naming the one out of range."""
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"Unknown strategy {self.strategy!r}: choose one of {', '.join(STRATEGIES)}.")
-        if not 1 <= int(self.epochs) <= 200:
-            raise ValueError(f"Epochs must be between 1 and 200, not {self.epochs}.")
-        if not 1e-6 <= float(self.lr) <= 1.0:
-            raise ValueError(f"The learning rate must be between 0.000001 and 1, not {self.lr}.")
-        if not 1 <= int(self.batch_size) <= 256:
-            raise ValueError(f"The batch size must be between 1 and 256, not {self.batch_size}.")
+            raise SettingsError("unknown_strategy", strategy=self.strategy, choices=list(STRATEGIES))
+        for name, value, low, high in (("epochs", self.epochs, 1, 200), ("lr", self.lr, 1e-6, 1.0),
+                                       ("batch_size", self.batch_size, 1, 256)):
+            if not low <= float(value) <= high:
+                raise SettingsError("setting_out_of_range", setting=name, value=value, low=low, high=high)
         return self
 
 
+class SettingsError(Refusal):
+    """A setting out of range: ``unknown_strategy`` or ``setting_out_of_range``."""
+
+
 class Stopped(RuntimeError):
-    """The job stopped (by request or at the time limit) before a single epoch finished."""
+    """The job stopped before a single epoch finished; ``reason`` says why (a stop Fact)."""
+
+    def __init__(self, reason: Fact, stage: str) -> None:
+        super().__init__(f"{reason} during {stage}")
+        self.reason, self.stage = reason, stage  # stage: "features" or "training"
 
 
 class Released(RuntimeError):
     """The fine-tuned model was freed to make room for newer ones (see ``Shelf``)."""
 
 
+# --- what the job reports, in order --------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Progress:
-    """A step of the job: ``done`` of ``total`` in ``stage``.
+class FeaturesCached:
+    """``done`` of ``total`` images have their 4096 features cached ("head" only)."""
 
-    "features": images whose features are cached; "batch": images of epoch ``epoch`` done (only
-    when the backbone runs on every batch, so the steps are slow); "epoch": epochs finished.
-    """
-
-    stage: str
     done: int
     total: int
-    epoch: int = 0
+
+
+@dataclass(frozen=True)
+class BatchTrained:
+    """``done`` of ``total`` training images of epoch ``epoch`` seen (slow strategies only)."""
+
+    epoch: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class EpochFinished:
+    """Epoch ``epoch`` of ``epochs`` is trained and validated; ``history`` has a row per epoch so far."""
+
+    epoch: int
+    epochs: int
+    history: pd.DataFrame
 
 
 @dataclass
@@ -127,9 +160,7 @@ class FineTuned:
 
     def _trained(self) -> nn.Module:
         if self.module is None:
-            raise Released("This fine-tuned model was freed to make room for newer ones: large models "
-                           "(whole classifier, all layers) are kept only a few at a time on this server. "
-                           "Fine-tune again; models that train only the new head are always kept.")
+            raise Released(self.strategy)
         return self.module
 
     @torch.inference_mode()
@@ -141,7 +172,7 @@ class FineTuned:
         if self.strategy == "head":
             return module(penultimate(backbone, batch))
         if self.strategy == "classifier":
-            return module(conv_features(backbone, batch))
+            return module(forward_features(backbone, batch))
         return module(batch)
 
     def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
@@ -154,7 +185,7 @@ class FineTuned:
     def checkpoint(self) -> dict:
         """What the download holds: the trained weights under torchvision AlexNet's own names,
         the class names and the preprocessing (``torch.load(..., weights_only=True)`` reads it)."""
-        prefix = {"head": "classifier.6.", "classifier": "classifier.", "all": ""}[self.strategy]
+        prefix = {"head": f"classifier.{HEAD_INDEX}.", "classifier": "classifier.", "all": ""}[self.strategy]
         return {
             "format": FORMAT,
             "base_weights": "torchvision.models.AlexNet_Weights.IMAGENET1K_V1",
@@ -195,6 +226,29 @@ class Shelf:
                     oldest.release()
 
 
+SNIPPET = """\
+# Load your fine-tuned AlexNet with torchvision and classify a photo.
+import torch
+from PIL import Image
+from torchvision.models import AlexNet_Weights, alexnet
+
+checkpoint = torch.load("{file}", weights_only=True)
+weights = AlexNet_Weights.IMAGENET1K_V1            # the pretrained network you started from
+model = alexnet(weights=weights)
+model.classifier[6] = torch.nn.Linear(4096, len(checkpoint["classes"]))   # the note's new head
+model.load_state_dict(checkpoint["state_dict"], strict=False)           # your trained layers
+model.eval()
+
+image = Image.open("photo.jpg").convert("RGB")
+x = weights.transforms()(image).unsqueeze(0)       # resize 256, centre crop 224, normalise
+with torch.inference_mode():
+    probabilities = model(x).softmax(dim=1)[0]
+best = int(probabilities.argmax())
+print(checkpoint["classes"][best], f"{{float(probabilities[best]):.1%}}")
+"""
+"""How to use ``FineTuned.checkpoint()`` saved as ``{file}``: the download's own instructions."""
+
+
 @dataclass
 class Report:
     """How the best epoch does on the validation images."""
@@ -203,33 +257,39 @@ class Report:
     confusion: pd.DataFrame  # rows: true class, columns: predicted class, counts
     per_class: pd.DataFrame  # class, images, correct, accuracy
     wrong: list[tuple[LabelledImage, str, float]] = field(default_factory=list)  # image, guess, p
-    stopped: str = ""  # why training ended early ("" when it ran all epochs)
+    stopped: Fact | None = None  # why training ended early (None when it ran all epochs)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The job's last event: the best epoch's model and how it does."""
+
+    model: FineTuned
+    report: Report
+
+
+def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history in long form for two line plots: (epoch, loss, split) and (epoch, accuracy, split),
+    split being "train" or "validation"."""
+    frames = []
+    for kind, name in (("loss", "loss"), ("acc", "accuracy")):
+        parts = [pd.DataFrame({"epoch": history["epoch"].astype("int64"), name: history[f"{prefix}_{kind}"],
+                               "split": split})
+                 for prefix, split in (("train", "train"), ("val", "validation"))]
+        frames.append(pd.concat(parts, ignore_index=True) if len(history) else
+                      pd.DataFrame({"epoch": pd.Series(dtype="int64"), name: pd.Series(dtype="float64"),
+                                    "split": pd.Series(dtype="str")}))
+    return frames[0], frames[1]
 
 
 # --- the frozen, shared parts of AlexNet ------------------------------------------------------
 
 
 def conv_features(backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """(B, 3, 224, 224) -> (B, 9216): the frozen convolutions, pooled and flattened."""
+    """(B, 3, 224, 224) -> (B, 9216), with no gradient: the frozen convolutions."""
     with torch.no_grad():
-        x = backbone.features(batch.to(device_of(backbone)))  # (B, 256, 6, 6)
-        return torch.flatten(backbone.avgpool(x), 1)  # (B, 9216)
-
-
-def penultimate(backbone: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """(B, 3, 224, 224) -> (B, 4096): everything before classifier[6], as the new head reads it."""
-    with torch.no_grad():
-        return backbone.classifier[:6](conv_features(backbone, batch))  # eval: dropout is off
-
-
-def new_head(classes: int, generator: torch.Generator) -> nn.Linear:
-    """A fresh ``Linear(4096, classes)``: small random weights, zero bias, seeded."""
-    head = nn.Linear(FEATURES, classes)
-    with torch.no_grad():
-        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.01)
-        head.bias.zero_()
-    return head
+        return forward_features(backbone, batch)
 
 
 def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -249,23 +309,26 @@ class _Clock:
         self.started = time.monotonic()
         self.limit = settings.time_limit
         self.should_stop = should_stop or (lambda: False)
-        self.reason = ""
+        self.reason: Fact | None = None  # "stopped_by_request" or "stopped_at_time_limit"
 
     def over(self) -> bool:
-        if not self.reason and self.should_stop():
-            self.reason = "stopped at your request"
-        elif not self.reason and time.monotonic() - self.started > self.limit:
-            self.reason = f"stopped at the time limit of {self.limit:.0f} s"
-        return bool(self.reason)
+        if self.reason is None and self.should_stop():
+            self.reason = fact("stopped_by_request")
+        elif self.reason is None and time.monotonic() - self.started > self.limit:
+            self.reason = fact("stopped_at_time_limit", seconds=self.limit)
+        return self.reason is not None
+
+
+Event = FeaturesCached | BatchTrained | EpochFinished | Finished
 
 
 def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Settings(),
-             should_stop: Callable[[], bool] | None = None) -> Iterator[Progress | pd.DataFrame | tuple[FineTuned, Report]]:
-    """Train a new head (or more) on ``dataset``; yields ``Progress``, the growing history, the result.
+             should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+    """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``Finished``.
 
-    The history (a DataFrame) is yielded after every epoch; the last item is
-    ``(FineTuned, Report)`` built from the best epoch (highest validation accuracy, then lowest
-    validation loss). Raises ``Stopped`` if stopped before any epoch finished.
+    ``EpochFinished`` carries the growing history after every epoch; ``Finished`` holds the best
+    epoch's model (highest validation accuracy, then lowest validation loss) and its report.
+    Raises ``Stopped`` if stopped before any epoch finished.
     """
     settings = settings.check()
     clock = _Clock(settings, should_stop)
@@ -284,19 +347,19 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
             for x, _ in batches(part, 64, EVAL_TRANSFORM):
                 feats.append(penultimate(backbone, x))  # (B, 4096)
                 done = sum(len(f) for f in cached) + sum(len(f) for f in feats)
-                yield Progress("features", done, len(train) + len(val))
+                yield FeaturesCached(done, len(train) + len(val))
                 if clock.over():
-                    raise Stopped(f"Fine-tuning {clock.reason} while computing features; nothing was trained.")
-            cached.append(torch.cat(feats) if feats else torch.empty(0, FEATURES, device=device))
+                    raise Stopped(clock.reason, "features")
+            cached.append(torch.cat(feats) if feats else torch.empty(0, PENULTIMATE, device=device))
         x_train, x_val = cached
         model: nn.Module = new_head(classes, generator).to(device)
     elif settings.strategy == "classifier":
         model = copy.deepcopy(backbone.classifier)
-        model[6] = new_head(classes, generator).to(device)
+        model[HEAD_INDEX] = new_head(classes, generator).to(device)
         x_val = torch.cat([conv_features(backbone, x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
     else:
         model = copy.deepcopy(backbone)
-        model.classifier[6] = new_head(classes, generator).to(device)
+        model.classifier[HEAD_INDEX] = new_head(classes, generator).to(device)
     model.requires_grad_(True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings.lr), weight_decay=1e-4)
 
@@ -335,7 +398,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
             total_loss += loss.item() * len(index)
             correct += (logits.argmax(1) == y_train[index]).sum().item()
             if settings.strategy != "head":  # slow batches: report each, and stop between them
-                yield Progress("batch", min(start + int(settings.batch_size), len(train)), len(train), epoch)
+                yield BatchTrained(epoch, min(start + int(settings.batch_size), len(train)), len(train))
                 if clock.over():
                     break
         if seen < len(train):  # stopped in the middle of an epoch: it does not count
@@ -345,17 +408,16 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
                      "val_loss": round(val_loss, 4), "val_acc": round(val_acc, 4)})
         if (val_acc, -val_loss) > (best_key[0], -best_key[1]):
             best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()))
-        yield Progress("epoch", epoch, epochs, epoch)
-        yield pd.DataFrame(rows)
+        yield EpochFinished(epoch, epochs, pd.DataFrame(rows))
 
     if best is None:
-        raise Stopped(f"Fine-tuning {clock.reason} before the first epoch finished; nothing was trained.")
+        raise Stopped(clock.reason, "training")
     model.load_state_dict(best[1])
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
     _, val_acc, logits = evaluate()
     result = FineTuned(classes=list(dataset.classes), strategy=settings.strategy, module=model.eval(),
                        best_epoch=best[0], val_acc=val_acc)
-    yield result, _report(dataset, logits, history, clock)
+    yield Finished(result, _report(dataset, logits, history, clock))
 
 
 def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: _Clock) -> Report:
@@ -372,6 +434,6 @@ def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, 
     per_class = pd.DataFrame({"class": names, "images": images, "correct": np.diag(counts),
                               "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3)})
     wrong = [(item, names[g], float(probabilities[i, g]))
-             for i, (item, g) in enumerate(zip(dataset.val, guesses)) if g != item.label]
+             for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True)) if g != item.label]
     return Report(history=history, confusion=confusion, per_class=per_class, wrong=wrong,
                   stopped=clock.reason, seconds=time.monotonic() - clock.started)

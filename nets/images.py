@@ -3,9 +3,9 @@
 Photos arrive rotated by EXIF tags, with transparency, as CMYK or 16-bit greyscale, animated,
 enormous, tiny, truncated, or as something that is not an image at all. ``open_rgb`` turns each
 into an upright RGB ``PIL.Image`` the way a person would expect to see it, or raises
-``ImageError`` with a message that says what was wrong, before any large allocation: the pixel
-count is checked from the header, so a small file that would decode to gigapixels (a
-decompression bomb) is refused without decoding it.
+``ImageError`` (a ``Refusal``: a code and its numbers, which the UI words in the visitor's
+language) before any large allocation: the pixel count is checked from the header, so a small
+file that would decode to gigapixels (a decompression bomb) is refused without decoding it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,18 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nets.facts import Refusal
+
 MAX_PIXELS = 50_000_000  # 50 MP: more than any phone camera; a bigger file is almost surely a bomb
 Image.init()  # register every plugin, so the formats below are known before the first open
 # MPO: the multi-picture JPEGs some cameras write. Formats outside this list are not even tried.
 FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF") if f in Image.OPEN)
 
 
-class ImageError(ValueError):
-    """A file that cannot be used as an image; the message is meant for the person who sent it."""
+class ImageError(Refusal):
+    """A file that cannot be used as an image. Codes: ``image_too_large_to_decode``,
+    ``not_an_image``, ``image_unreadable``, ``image_too_many_pixels``, ``image_damaged``; the
+    values always include ``name`` (the file's name, or None when the caller names it)."""
 
 
 def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
@@ -35,7 +39,7 @@ def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_
     The caller closes the returned image. Raises ``ImageError`` for anything that is not an image
     or would decode to more than ``max_pixels`` pixels.
     """
-    label = name or (Path(source).name if isinstance(source, (str, Path)) else "This file")
+    label = name if name is not None else (Path(source).name if isinstance(source, (str, Path)) else None)
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = io.BytesIO(source)
     try:
@@ -43,18 +47,15 @@ def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_
         # is checked below, from the header, before anything is decoded.
         image = Image.open(source, formats=FORMATS)
     except Image.DecompressionBombError:
-        raise ImageError(f"{label} is far too large to decode (more than {max_pixels:,} pixels). "
-                         "Send a smaller image.") from None
+        raise ImageError("image_too_large_to_decode", name=label, limit=max_pixels) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{label} is not an image this app can read. "
-                         "Send a JPEG, PNG, WebP, BMP or GIF file.") from None
+        raise ImageError("not_an_image", name=label) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as error:  # malformed headers
-        raise ImageError(f"{label} could not be read ({error}).") from None
+        raise ImageError("image_unreadable", name=label, detail=str(error)) from None
     width, height = image.size
     if width * height > max_pixels or width < 1 or height < 1:
         image.close()
-        raise ImageError(f"{label} is {width:,} x {height:,} pixels; the limit is {max_pixels:,} pixels. "
-                         "Send a smaller image.")
+        raise ImageError("image_too_many_pixels", name=label, width=width, height=height, limit=max_pixels)
     return image
 
 
@@ -66,7 +67,7 @@ def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIX
     needed (much faster for big photos; the result is not bit-identical to a full decode).
     Raises ``ImageError`` for anything that is not a usable image.
     """
-    label = name or (Path(source).name if isinstance(source, (str, Path)) else "This file")
+    label = name if name is not None else (Path(source).name if isinstance(source, (str, Path)) else None)
     with open_header(source, max_pixels=max_pixels, name=label) as image:
         try:
             image.seek(0)  # animated GIF/WebP/PNG: the first frame
@@ -75,8 +76,7 @@ def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIX
             image.load()
             return to_rgb(ImageOps.exif_transpose(image))
         except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise ImageError(f"{label} is damaged or incomplete and cannot be decoded ({error}). "
-                             "Send the file again or another image.") from None
+            raise ImageError("image_damaged", name=label, detail=str(error)) from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -10,6 +10,7 @@ or the server cancelled the event), the job is told to stop at its next check.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import queue
@@ -36,10 +37,9 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
     finished = object()
 
     def work() -> None:
-        try:
+        # not Linux, or not allowed: the job runs at normal priority
+        with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-        except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
-            pass
         # One intra-op thread for the job. (Depending on the build, torch's setting may be
         # process-wide; the app runs every request on one thread anyway.)
         torch.set_num_threads(torch_threads)
@@ -49,7 +49,7 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
                 events.put((True, event))
                 if stop.is_set():
                     break
-        except BaseException as error:  # noqa: BLE001 (handed to the consumer, raised there)
+        except BaseException as error:
             events.put((False, error))
         finally:
             steps.close()  # a job stopped between steps still runs its own clean-up
@@ -69,3 +69,30 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
             yield item
     finally:
         stop.set()
+
+
+class StopSwitch:
+    """A visitor's Stop button for their current job: pressed by the UI, read by the job between steps.
+
+    One switch serves one job: ``claim()`` is true only for the first job that starts with it, so
+    a second click on Start while a job runs is refused instead of starting a twin. A switch
+    pressed while its job still waits in the queue makes that job stop as soon as it starts.
+    """
+
+    def __init__(self) -> None:
+        self._pressed = threading.Event()
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def press(self) -> None:
+        self._pressed.set()
+
+    @property
+    def pressed(self) -> bool:
+        return self._pressed.is_set()
+
+    def claim(self) -> bool:
+        """True for the first job to start with this switch, False for any later one."""
+        with self._lock:
+            first, self._claimed = not self._claimed, True
+            return first

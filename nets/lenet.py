@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+INPUT_SIZE = 32  # the architecture's: 32 -> conv 28 -> pool 14 -> conv 10 -> pool 5, and Linear(5*5*16)
 
 
 class LeNet(nn.Module):
@@ -68,6 +69,14 @@ class LeNetWeights:
     @property
     def std(self) -> float:
         return float(self.meta["normalization"]["std"])
+
+    @property
+    def input_size(self) -> int:
+        """The side of the square input the weights were trained on (32: MNIST's 28 padded by 2)."""
+        height, width = self.meta["input_size"]
+        if height != width:
+            raise ValueError(f"LeNet weights for non-square input {height}x{width} are not supported")
+        return int(height)
 
     def get_state_dict(self) -> dict[str, torch.Tensor]:
         return torch.load(self.file, map_location="cpu", weights_only=True)

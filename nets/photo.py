@@ -32,14 +32,14 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from nets.alexnet import IMAGENET_WEIGHTS, device_of
+from nets.alexnet import CONV_RELU_END, IMAGENET_TRANSFORM, IMAGENET_WEIGHTS, device_of, forward_head
 from nets.images import to_rgb
 
 CATEGORIES: list[str] = list(IMAGENET_WEIGHTS.meta["categories"])  # 1000 ImageNet class names
-TRANSFORM = IMAGENET_WEIGHTS.transforms()  # resize 256 (bilinear, antialiased), crop 224, normalise
+TRANSFORM = IMAGENET_TRANSFORM  # resize 256 (bilinear, antialiased), crop 224, normalise
 RESIZE = TRANSFORM.resize_size[0]  # 256: the photo's shorter side is scaled to this
 CROP = TRANSFORM.crop_size[0]  # 224: the central square the network sees
-LAST_CONV_RELU = 12  # model.features[:12] ends with the ReLU after the 5th (last) convolution
+LAST_CONV_RELU = CONV_RELU_END["conv5"]  # model.features[:12] ends with the last convolution's ReLU
 CAM_CELLS = 13  # the activation map A is (1, 256, 13, 13) for a 224x224 crop
 
 # matplotlib's 'inferno' at 0, 0.1, ..., 1: dark (nothing) -> purple -> orange -> pale yellow.
@@ -135,7 +135,7 @@ def _forward(model: nn.Module, image: Image.Image, top: int):
         x = model.features[LAST_CONV_RELU:](maps)  # (1, 256, 6, 6): the last max pooling
         x = model.avgpool(x)  # (1, 256, 6, 6)
         x = torch.flatten(x, 1)  # (1, 9216)
-        logits = model.classifier(x)  # (1, 1000)
+        logits = forward_head(model, x)  # (1, 1000)
     probabilities = torch.softmax(logits.detach(), dim=1)[0].cpu()  # (1000,)
     best = torch.topk(probabilities, k=min(top, probabilities.numel()))
     return logits, maps, probabilities, best, time.perf_counter() - start
@@ -193,7 +193,7 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
 
 def _named(best) -> dict[str, float]:
     """``torch.topk`` of the probabilities as {ImageNet class name: probability}, best first."""
-    return {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
+    return {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices, strict=True)}
 
 
 def inferno(values: np.ndarray) -> np.ndarray:

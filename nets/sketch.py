@@ -31,7 +31,7 @@ INK_THRESHOLD = 0.3  # ink strength (0..1) that counts as part of a stroke
 SPECK_FRACTION = 0.08  # a blob with less than this share of the largest blob's ink is a speck
 MIN_DIGIT_EXTENT = 0.08  # the digit must span at least this share of the canvas' longest side
 MIN_CONTRAST = 0.12  # ink must differ from the background by this much (0..1) to count at all
-BOX, FIELD, PAD = 20, 28, 2  # MNIST: 20x20 box in a 28x28 field; LeNet: padded to 32x32
+BOX, FIELD = 20, 28  # MNIST: each digit scaled into a 20x20 box, centred in a 28x28 field
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,20 @@ class Digit:
     """A drawing in MNIST form: the 28x28 image (ink bright, 0..255) and LeNet's input."""
 
     mnist: np.ndarray  # (28, 28) uint8, what LeNet sees before padding
-    tensor: torch.Tensor  # (1, 1, 32, 32) float, padded and normalised
+    tensor: torch.Tensor  # (1, 1, S, S) float, padded to the weights' input size S, normalised
 
 
-def sketch_to_mnist(value: Any, mean: float, std: float) -> Digit | None:
+def sketch_to_mnist(value: Any, mean: float, std: float, input_size: int) -> Digit | None:
     """Turn a Sketchpad value, an image, an array or a file path into LeNet's input.
 
-    ``mean`` and ``std`` are the normalisation the weights were trained with. Returns ``None``
-    when there is no digit to classify (blank canvas, only specks or a dot).
+    ``mean``, ``std`` and ``input_size`` come from the weights' metadata (``LeNetWeights``): the
+    normalisation they were trained with and the side of their input (32 for LeNet: MNIST's 28
+    padded by 2 on each side, as LeCun did). Returns ``None`` when there is no digit to classify
+    (blank canvas, only specks or a dot).
     """
+    pad = (input_size - FIELD) // 2
+    if pad < 0 or FIELD + 2 * pad != input_size:
+        raise ValueError(f"input_size must be {FIELD} plus an even padding, not {input_size}")
     ink = find_ink(value)
     if ink is None:
         return None
@@ -56,9 +61,9 @@ def sketch_to_mnist(value: Any, mean: float, std: float) -> Digit | None:
         return None
     mnist = centre_in_field(scale_into_box(crop_to_ink(ink)))
     x = torch.from_numpy(mnist).float().div(255.0)  # (28, 28)
-    x = F.pad(x, (PAD, PAD, PAD, PAD))  # (32, 32)
+    x = F.pad(x, (pad, pad, pad, pad))  # (S, S)
     x = (x - mean) / std
-    return Digit(mnist=mnist, tensor=x.view(1, 1, FIELD + 2 * PAD, FIELD + 2 * PAD))
+    return Digit(mnist=mnist, tensor=x.view(1, 1, input_size, input_size))
 
 
 # --- 1. finding the ink -------------------------------------------------------------------

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from nets import mnist
-from nets.lenet import ASSETS, LeNet
+from nets.lenet import ASSETS, INPUT_SIZE, LeNet
 
-PAD = 2  # 28x28 -> 32x32, as LeCun fed LeNet-5
+PAD = (INPUT_SIZE - 28) // 2  # 28x28 -> 32x32, as LeCun fed LeNet-5
 
 
 def to_padded_float(images: torch.Tensor) -> torch.Tensor:
@@ -125,7 +125,7 @@ def train(args: argparse.Namespace) -> dict:
     meta = {
         "architecture": "LeNet(in_channels=1, num_classes=10), see nets/lenet.py",
         "in_channels": 1,
-        "input_size": [32, 32],
+        "input_size": [INPUT_SIZE, INPUT_SIZE],
         "categories": [str(d) for d in range(10)],
         "normalization": {"mean": round(mean, 6), "std": round(std, 6)},
         "test_accuracy": accuracy,

@@ -16,6 +16,8 @@ import pytest
 
 from tests.digit_drawings import Drawing
 
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+TABS = {"digit": "Digit", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -29,6 +31,23 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def open_tab(browser, url: str, tab: str = "digit", size: str = "desktop", theme: str = "light",
+             locale: str = "en-US"):
+    """A fresh page of the app on ``tab``, at a desktop or phone size (a phone has touch), in a
+    theme and a browser language. Console errors and page errors are kept in ``page.console_errors``."""
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height}, locale=locale,
+                            has_touch=size == "phone", is_mobile=size == "phone")
+    page.console_errors = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.goto(f"{url}/?__theme={theme}")
+    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
+    if tab != "digit":
+        page.get_by_role("tab", name=TABS[tab]).click()
+    return page
 
 
 def canvas_geometry(page) -> tuple[float, float, float]:
@@ -71,7 +90,8 @@ def draw_with_finger(page, drawing: Drawing) -> None:
     for points in on_page(page, drawing):
         for i, (x, y) in enumerate(points):
             touch = {"x": x, "y": y, "id": 1, "radiusX": 6, "radiusY": 6, "force": 1}
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove", "touchPoints": [touch]})
+            kind = "touchStart" if i == 0 else "touchMove"
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [touch]})
             time.sleep(0.02)  # a finger moves in time, not in one burst
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 

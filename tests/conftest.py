@@ -1,11 +1,5 @@
-"""Shared fixtures: a stand-in for torchvision's ImageNet AlexNet weights, loaded the real way.
-
-The real weights (233 MB) cannot be downloaded in the test environment, and tests must never
-depend on the network. ``standin_weights`` writes a randomly initialised torchvision AlexNet's
-state_dict under the exact file name torchvision caches the ImageNet weights as, inside a
-temporary ``TORCH_HOME``; ``imagenet_alexnet`` loads it through ``load_imagenet_alexnet()``,
-so the whole cache path is exercised without any download.
-"""
+"""Shared fixtures: the real app on a free port with stand-in ImageNet weights, a visitor's API client,
+Chromium, and the stand-in weights loaded the real way (see ``tests/standin.py``)."""
 
 from __future__ import annotations
 
@@ -13,32 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+from gradio_client import Client
 from torch import nn
-from torchvision.models import alexnet as torchvision_alexnet
 
 from nets.alexnet import WEIGHTS_ENV, cached_weights_file, load_imagenet_alexnet
-
-
-def standin_alexnet(seed: int = 0) -> nn.Module:
-    """torchvision's AlexNet with He-initialised weights (activations neither vanish nor explode)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = torchvision_alexnet()
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
-    return model
-
-
-def write_standin_weights(torch_home: Path) -> Path:
-    """Save ``standin_alexnet()`` where torchvision looks for the ImageNet weights under
-    ``torch_home`` (``hub/checkpoints/<the ImageNet file name>``); return ``torch_home``."""
-    checkpoints = torch_home / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    torch.save(standin_alexnet().state_dict(), checkpoints / cached_weights_file().name)
-    return torch_home
+from tests.standin import write_standin_weights
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +64,15 @@ def browser():
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url: str) -> Client:
+    """One visitor calling the API through gradio_client, in English (no Accept-Language)."""
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def korean_client(app_url: str) -> Client:
+    """A visitor whose browser asks for Korean (``Accept-Language: ko``)."""
+    return Client(app_url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})

@@ -27,7 +27,7 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, st
 def line(*points: tuple[float, float], steps: int = 8) -> Stroke:
     """A polyline through ``points`` with intermediate points (so wobble bends it smoothly)."""
     out: Stroke = []
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         for i in range(steps):
             t = i / steps
             out.append((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))

@@ -63,8 +63,9 @@ def app_process(env: dict[str, str] | None = None, script: str = "app.py",
     port = free_port()
     environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                    "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
-    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    out = open(log, "w") if log else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=environment, stdout=out,
+                               stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 from tests.digit_drawings import random_drawing, render
-
-
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False)
 
 
 def composite(path) -> dict:
@@ -65,7 +60,7 @@ def test_a_file_that_is_not_an_image_gets_a_clear_error(client, tmp_path):
 
 def test_compare_models_returns_the_exact_counts(client):
     table = client.predict(api_name="/compare_models")
-    rows = {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
+    rows = {row[0]: dict(zip(table["headers"], row, strict=True)) for row in table["data"]}
     assert rows["LeNet (note, 3 channels)"]["parameters"] == 62_006
     assert rows["LeNet (digit tab, 1 channel)"]["parameters"] == 61_706
     assert rows["AlexNet 2012 (note)"]["parameters"] == 62_378_344
@@ -76,7 +71,7 @@ def test_compare_models_returns_the_exact_counts(client):
 
 def test_compare_models_with_extras_and_bad_input(client):
     table = client.predict(10, ["ResNet-18"], api_name="/compare_models")
-    rows = {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
+    rows = {row[0]: dict(zip(table["headers"], row, strict=True)) for row in table["data"]}
     assert rows["ResNet-18"]["parameters"] == 11_689_512
     assert rows["AlexNet + new head (10 classes)"]["trainable"] == 4096 * 10 + 10
     with pytest.raises(AppError, match="minimum value 2"):

@@ -7,18 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.browser import brush_is_selected, draw_with_finger, draw_with_mouse, prediction
+from tests.browser import brush_is_selected, draw_with_finger, draw_with_mouse, open_tab, prediction
 from tests.digit_drawings import random_drawing
-
-
-def open_app(browser, app_url: str, theme: str = "light", width: int = 1280, touch: bool = False):
-    page = browser.new_page(viewport={"width": width, "height": 900}, has_touch=touch, is_mobile=touch)
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.goto(f"{app_url}/?__theme={theme}")
-    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
-    page.errors = errors
-    return page
 
 
 def clear(page) -> None:
@@ -30,7 +20,7 @@ def clear(page) -> None:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_digits_drawn_with_the_mouse_are_read(browser, app_url, theme):
-    page = open_app(browser, app_url, theme)
+    page = open_tab(browser, app_url, theme=theme)
     assert brush_is_selected(page), "the canvas must be ready to draw on without choosing a tool"
     rng = np.random.default_rng({"light": 1, "dark": 2}[theme])
     answers = {}
@@ -40,12 +30,12 @@ def test_digits_drawn_with_the_mouse_are_read(browser, app_url, theme):
         clear(page)
     right = sum(answers[d] == str(d) for d in answers)
     assert right >= 9, f"LeNet read {answers} ({theme} theme)"  # the issue asks for at least 90%
-    assert not page.errors, page.errors
+    assert not page.console_errors, page.console_errors
     page.close()
 
 
 def test_clear_empties_the_answer_and_the_brush_stays_ready(browser, app_url):
-    page = open_app(browser, app_url)
+    page = open_tab(browser, app_url)
     draw_with_mouse(page, random_drawing(4, np.random.default_rng(4)))
     assert prediction(page) == "4"
     clear(page)
@@ -67,7 +57,7 @@ def centred(drawing):
 
 
 def test_digits_drawn_with_a_finger_on_a_phone_are_read(browser, app_url):
-    page = open_app(browser, app_url, width=390, touch=True)
+    page = open_tab(browser, app_url, size="phone")
     rng = np.random.default_rng(6)
     answers = []
     for digit in (2, 4, 7):

@@ -16,12 +16,9 @@ import numpy as np
 import pytest
 
 from tests import zips
-from tests.browser import draw_with_mouse, prediction
+from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction
 from tests.digit_drawings import random_drawing
 from tests.server import ROOT
-
-SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
-TABS = {"digit": "Digit", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +33,6 @@ def dataset_zip(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("zips") / "colours.zip"
     path.write_bytes(zips.colour_dataset_zip("flat", ("red", "green", "blue"), 12))
     return str(path)
-
-
-def open_tab(browser, url: str, tab: str, size: str, theme: str, locale: str = "en-US"):
-    width, height = SIZES[size]
-    page = browser.new_page(viewport={"width": width, "height": height}, locale=locale,
-                            has_touch=size == "phone", is_mobile=size == "phone")
-    page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    page.goto(f"{url}/?__theme={theme}")
-    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
-    if tab != "digit":
-        page.get_by_role("tab", name=TABS[tab]).click()
-    return page
 
 
 def nothing_cut_off(page) -> bool:

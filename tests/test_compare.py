@@ -35,11 +35,13 @@ from nets.compare import (
     LENET_NOTE,
     MODELS,
     MODELS_TABLE_COLUMNS,
+    CompareError,
     build_model,
     finetuned_name,
     layer_table,
     models_table,
     note_claims,
+    shares_table,
 )
 
 WEIGHTS_OF_EXTRAS = {
@@ -54,7 +56,7 @@ WEIGHTS_OF_EXTRAS = {
 ALEXNET_MULT_ADDS = 714_188_480  # torchvision's AlexNet at 224x224, batch 1 (meta["_ops"] = 0.714)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def real_model(name: str, classes: int = 5) -> tuple[nn.Module, tuple[int, int, int]]:
     """The model built for real on the CPU, once per test session (AlexNet takes a second)."""
     torch.manual_seed(0)
@@ -185,7 +187,7 @@ def real_layer_shapes(name: str) -> list[tuple[str, str]]:
 def test_layer_shapes_match_a_real_forward_pass(name):
     table = layer_table(name)
     assert list(table.columns) == list(LAYER_TABLE_COLUMNS)
-    assert list(zip(table["layer"], table["output_shape"])) == real_layer_shapes(name)
+    assert list(zip(table["layer"], table["output_shape"], strict=True)) == real_layer_shapes(name)
 
 
 def test_alexnet_layers_read_like_the_paper():
@@ -221,14 +223,28 @@ def test_models_on_meta_allocate_nothing(name):
 
 
 def test_note_claims_put_exact_counts_beside_the_note():
-    claims = note_claims().set_index("claim")
-    assert list(note_claims().columns) == ["claim", "note_says", "exact"]
-    assert claims.loc["LeNet parameters", "exact"] == "62,006 (3-channel) / 61,706 (1-channel)"
-    assert claims.loc["AlexNet parameters", "exact"] == "62,378,344 (2012) / 61,100,840 (torchvision)"
-    assert claims.loc["LeNet layers", "exact"].startswith("2 conv + 3 FC")
-    assert claims.loc["AlexNet layers", "exact"].startswith("5 conv + 3 FC")
-    shares = claims.loc["AlexNet: where parameters and compute are", "exact"]
-    assert "FC 96.0% of parameters" in shares and "conv 91.8% of 714,188,480 multiply-adds" in shares
+    claims = {claim.code: claim.values for claim in note_claims()}
+    assert list(claims) == ["claim_lenet_parameters", "claim_lenet_layers", "claim_alexnet_parameters",
+                            "claim_alexnet_layers", "claim_alexnet_split"]
+    assert claims["claim_lenet_parameters"] == {"note": 60_000, "three_channels": 62_006, "one_channel": 61_706}
+    assert claims["claim_alexnet_parameters"] == {"note": 60_000_000, "y2012": 62_378_344, "torchvision": 61_100_840}
+    assert claims["claim_lenet_layers"]["layers"] == {"Conv2d": 2, "AvgPool2d": 2, "Linear": 3}
+    assert claims["claim_alexnet_layers"]["y2012"] == {"Conv2d": 5, "LocalResponseNorm": 2, "MaxPool2d": 3, "Linear": 3}
+    assert claims["claim_alexnet_layers"]["torchvision"]["Conv2d"] == 5
+    split = claims["claim_alexnet_split"]["torchvision"]
+    assert split == {"fc_params_pct": 96.0, "conv_mult_adds_pct": 91.8, "mult_adds": 714_188_480,
+                     "input_size": "3x224x224"}
+
+
+def test_shares_table_has_every_model_and_adds_up():
+    models = models_table(extras=["MobileNetV3-Large", "VGG-16"])
+    shares = shares_table(models)
+    assert list(shares.columns) == ["model", "measure", "part", "percent"]
+    assert list(dict.fromkeys(shares["model"])) == list(models["model"])  # every model, in table order
+    totals = shares.groupby(["model", "measure"])["percent"].sum()
+    assert ((totals - 100).abs() <= 0.2).all()
+    alexnet = shares[shares["model"] == ALEXNET_TORCHVISION].set_index(["measure", "part"])["percent"]
+    assert alexnet[("parameters", "fully connected")] == 96.0 and alexnet[("compute", "conv")] == 91.8
 
 
 @pytest.mark.parametrize(
@@ -246,12 +262,15 @@ def test_note_claims_put_exact_counts_beside_the_note():
     ],
 )
 def test_bad_arguments_are_refused(call):
-    with pytest.raises(ValueError):
+    with pytest.raises(CompareError):
         call()
 
 
 def test_unknown_model_error_lists_the_choices():
-    with pytest.raises(ValueError, match="Choose one of: LeNet"):
+    with pytest.raises(CompareError) as refused:
         layer_table("AlexNet 2013")
-    with pytest.raises(ValueError, match="between 2 and 1000"):
+    assert refused.value.code == "unknown_model" and refused.value.values["choices"][0] == LENET_NOTE
+    with pytest.raises(CompareError) as refused:
         models_table(finetune_classes=1)
+    assert refused.value.code == "classes_out_of_range"
+    assert refused.value.values == {"value": 1, "low": 2, "high": 1000}

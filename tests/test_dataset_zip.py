@@ -1,17 +1,18 @@
 """Tests for reading uploaded image zips: the layouts people use, and the zips attackers send.
 
 Good zips must be read with the right classes and counts, clutter ignored and damaged files
-reported; every hostile zip must be refused with a ``DatasetError`` that names the problem, fast,
-without writing anything to disk and (for the bombs) without using memory. Refusal times are
-printed at the end of the module (``pytest -s`` shows them).
+reported; every hostile zip must be refused with a ``DatasetError`` whose facts name the problem
+(and whose sentence, in English and in Korean, says what to do), fast, without writing anything
+to disk and (for the bombs) without using memory. Refusal times are printed at the end of the
+module (``pytest -s`` shows them).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import struct
 import resource
+import struct
 import tempfile
 import time
 import tracemalloc
@@ -24,9 +25,12 @@ import pandas as pd
 import pytest
 
 from nets import example_data
-from nets.dataset_zip import (DatasetError, ImageDataset, ZipLimits, LONG_SIDE, SHORT_SIDE,
-                              read_image_zip)
+from nets.dataset_zip import LONG_SIDE, SHORT_SIDE, DatasetError, ImageDataset, ZipLimits, read_image_zip
+from nets.facts import fact
 from tests import zips
+from ui.text import say_in, tell
+
+HANGUL = range(0xAC00, 0xD7A4)
 
 TIME_LIMIT = 30.0  # seconds per hostile zip; the real times are milliseconds (printed below)
 TIMES: dict[str, float] = {}
@@ -52,21 +56,21 @@ def test_flat_layout_reads_classes_counts_and_reports_skipped_files(wrapper: str
     assert table["total"].to_dict() == zips.FLAT_TOTALS
     assert table["val"].to_dict() == zips.FLAT_VAL
     assert (table["train"] + table["val"] == table["total"]).all()
-    inside = f" inside {wrapper}/" if wrapper else ""
-    assert dataset.layout == (f"one folder per class{inside}; "
-                              "20% of each class held out for validation (seed 0)")
+    assert dataset.layout == fact("layout_flat", wrapper=wrapper, valid_pct=0.2, seed=0)
+    inside = f" inside '{wrapper}/'" if wrapper else ""
+    assert tell(None, dataset.layout) == f"one folder per class{inside}"
     # the clutter is gone without a word; the text files and the broken JPEG are reported by name
     skipped = dict(dataset.skipped)
     assert set(skipped) == {prefix + name for name in zips.FLAT_SKIPPED}
-    for name, phrase in zips.FLAT_SKIPPED.items():
-        assert phrase in skipped[prefix + name]
-    assert f"{prefix}triangle/broken.jpg" in skipped[f"{prefix}triangle/broken.jpg"]
+    for name, code in zips.FLAT_SKIPPED.items():
+        assert skipped[prefix + name].code == code
+    assert skipped[f"{prefix}triangle/broken.jpg"].values["name"] == f"{prefix}triangle/broken.jpg"
     read = [item.name for item in dataset.train + dataset.val]
     assert len(read) == len(set(read)) == sum(zips.FLAT_TOTALS.values())
     assert not any("MACOSX" in name or "/." in name or name.startswith(".") or "Thumbs" in name
                    for name in read + list(skipped))
     assert f"{prefix}{zips.BIG_PNG}" in read  # nested deeper in square/, upper-case extension
-    assert any("3 files were skipped" in warning for warning in dataset.warnings)
+    assert fact("skipped", count=3, kinds={"not an image": 2, "damaged": 1}) in dataset.warnings
 
 
 def test_images_are_rgb_and_shrunk_never_enlarged() -> None:
@@ -88,11 +92,12 @@ def test_split_is_stratified_seeded_and_deterministic() -> None:
     assert [item.name for item in first.train] == [item.name for item in again.train]
     assert val_names(first) != val_names(other)
     assert counts(other.val, other.classes) == zips.FLAT_VAL  # same sizes, other images
-    assert "(seed 1)" in other.layout
+    assert other.layout.values["seed"] == 1
     # a bigger share, still stratified, and never a whole class in val
     half = read_image_zip(data, valid_pct=0.5)
     assert counts(half.val, half.classes) == {"circle": 6, "square": 6, "triangle": 5}
-    assert "50% of each class" in half.layout
+    assert half.layout.values["valid_pct"] == 0.5
+    assert "50% of each class" in say_in("en", "layout_held_out", **half.layout.values)
     assert not set(val_names(first)) & {item.name for item in first.train}
 
 
@@ -111,12 +116,13 @@ def test_train_val_layout_keeps_the_persons_split(val_folder: str, wrapper: str)
     assert counts(dataset.val, dataset.classes) == zips.SPLIT_VAL
     assert all(item.name.startswith(f"{prefix}train/") for item in dataset.train)
     assert all(item.name.startswith(f"{prefix}{val_folder}/") for item in dataset.val)
-    inside = f" inside {wrapper}/" if wrapper else ""
-    assert dataset.layout == f"train/ and {val_folder}/ folders{inside}"
+    assert dataset.layout == fact("layout_train_val", train="train", val=val_folder, wrapper=wrapper)
     skipped = dict(dataset.skipped)
-    for name, phrase in zips.SPLIT_SKIPPED.items():
-        assert phrase in skipped[prefix + name]
-    assert sum("test/" in name and "not used" in reason for name, reason in dataset.skipped) == 3
+    for name, code in zips.SPLIT_SKIPPED.items():
+        assert skipped[prefix + name].code == code
+    unused = [reason for name, reason in dataset.skipped if "test/" in name]
+    assert unused == [fact("skip_unused_folder", folder="test")] * 3
+    assert "not used" in tell(None, unused[0])
 
 
 def test_train_folder_without_val_is_split_like_a_flat_zip() -> None:
@@ -125,7 +131,7 @@ def test_train_folder_without_val_is_split_like_a_flat_zip() -> None:
     assert counts(dataset.val, dataset.classes) == {"circle": 2, "square": 2, "triangle": 2}
     assert counts(dataset.train, dataset.classes) == {"circle": 6, "square": 6, "triangle": 6}
     assert all(item.name.startswith("train/") for item in dataset.train + dataset.val)
-    assert dataset.layout.startswith("a train/ folder without a validation folder; 20% of each class")
+    assert dataset.layout == fact("layout_train_only", train="train", wrapper="", valid_pct=0.2, seed=0)
 
 
 def test_names_from_macs_and_old_zip_tools_are_repaired() -> None:
@@ -136,7 +142,7 @@ def test_names_from_macs_and_old_zip_tools_are_repaired() -> None:
     assert dataset.classes == ["caf\u00e9", "cr\u00e8me"]  # composed, one class each
     assert counts(dataset.train, dataset.classes) == {"caf\u00e9": 5, "cr\u00e8me": 5}
     assert "train/cr\u00e8me/3.jpg" in {item.name for item in dataset.train}
-    assert dataset.skipped == [("train/tab\ufffdhere.txt", "not an image file")]  # Icon\r ignored
+    assert dataset.skipped == [("train/tab\ufffdhere.txt", fact("skip_not_an_image"))]  # Icon\r ignored
 
 
 def test_summary_columns_progress_and_path_input(tmp_path: Path) -> None:
@@ -155,9 +161,11 @@ def test_summary_columns_progress_and_path_input(tmp_path: Path) -> None:
 
 def test_unbalanced_classes_are_warned_about() -> None:
     dataset = read_image_zip(zips.unbalanced_zip())
-    imbalance = [w for w in dataset.warnings if "unbalanced" in w]
-    assert len(imbalance) == 1 and "'circle' has 15" in imbalance[0] and "'square' only 5" in imbalance[0]
-    assert not any("unbalanced" in w for w in read_image_zip(zips.flat_zip()).warnings)
+    imbalance = [w for w in dataset.warnings if w.code == "unbalanced"]
+    assert len(imbalance) == 1
+    assert imbalance[0].values == {"big": "circle", "big_count": 15, "small": "square", "small_count": 5, "ratio": 3.0}
+    assert "'circle' has 15 images but 'square' only 5" in tell(None, imbalance[0])
+    assert not any(w.code == "unbalanced" for w in read_image_zip(zips.flat_zip()).warnings)
 
 
 def test_example_shapes_zip_is_small_deterministic_and_readable() -> None:
@@ -166,11 +174,11 @@ def test_example_shapes_zip_is_small_deterministic_and_readable() -> None:
     dataset = read_image_zip(asset)
     assert dataset.classes == ["circle", "square", "triangle"]
     assert dataset.summary()["total"].tolist() == [24, 24, 24]
-    assert dataset.skipped == [] and not any("unbalanced" in w for w in dataset.warnings)
+    assert dataset.skipped == [] and not any(w.code == "unbalanced" for w in dataset.warnings)
     twice = [example_data.make_shapes_zip(None, per_class=3) for _ in range(2)]
     assert twice[0] == twice[1]
     split = read_image_zip(example_data.make_shapes_zip(None, per_class=5, layout="split", seed=4))
-    assert split.layout == "train/ and val/ folders" and len(split.val) == 3 and len(split.train) == 12
+    assert split.layout.code == "layout_train_val" and len(split.val) == 3 and len(split.train) == 12
 
 
 def test_lying_member_is_cut_off_at_its_declared_size() -> None:
@@ -183,7 +191,7 @@ def test_lying_member_is_cut_off_at_its_declared_size() -> None:
         tracemalloc.stop()
     assert peak < 50 * zips.MB, f"reading used {peak / zips.MB:.0f} MB of Python memory"
     assert dict(dataset.skipped).keys() == {"circle/liar.bmp"}
-    assert "damaged inside the zip" in dict(dataset.skipped)["circle/liar.bmp"]
+    assert dict(dataset.skipped)["circle/liar.bmp"].code == "skip_damaged_in_zip"
     assert dataset.summary()["total"].tolist() == [6, 6]
 
 
@@ -194,38 +202,57 @@ def test_valid_pct_must_be_a_fraction() -> None:
 
 # --- hostile zips and mistakes -----------------------------------------------------------------
 
-HOSTILE = [  # (what, builder, limits, phrases the message must contain)
-    ("zip slip", zips.zip_slip, None, ["'../evil.jpg'", "climbs out", "refused as a whole"]),
-    ("absolute path", zips.absolute_path, None, ["'/tmp/evil.jpg'", "absolute"]),
-    ("drive letter", zips.drive_letter, None, ["'C:/Windows/evil.jpg'", "drive letter"]),
-    ("backslash path", zips.backslash_path, None, ["..\\..\\evil.jpg", "backslashes"]),
-    ("symlink", zips.symlink_member, None, ["symbolic link", "'circle/link.jpg'"]),
-    ("3 GB of zeros", zips.bomb_3gb, None, ["expand to 3 GB", "limit of 1 GB", "zip bomb"]),
-    ("ratio bomb", zips.ratio_bomb, None, ["'circle/big.bmp'", "expand 1,0", "limit is 200", "zip bomb"]),
-    ("image over 25 MB", zips.oversized_image, None, ["'circle/huge.bmp'", "30 MB", "25 MB per image"]),
-    ("30,000 entries", zips.many_entries, None, ["30,000 files and folders", "limit is 5,000"]),
-    ("70,000 entries (ZIP64)", lambda: zips.many_entries(70_000), None,
+HOSTILE = [  # (what, builder, limits, the refusal's code, some of its values, phrases of its English sentence)
+    ("zip slip", zips.zip_slip, None, "unsafe_path_climbs", {"name": "../evil.jpg"},
+     ["'../evil.jpg'", "climbs out", "refused as a whole"]),
+    ("absolute path", zips.absolute_path, None, "unsafe_path_absolute", {"name": "/tmp/evil.jpg"},
+     ["'/tmp/evil.jpg'", "absolute"]),
+    ("drive letter", zips.drive_letter, None, "unsafe_path_drive", {"name": "C:/Windows/evil.jpg"},
+     ["'C:/Windows/evil.jpg'", "drive letter"]),
+    ("backslash path", zips.backslash_path, None, "unsafe_path_backslash", {"name": "..\\..\\evil.jpg"},
+     ["..\\..\\evil.jpg", "backslashes"]),
+    ("symlink", zips.symlink_member, None, "zip_symlink", {"name": "circle/link.jpg"},
+     ["symbolic link", "'circle/link.jpg'"]),
+    ("3 GB of zeros", zips.bomb_3gb, None, "zip_expands_too_much", {"size": 3 * zips.GB, "limit": zips.GB},
+     ["expand to 3 GB", "limit of 1 GB", "zip bomb"]),
+    ("ratio bomb", zips.ratio_bomb, None, "image_ratio_bomb", {"name": "circle/big.bmp", "limit": 200},
+     ["'circle/big.bmp'", "expand 1,0", "limit is 200", "zip bomb"]),
+    ("image over 25 MB", zips.oversized_image, None, "image_file_too_big",
+     {"name": "circle/huge.bmp", "size": 30 * zips.MB},
+     ["'circle/huge.bmp'", "30 MB", "25 MB per image"]),
+    ("30,000 entries", zips.many_entries, None, "zip_too_many_entries", {"entries": 30_000, "limit": 5_000},
+     ["30,000 files and folders", "limit is 5,000"]),
+    ("70,000 entries (ZIP64)", lambda: zips.many_entries(70_000), None, "zip_too_many_entries", {"entries": 70_000},
      ["70,000 files", "limit is 5,000"]),
-    ("entry count that lies", zips.entry_count_lies, None, ["30,000 files and folders"]),
-    ("8 MB table of contents", zips.huge_table_of_contents, None,
+    ("entry count that lies", zips.entry_count_lies, None, "zip_too_many_entries", {"entries": 30_000},
+     ["30,000 files and folders"]),
+    ("8 MB table of contents", zips.huge_table_of_contents, None, "zip_contents_list_too_big", {"entries": 5_000},
      ["list of contents is 7.", "5,000 files"]),
-    ("only a nested zip", zips.nested_zip_only, None, ["'dataset.zip'", "unzip the inner zip"]),
-    ("PNG renamed .zip", zips.png_renamed, None, ["not a zip archive", "PNG image"]),
-    ("truncated zip", zips.truncated_zip, None, ["not a zip archive", "damaged"]),
-    ("empty zip", zips.empty_zip, None, ["zip is empty"]),
-    ("one class", zips.one_class, None, ["only one class folder ('circle')", "at least 2 classes"]),
-    ("no images", zips.no_images, None, ["no images", "'circle/about.txt'"]),
-    ("class with one image", zips.class_with_one_image, None, ["'square' has 1 image", "at least 5"]),
-    ("class of damaged images", zips.damaged_class, None,
-     ["6 images that could not be read", "'square' has 0 images", "at least 5"]),
-    ("encrypted flag", zips.encrypted_flag, None, ["password-protected", "'square/square_002.jpg'"]),
-    ("train/val mismatch", zips.train_val_mismatch, None,
-     ["only in train/: 'triangle'", "only in val/: 'star'"]),
-    ("too many classes", zips.flat_zip, ZipLimits(max_classes=2), ["3 class folders", "limit is 2"]),
-    ("too many images", zips.flat_zip, ZipLimits(max_images=20), ["33 images", "limit is 20"]),
-    ("too many pixels in all", zips.flat_zip, ZipLimits(max_total_pixels=300_000),
-     ["more than 0.3 megapixels", "image ", "smaller images"]),
-    ("zip over the size limit", zips.flat_zip, ZipLimits(max_zip_bytes=50_000),
+    ("only a nested zip", zips.nested_zip_only, None, "zip_only_archives", {"names": ["dataset.zip"]},
+     ["'dataset.zip'", "unzip the inner zip"]),
+    ("PNG renamed .zip", zips.png_renamed, None, "not_a_zip", {"looks_like": "png"},
+     ["not a zip archive", "PNG image"]),
+    ("truncated zip", zips.truncated_zip, None, "not_a_zip", {"looks_like": None}, ["not a zip archive", "damaged"]),
+    ("empty zip", zips.empty_zip, None, "zip_empty", {}, ["zip is empty"]),
+    ("one class", zips.one_class, None, "zip_one_class", {"name": "circle"},
+     ["only one class folder ('circle')", "at least 2 classes"]),
+    ("no images", zips.no_images, None, "zip_no_images_only_others", {"example": "circle/about.txt"},
+     ["no images", "'circle/about.txt'"]),
+    ("class with one image", zips.class_with_one_image, None, "zip_too_few_images",
+     {"classes": [("square", 1)], "minimum": 5, "failed": 0}, ["'square': 1", "at least 5"]),
+    ("class of damaged images", zips.damaged_class, None, "zip_too_few_images",
+     {"classes": [("square", 0)], "failed": 6}, ["skipping 6 unreadable", "'square': 0", "at least 5"]),
+    ("encrypted flag", zips.encrypted_flag, None, "zip_encrypted", {"names": ["square/square_002.jpg"]},
+     ["password-protected", "'square/square_002.jpg'"]),
+    ("train/val mismatch", zips.train_val_mismatch, None, "zip_class_mismatch",
+     {"only_train": ["triangle"], "only_val": ["star"]}, ["only in train/: 'triangle'", "only in val/: 'star'"]),
+    ("too many classes", zips.flat_zip, ZipLimits(max_classes=2), "zip_too_many_classes", {"count": 3, "limit": 2},
+     ["3 class folders", "limit is 2"]),
+    ("too many images", zips.flat_zip, ZipLimits(max_images=20), "zip_too_many_images", {"count": 33, "limit": 20},
+     ["33 images", "limit is 20"]),
+    ("too many pixels in all", zips.flat_zip, ZipLimits(max_total_pixels=300_000), "zip_too_many_pixels",
+     {"limit": 300_000}, ["more than 0.3 megapixels", "image ", "smaller images"]),
+    ("zip over the size limit", zips.flat_zip, ZipLimits(max_zip_bytes=50_000), "zip_too_big", {"limit": 50_000},
      ["The zip is ", "KB; the limit is 48.8 KB"]),
 ]
 
@@ -253,8 +280,9 @@ def print_times():
             print(f"  {what:28s} {seconds * 1000:8.1f} ms")
 
 
-@pytest.mark.parametrize("what, build, limits, phrases", HOSTILE, ids=[case[0] for case in HOSTILE])
-def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, phrases, sandbox) -> None:
+@pytest.mark.parametrize("what, build, limits, code, values, phrases", HOSTILE, ids=[case[0] for case in HOSTILE])
+def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, code, values, phrases,
+                                                         sandbox) -> None:
     data = build()
     before = sandbox()
     start = time.perf_counter()
@@ -262,10 +290,21 @@ def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, 
         read_image_zip(data, limits=limits or ZipLimits())
     TIMES[what] = elapsed = time.perf_counter() - start
     assert elapsed < TIME_LIMIT
-    message = str(refused.value)
+    assert refused.value.code == code
+    assert {key: refused.value.values[key] for key in values} == values
+    english = tell(None, refused.value.fact)
     for phrase in phrases:
-        assert phrase in message, f"{phrase!r} not in: {message}"
+        assert phrase in english, f"{phrase!r} not in: {english}"
+    korean = tell(Korean(), refused.value.fact)
+    assert any(ord(c) in HANGUL for c in korean) and "{" not in korean, korean
     assert sandbox() == before  # nothing extracted, no temp files
+
+
+class Korean:
+    """A request from a Korean browser."""
+
+    headers = {"accept-language": "ko-KR,ko;q=0.9"}
+    cookies: dict[str, str] = {}
 
 
 def test_3gb_bomb_is_refused_without_using_memory() -> None:
@@ -275,7 +314,7 @@ def test_3gb_bomb_is_refused_without_using_memory() -> None:
     grown_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
     tracemalloc.start()
     try:
-        with pytest.raises(DatasetError, match="zip bomb"):
+        with pytest.raises(DatasetError, match="zip_expands_too_much"):
             read_image_zip(data)
         _, peak = tracemalloc.get_traced_memory()
     finally:

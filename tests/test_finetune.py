@@ -9,7 +9,21 @@ import pytest
 import torch
 
 from nets.dataset_zip import read_image_zip
-from nets.finetune import FORMAT, FineTuned, Progress, Settings, Stopped, finetune
+from nets.facts import fact
+from nets.finetune import (
+    FORMAT,
+    SNIPPET,
+    BatchTrained,
+    EpochFinished,
+    FeaturesCached,
+    FineTuned,
+    Finished,
+    Settings,
+    SettingsError,
+    Stopped,
+    curves,
+    finetune,
+)
 from tests.zips import colour_dataset_zip, colour_photo
 
 
@@ -18,11 +32,11 @@ def colours():
     return read_image_zip(colour_dataset_zip("flat", ("red", "green", "blue"), 20))
 
 
-def run(backbone, dataset, settings=Settings(), should_stop=None):
-    """All events of a job: progress steps, history tables and the final (model, report)."""
-    events = list(finetune(backbone, dataset, settings, should_stop))
-    model, report = events[-1]
-    return events, model, report
+def run(backbone, dataset, settings=None, should_stop=None):
+    """All events of a job: progress steps, finished epochs and the final model and report."""
+    events = list(finetune(backbone, dataset, settings or Settings(), should_stop))
+    assert isinstance(events[-1], Finished) and not any(isinstance(e, Finished) for e in events[:-1])
+    return events, events[-1].model, events[-1].report
 
 
 def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -48,13 +62,15 @@ def test_new_head_learns_the_classes_and_keeps_the_best_epoch(imagenet_alexnet, 
     assert model.val_acc >= 0.9
     assert model.val_acc == pytest.approx(history["val_acc"].max())
     assert history.loc[history["epoch"] == model.best_epoch, "val_acc"].item() == pytest.approx(model.val_acc)
-    # progress: features for every image first, then one step per epoch; the history grows
-    stages = [e.stage for e in events if isinstance(e, Progress)]
-    assert stages[0] == "features" and stages[-1] == "epoch"
-    features = [e for e in events if isinstance(e, Progress) and e.stage == "features"]
+    # progress: features for every image first, then one event per epoch; the history grows
+    kinds = [type(e) for e in events[:-1]]
+    first_epoch = kinds.index(EpochFinished)
+    assert set(kinds[:first_epoch]) == {FeaturesCached} and set(kinds[first_epoch:]) == {EpochFinished}
+    features = [e for e in events if isinstance(e, FeaturesCached)]
     assert features[-1].done == features[-1].total == len(colours.train) + len(colours.val)
-    tables = [e for e in events if isinstance(e, pd.DataFrame)]
-    assert [len(t) for t in tables] == list(range(1, 16))
+    epochs = [e for e in events if isinstance(e, EpochFinished)]
+    assert [(e.epoch, e.epochs, len(e.history)) for e in epochs] == [(i, 15, i) for i in range(1, 16)]
+    assert isinstance(epochs[-1].history, pd.DataFrame)
 
 
 def test_report_has_the_confusion_matrix_per_class_accuracy_and_mistakes(imagenet_alexnet, colours):
@@ -82,8 +98,9 @@ def test_slower_strategies_train_their_own_copy(imagenet_alexnet, strategy):
     events, model, report = run(imagenet_alexnet, small, Settings(strategy=strategy, epochs=1, lr=1e-4, batch_size=8))
     assert_unchanged(imagenet_alexnet, before)
     assert len(report.history) == 1
-    steps = [(e.stage, e.done, e.total) for e in events if isinstance(e, Progress)]
-    assert steps == [("batch", 8, 10), ("batch", 10, 10), ("epoch", 1, 1)]  # 10 images in batches of 8
+    steps = [e for e in events if not isinstance(e, Finished)]
+    assert steps[:2] == [BatchTrained(1, 8, 10), BatchTrained(1, 10, 10)]  # 10 images in batches of 8
+    assert len(steps) == 3 and isinstance(steps[2], EpochFinished) and steps[2].epoch == steps[2].epochs == 1
     trained = dict(model.module.named_parameters())
     last = "6.weight" if strategy == "classifier" else "classifier.6.weight"
     assert trained[last].shape == (2, 4096)
@@ -100,25 +117,26 @@ def test_a_stop_request_keeps_the_best_epoch_so_far(imagenet_alexnet, colours):
 
     job = finetune(imagenet_alexnet, colours, Settings(epochs=50), stop_after_three)
     for event in job:
-        if isinstance(event, Progress) and event.stage == "epoch":
-            epochs_done.append(event.done)
+        if isinstance(event, EpochFinished):
+            epochs_done.append(event.epoch)
         last = event
-    model, report = last
-    assert len(report.history) == 3 and report.stopped == "stopped at your request"
+    model, report = last.model, last.report
+    assert len(report.history) == 3 and report.stopped == fact("stopped_by_request")
     assert 1 <= model.best_epoch <= 3
 
 
 def test_stopping_before_any_epoch_raises(imagenet_alexnet, colours):
-    with pytest.raises(Stopped, match="nothing was trained"):
+    with pytest.raises(Stopped) as stopped:
         list(finetune(imagenet_alexnet, colours, Settings(), should_stop=lambda: True))
-    with pytest.raises(Stopped, match="time limit"):
+    assert stopped.value.reason == fact("stopped_by_request") and stopped.value.stage == "features"
+    with pytest.raises(Stopped) as stopped:
         list(finetune(imagenet_alexnet, colours, Settings(time_limit=0.0)))
+    assert stopped.value.reason == fact("stopped_at_time_limit", seconds=0.0)
 
 
-def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours, standin_weights, tmp_path, monkeypatch):
+def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours, standin_weights, tmp_path,
+                                                       monkeypatch):
     """The downloaded file and the snippet shown in the tab give the same answer as the app."""
-    import app
-
     _, model, _ = run(imagenet_alexnet, colours)
     path = tmp_path / "finetuned_alexnet.pt"
     torch.save(model.checkpoint(), path)
@@ -131,7 +149,7 @@ def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours
     monkeypatch.chdir(tmp_path)
     printed = []
     monkeypatch.setattr("builtins.print", lambda *args: printed.append(" ".join(map(str, args))))
-    exec(app.SNIPPET.format(file=path.name), {})
+    exec(SNIPPET.format(file=path.name), {})
     expected = model.predict(imagenet_alexnet, colour_photo("green", seed=777))
     name, share = printed[-1].split()
     assert name == "green" == next(iter(expected))
@@ -139,9 +157,15 @@ def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours
 
 
 def test_settings_are_checked():
-    for bad in (dict(strategy="everything"), dict(epochs=0), dict(lr=5.0), dict(batch_size=0)):
-        with pytest.raises(ValueError):
+    refused = {"strategy": ("unknown_strategy", {"strategy": "everything"}),
+               "epochs": ("setting_out_of_range", {"setting": "epochs", "value": 0, "low": 1, "high": 200}),
+               "lr": ("setting_out_of_range", {"setting": "lr", "value": 5.0, "low": 1e-6, "high": 1.0}),
+               "batch_size": ("setting_out_of_range", {"setting": "batch_size", "value": 0, "low": 1, "high": 256})}
+    for setting, (code, values) in refused.items():
+        bad = {setting: values.get("value", values.get("strategy"))}
+        with pytest.raises(SettingsError) as error:
             Settings(**bad).check()
+        assert error.value.code == code and values.items() <= error.value.values.items()
     assert copy.copy(Settings()).check().strategy == "head"
 
 
@@ -159,7 +183,7 @@ def test_the_shelf_keeps_only_a_few_large_models_and_never_head_only_ones():
     del kept  # no stray references: the test below frees a model by dropping it
     assert all(head.module is not None for head in heads)
     assert big[0].module is None and big[1].module is not None and big[2].module is not None
-    with pytest.raises(Released, match="Fine-tune again"):
+    with pytest.raises(Released):
         big[0].checkpoint()
     # A visitor leaves: their model is freed by Python and stops taking room on the shelf.
     older, leaving = big[1], big[2]
@@ -167,3 +191,13 @@ def test_the_shelf_keeps_only_a_few_large_models_and_never_head_only_ones():
     newest = made("classifier")
     shelf.keep(newest)
     assert older.module is not None and newest.module is not None
+
+
+def test_curves_name_their_axes_and_count_whole_epochs():
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_acc": [0.5, 0.75],
+                            "val_loss": [1.2, 0.7], "val_acc": [0.4, 0.8]})
+    loss, accuracy = curves(history)
+    assert list(loss.columns) == ["epoch", "loss", "split"] and list(accuracy.columns) == ["epoch", "accuracy", "split"]
+    assert loss["epoch"].tolist() == [1, 2, 1, 2] and pd.api.types.is_integer_dtype(loss["epoch"])
+    assert accuracy[accuracy["split"] == "validation"]["accuracy"].tolist() == [0.4, 0.8]
+    assert loss[loss["split"] == "train"]["loss"].tolist() == [1.0, 0.5]

@@ -22,7 +22,7 @@ def history_of(result) -> list[dict]:
     """The history table among /finetune's outputs (the Dataframe with a val_acc column)."""
     for value in result:
         if isinstance(value, dict) and "val_acc" in (value.get("headers") or []):
-            return [dict(zip(value["headers"], row)) for row in value["data"]]
+            return [dict(zip(value["headers"], row, strict=True)) for row in value["data"]]
     raise AssertionError("no history table in /finetune's outputs")
 
 
@@ -92,7 +92,7 @@ def test_two_visitors_fine_tuning_at_once_each_keep_their_own_model(app_url, tmp
         try:
             archive = save(tmp_path, f"{name}.zip", zips.colour_dataset_zip("flat", datasets[name], 12, seed=3))
             clients[name].predict(handle_file(archive), api_name="/finetune")
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=train, args=(name,)) for name in datasets]

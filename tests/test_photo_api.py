@@ -18,18 +18,13 @@ from nets.alexnet import IMAGENET_WEIGHTS
 from tests.server import ROOT, running_app
 
 
-@pytest.fixture(scope="module")
-def client(app_url: str) -> Client:
-    return Client(app_url, verbose=False)
-
-
 def torchvision_top5(model, upright_rgb: Image.Image) -> dict[str, float]:
     """The reference: torchvision's own pipeline on the upright RGB image."""
     with torch.no_grad():
         probabilities = torch.softmax(model(IMAGENET_WEIGHTS.transforms()(upright_rgb)[None]), 1)[0]
     best = torch.topk(probabilities, 5)
     names = IMAGENET_WEIGHTS.meta["categories"]
-    return {names[int(i)]: float(p) for p, i in zip(best.values, best.indices)}
+    return {names[int(i)]: float(p) for p, i in zip(best.values, best.indices, strict=True)}
 
 
 def as_dict(label: dict) -> dict[str, float]:
@@ -115,15 +110,24 @@ def test_bad_files_are_refused_quickly_and_the_server_keeps_serving(client, phot
     assert len(got["confidences"]) == 5
 
 
-def test_without_weights_the_app_starts_and_says_the_weights_are_missing(tmp_path):
-    """No weights file and no network: the digit tab works, the photo tab explains what is missing."""
+def test_without_weights_the_app_starts_and_tells_visitors_not_admins_details(tmp_path):
+    """No weights file and no network: the digit tab works; the photo tab tells the visitor, in
+    their language, that photos cannot be classified here now; the technical reason (the URL,
+    the network error, the paths) goes to the server's log, not to the visitor."""
     env = {"TORCH_HOME": str(tmp_path / "empty_torch_home"), "ALEXNET_WEIGHTS": "",
            # no network, even on a machine that has it (but the app must still reach itself)
            "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
-    with running_app(env) as url:
+    log = tmp_path / "app.log"
+    with running_app(env, log=log) as url:
         client = Client(url, verbose=False)
-        digit = client.predict({"background": None, "layers": [], "composite": handle_file(str(ROOT / "assets/examples/digit_3.png"))},
-                               api_name="/predict_digit")
+        three = handle_file(str(ROOT / "assets/examples/digit_3.png"))
+        digit = client.predict({"background": None, "layers": [], "composite": three}, api_name="/predict_digit")
         assert digit["label"] == "3"
-        with pytest.raises(AppError, match="weights of AlexNet are missing"):
+        with pytest.raises(AppError, match="not available on this server right now") as refused:
             client.predict(handle_file(str(ROOT / "assets/photos/cat.jpg")), api_name="/classify_photo")
+        for detail in ("http", "alexnet-owt", "Errno", "TORCH_HOME", str(tmp_path)):
+            assert detail not in str(refused.value), detail
+        korean = Client(url, verbose=False, headers={"Accept-Language": "ko"})
+        with pytest.raises(AppError, match="사진 분류를 쓸 수 없어요"):
+            korean.predict(handle_file(str(ROOT / "assets/photos/cat.jpg")), api_name="/classify_photo")
+    assert "alexnet-owt-7be5be79.pth" in log.read_text()  # the admin finds the reason in the log

@@ -9,7 +9,7 @@ from PIL import Image
 from nets.sketch import sketch_to_mnist
 from tests.digit_drawings import Drawing, random_drawing, render
 
-MEAN, STD = 0.1, 0.275  # any fixed normalisation: these tests look at the 28x28 image
+MEAN, STD, SIZE = 0.1, 0.275, 32  # a fixed normalisation, LeNet's input: the tests look at the 28x28 image
 
 
 def drawing_of(label: int, seed: int = 0, canvas=(400, 400), **kwargs) -> Drawing:
@@ -45,7 +45,7 @@ def test_small_digit_in_a_corner_is_scaled_into_20px_and_centred_by_mass():
     drawing = drawing_of(3, size=(0.2, 0.2))
     # Move the small digit into the top-left corner of a large canvas.
     drawing.strokes = [[(x * 0.3 + 5, y * 0.3 + 5) for x, y in s] for s in drawing.strokes]
-    digit = sketch_to_mnist(dark_on_light(drawing), MEAN, STD)
+    digit = sketch_to_mnist(dark_on_light(drawing), MEAN, STD, SIZE)
     assert digit is not None
     assert max(ink_box(digit.mnist)) == 20
     cy, cx = centre_of_mass(digit.mnist.astype(float))
@@ -57,25 +57,26 @@ def test_small_digit_in_a_corner_is_scaled_into_20px_and_centred_by_mass():
 
 
 def test_tall_digit_keeps_its_aspect_ratio():
-    digit = sketch_to_mnist(dark_on_light(drawing_of(1, seed=3)), MEAN, STD)
+    digit = sketch_to_mnist(dark_on_light(drawing_of(1, seed=3)), MEAN, STD, SIZE)
     height, width = ink_box(digit.mnist)
     assert height == 20 and width <= 12
 
 
 def test_ink_is_found_whatever_the_polarity_or_source():
     drawing = drawing_of(5, seed=1)
-    reference = sketch_to_mnist(browser_value(drawing), MEAN, STD).mnist.astype(int)
+    reference = sketch_to_mnist(browser_value(drawing), MEAN, STD, SIZE).mnist.astype(int)
     grey = np.asarray(render(drawing, ink=0, paper=255))
     variants = {
         "api composite, dark on light": {"background": None, "layers": [], "composite": dark_on_light(drawing)},
         "light ink on dark, MNIST style": 255 - grey,
         "dark-theme-like grey paper": np.clip(grey * 0.5 + 30, 0, 255).astype(np.uint8),
-        "RGB photo-like, blue ink on cream": np.dstack([grey * 0.9 + 20, grey * 0.85 + 25, grey * 0.6 + 90]).astype(np.uint8),
+        "RGB photo-like, blue ink on cream":
+            np.dstack([grey * 0.9 + 20, grey * 0.85 + 25, grey * 0.6 + 90]).astype(np.uint8),
         "transparent PNG with strokes": np.dstack([np.zeros_like(grey)] * 3 + [255 - grey]),
         "PIL image": Image.fromarray(grey),
     }
     for name, value in variants.items():
-        digit = sketch_to_mnist(value, MEAN, STD)
+        digit = sketch_to_mnist(value, MEAN, STD, SIZE)
         assert digit is not None, name
         assert np.abs(digit.mnist.astype(int) - reference).mean() < 6, name
 
@@ -84,8 +85,8 @@ def test_file_paths_are_read(tmp_path):
     drawing = drawing_of(8, seed=2)
     path = tmp_path / "eight.png"
     render(drawing).save(path)
-    from_path = sketch_to_mnist({"background": None, "layers": [], "composite": str(path)}, MEAN, STD)
-    from_array = sketch_to_mnist(dark_on_light(drawing), MEAN, STD)
+    from_path = sketch_to_mnist({"background": None, "layers": [], "composite": str(path)}, MEAN, STD, SIZE)
+    from_array = sketch_to_mnist(dark_on_light(drawing), MEAN, STD, SIZE)
     assert np.array_equal(from_path.mnist, from_array.mnist)
 
 
@@ -104,15 +105,15 @@ def test_file_paths_are_read(tmp_path):
     ids=["none", "empty dict", "all none", "white canvas and empty layer", "white", "black", "flat grey"],
 )
 def test_blank_canvas_is_not_a_guess(value):
-    assert sketch_to_mnist(value, MEAN, STD) is None
+    assert sketch_to_mnist(value, MEAN, STD, SIZE) is None
 
 
 def test_a_dot_or_faint_noise_is_not_a_digit():
     canvas = np.full((400, 400), 255, np.uint8)
     canvas[200:214, 200:214] = 0  # one click with the brush
-    assert sketch_to_mnist(canvas, MEAN, STD) is None
+    assert sketch_to_mnist(canvas, MEAN, STD, SIZE) is None
     noise = np.random.default_rng(0).normal(250, 2, (400, 400)).clip(0, 255).astype(np.uint8)
-    assert sketch_to_mnist(noise, MEAN, STD) is None
+    assert sketch_to_mnist(noise, MEAN, STD, SIZE) is None
 
 
 def test_specks_around_a_digit_are_ignored():
@@ -121,23 +122,23 @@ def test_specks_around_a_digit_are_ignored():
     speckled = clean.copy()
     for y, x in [(10, 10), (380, 20), (15, 370), (385, 385)]:
         speckled[y : y + 4, x : x + 4, :3] = 0
-    a = sketch_to_mnist(clean, MEAN, STD).mnist
-    b = sketch_to_mnist(speckled, MEAN, STD).mnist
+    a = sketch_to_mnist(clean, MEAN, STD, SIZE).mnist
+    b = sketch_to_mnist(speckled, MEAN, STD, SIZE).mnist
     assert np.array_equal(a, b)
 
 
 def test_mnist_digit_is_left_almost_unchanged():
     """An MNIST-style 28x28 digit is already in MNIST form: the pipeline must not distort it."""
     drawing = drawing_of(6, seed=5, canvas=(28, 28), size=(0.7, 0.7), width=(0.12, 0.12))
-    once = sketch_to_mnist(255 - np.asarray(render(drawing)), MEAN, STD).mnist
-    twice = sketch_to_mnist(once, MEAN, STD).mnist
+    once = sketch_to_mnist(255 - np.asarray(render(drawing)), MEAN, STD, SIZE).mnist
+    twice = sketch_to_mnist(once, MEAN, STD, SIZE).mnist
     assert np.abs(once.astype(int) - twice.astype(int)).mean() < 3
 
 
 def test_other_array_types_are_accepted():
     grey = np.asarray(render(drawing_of(4, seed=6)))
-    reference = sketch_to_mnist(grey, MEAN, STD).mnist.astype(int)
+    reference = sketch_to_mnist(grey, MEAN, STD, SIZE).mnist.astype(int)
     for value in (grey.astype(np.float32) / 255, grey.astype(np.uint16) * 257, grey[..., None]):
-        assert np.abs(sketch_to_mnist(value, MEAN, STD).mnist.astype(int) - reference).mean() < 2
+        assert np.abs(sketch_to_mnist(value, MEAN, STD, SIZE).mnist.astype(int) - reference).mean() < 2
     with pytest.raises(ValueError, match="expected an image"):
-        sketch_to_mnist(np.zeros((4, 4, 7), np.uint8), MEAN, STD)
+        sketch_to_mnist(np.zeros((4, 4, 7), np.uint8), MEAN, STD, SIZE)

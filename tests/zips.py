@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from functools import lru_cache
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -29,14 +29,14 @@ GB = 1 << 30
 FLAT_CLASSES = ["circle", "square", "triangle"]
 FLAT_TOTALS = {"circle": 11, "square": 11, "triangle": 10}  # 10 drawn + panorama / + big PNG
 FLAT_VAL = {"circle": 2, "square": 2, "triangle": 2}  # round(11 x 0.2) = 2, round(10 x 0.2) = 2
-FLAT_SKIPPED = {"README.txt": "not an image file", "circle/notes.txt": "not an image file",
-                "triangle/broken.jpg": "damaged"}  # path -> a phrase in the reason
+FLAT_SKIPPED = {"README.txt": "skip_not_an_image", "circle/notes.txt": "skip_not_an_image",
+                "triangle/broken.jpg": "image_damaged"}  # path -> why it is skipped (a fact's code)
 BIG_PNG = "square/more/big.PNG"  # 900 x 600 with transparency: read as 384 x 256
 PANORAMA = "circle/panorama.webp"  # 2000 x 300: read as 512 x 77 (the longer side is capped)
 # What reading split_zip() must give: make_shapes_zip's split puts 2 of 10 in val/
 SPLIT_TRAIN = {"circle": 8, "square": 8, "triangle": 8}
 SPLIT_VAL = {"circle": 2, "square": 2, "triangle": 2}
-SPLIT_SKIPPED = {"train/triangle/broken.jpg": "damaged", "notes.txt": "not an image file"}
+SPLIT_SKIPPED = {"train/triangle/broken.jpg": "image_damaged", "notes.txt": "skip_not_an_image"}
 
 
 # --- small tools -------------------------------------------------------------------------------
@@ -113,11 +113,11 @@ def zeros_member(name: str, size: int, *, level: int) -> bytes:
     """A zip with one member of ``size`` zero bytes, streamed through zlib (never all in memory)."""
     buffer = io.BytesIO()
     # A name (not a ZipInfo) makes zipfile use the ZipFile's compression and level for the member.
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
-        with zf.open(name, "w", force_zip64=size > 2 * GB) as member:
-            chunk = bytes(16 * MB)
-            for start in range(0, size, len(chunk)):
-                member.write(chunk[:min(len(chunk), size - start)])
+    with (zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf,
+          zf.open(name, "w", force_zip64=size > 2 * GB) as member):
+        chunk = bytes(16 * MB)
+        for start in range(0, size, len(chunk)):
+            member.write(chunk[:min(len(chunk), size - start)])
     return buffer.getvalue()
 
 
@@ -135,7 +135,7 @@ def _junk(prefix: str = "") -> list[tuple[str, bytes]]:
 
 # --- good zips ---------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def flat_zip(wrapper: str = "") -> bytes:
     """One folder per class (optionally inside ``wrapper/``), with clutter and one broken JPEG."""
     prefix = f"{wrapper}/" if wrapper else ""
@@ -153,7 +153,7 @@ def wrapped_zip() -> bytes:
     return flat_zip("my shapes")
 
 
-@lru_cache(maxsize=None)
+@cache
 def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True,
               test_folder: bool = False) -> bytes:
     """train/ and val/ class folders (val named ``val_folder``; optionally wrapped), with clutter."""
@@ -175,7 +175,7 @@ def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True,
     return build(extras, base=shapes, rename=rename)
 
 
-@lru_cache(maxsize=None)
+@cache
 def unbalanced_zip() -> bytes:
     """15 circles and 5 squares: readable, with an imbalance warning."""
     return build([(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(15)]
@@ -219,25 +219,25 @@ def symlink_member() -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def bomb_3gb() -> bytes:
     """3 GB of zeros in one member (about 14 MB compressed; built once per test run, ~4 s)."""
     return zeros_member("zeros.bmp", 3 * GB, level=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ratio_bomb() -> bytes:
     """A 20 MB 'image' of zeros (under the 25 MB limit) that compresses about 1000:1."""
     return build([("circle/big.bmp", bytes(20 * MB))], base=_small_good())
 
 
-@lru_cache(maxsize=None)
+@cache
 def oversized_image() -> bytes:
     """One 'image' of 30 MB, over the 25 MB per-image limit."""
     return build([("circle/huge.bmp", bytes(30 * MB))], base=_small_good())
 
 
-@lru_cache(maxsize=None)
+@cache
 def lying_size() -> bytes:
     """A good zip plus ``circle/liar.bmp``, which declares 100 KB but inflates to 200 MB of zeros."""
     bomb = zeros_member("circle/liar.bmp", 200 * MB, level=9)
@@ -266,7 +266,7 @@ def _append_raw(data: bytes, name: str, deflated: bytes, *, crc: int, declared_s
     return new_body + new_table + eocd
 
 
-@lru_cache(maxsize=None)
+@cache
 def many_entries(n: int = 30_000) -> bytes:
     """``n`` tiny members (far more than any image dataset needs)."""
     buffer = io.BytesIO()
@@ -276,7 +276,7 @@ def many_entries(n: int = 30_000) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def huge_table_of_contents() -> bytes:
     """4,000 entries (under the limit) with 2,000-character names: an 8 MB table of contents."""
     buffer = io.BytesIO()
@@ -394,7 +394,7 @@ def colour_jpeg(colour: str, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-@lru_cache(maxsize=None)
+@cache
 def colour_dataset_zip(layout: str = "flat", classes: tuple[str, ...] = ("red", "green", "blue"),
                        per_class: int = 30, seed: int = 0) -> bytes:
     """A dataset of colour classes as people zip it: macOS junk included and one broken JPEG.

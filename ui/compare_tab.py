@@ -1,0 +1,130 @@
+"""The compare tab: exact parameters, memory and compute of every model, layer by layer, the note's claims checked.
+
+The API (``/compare_models``) returns the models table with its documented column names
+(``nets.compare.MODELS_TABLE_COLUMNS``); the page shows the same numbers under headings in words,
+in the visitor's language.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from nets import compare
+from nets.charts import log_bar_chart
+from nets.compare import CompareError
+from nets.facts import Fact
+from ui.text import T, Written, refusal, say
+
+API_DESCRIPTION = ("Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
+                   "LeNet, AlexNet (2012 and torchvision) and AlexNet with a new head for N classes, plus "
+                   "chosen later classics.")
+PART_COLOURS = {"conv": "#2f7ed8", "fully connected": "#f28f43", "other": "#9aa0a6"}
+
+
+def headings(request: gr.Request | None, columns) -> list[str]:
+    """A table's column names as headings in words, in the visitor's language."""
+    return [say(request, f"column_{column}") for column in columns]
+
+
+def readable(table: pd.DataFrame, request: gr.Request | None = None):
+    """The table for people: headings in words, big integers with thousands separators (the data
+    itself stays exact integers)."""
+    table = table.set_axis(headings(request, table.columns), axis="columns")
+    integers = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])]
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return table.style.format("{:,}", subset=integers).format("{:g}", subset=floats).hide(axis="index")
+
+
+def compare_models(finetune_classes: float = 5, extras: list[str] | None = None, request: gr.Request = None):
+    """The models table: parameters, trainable/frozen, MB, multiply-adds, conv vs FC shares."""
+    try:
+        return compare.models_table(finetune_classes=finetune_classes, extras=extras or [])
+    except CompareError as problem:
+        raise refusal(request, problem) from None
+
+
+def show_models(table: pd.DataFrame | None, request: gr.Request = None):
+    """The models table as the page shows it, and the charts drawn from it."""
+    if table is None or len(table) == 0:
+        return None, "", "", None, None
+    names = list(table["model"])
+    params = log_bar_chart(names, [int(v) for v in table["parameters"]], say(request, "compare_params_chart"))
+    compute = log_bar_chart(names, [int(v) for v in table["mult_adds"]], say(request, "compare_compute_chart"))
+    shares = compare.shares_table(table)
+    split = [gr.BarPlot(value=shares[shares["measure"] == measure].drop(columns="measure").reset_index(drop=True),
+                        sort=names)
+             for measure in ("parameters", "compute")]
+    return readable(table, request), params, compute, *split
+
+
+def layer_breakdown(model: str, finetune_classes: float = 5, request: gr.Request = None):
+    """One model layer by layer: output shape, parameters, multiply-adds."""
+    try:
+        return readable(compare.layer_table(model, finetune_classes=finetune_classes), request)
+    except CompareError as problem:
+        raise refusal(request, problem) from None
+
+
+def claims_table(request: gr.Request = None) -> pd.DataFrame:
+    """The note's claims beside the exact counts, in the visitor's language."""
+    rows = [(say(request, f"{claim.code}_title"), say(request, f"{claim.code}_note"), exact_text(request, claim))
+            for claim in compare.note_claims()]
+    return pd.DataFrame(rows, columns=headings(request, ("claim", "note_says", "exact")))
+
+
+def exact_text(request: gr.Request | None, claim: Fact) -> Written:
+    """The exact side of one claim, in words."""
+    values = dict(claim.values)
+    for key, value in claim.values.items():
+        if isinstance(value, dict) and all(isinstance(v, int) for v in value.values()):  # layer counts
+            values[key] = layers_text(request, value)
+        elif isinstance(value, dict):  # a model's split
+            values[key] = say(request, "claim_split_of", **value)
+    return say(request, f"{claim.code}_exact", **values)
+
+
+def layers_text(request: gr.Request | None, counts: dict[str, int]) -> Written:
+    """{"Conv2d": 5, "MaxPool2d": 3, "Linear": 3} -> "5 conv + 3 FC (+ 3 MaxPool2d)"."""
+    counts = dict(counts)
+    conv, fc = counts.pop("Conv2d", 0), counts.pop("Linear", 0)
+    text = say(request, "claim_conv_fc", conv=conv, fc=fc)
+    if counts:
+        text += f" (+ {', '.join(f'{n} {kind}' for kind, n in counts.items())})"
+    return Written(text)
+
+
+def build_compare_tab(demo: gr.Blocks) -> gr.Number:
+    """The compare tab; returns its number-of-classes box, which a visitor's fine-tune fills in."""
+    gr.Markdown(T("compare_intro"))
+    with gr.Row():
+        classes = gr.Number(value=5, minimum=2, maximum=1000, precision=0, label=T("compare_classes"),
+                            info=T("compare_classes_info"), scale=1, min_width=220)
+        extras = gr.CheckboxGroup(list(compare.EXTRA_MODELS), label=T("compare_extras"), scale=3)
+    data = gr.Dataframe(visible=False)  # the table as the API returns it: documented column names
+    table = gr.Dataframe(label=T("compare_table"), interactive=False, wrap=True, elem_id="models-table")
+    gr.Markdown(T("compare_columns"))
+    with gr.Row(equal_height=False):
+        params_chart = gr.HTML(min_height=120, elem_id="params-chart")
+        compute_chart = gr.HTML(min_height=120, elem_id="compute-chart")
+    gr.Markdown(T("compare_split_explain"))
+    with gr.Row(equal_height=False):
+        split_style = dict(x="model", y="percent", color="part", y_lim=[0, 100], x_label_angle=-30,
+                           color_map=PART_COLOURS)
+        params_split = gr.BarPlot(label=T("compare_params_split"), **split_style)
+        compute_split = gr.BarPlot(label=T("compare_compute_split"), **split_style)
+    with gr.Row():
+        layer_model = gr.Dropdown(list(compare.MODELS) + list(compare.EXTRA_MODELS),
+                                  value=compare.MODELS[3], label=T("compare_layers_model"), scale=1)
+    layers = gr.Dataframe(label=T("compare_layers"), interactive=False, wrap=True, max_height=420)
+    gr.Markdown(T("compare_claims_title"))
+    claims = gr.Dataframe(interactive=False, wrap=True, show_label=False, column_widths=["20%", "30%", "50%"])
+
+    gr.on([demo.load, classes.change, extras.change], compare_models, [classes, extras], data,
+          api_name="compare_models", api_description=API_DESCRIPTION, show_progress="minimal").then(
+        show_models, data, [table, params_chart, compute_chart, params_split, compute_split],
+        api_visibility="private", show_progress="hidden")
+    gr.on([demo.load, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
+          api_visibility="private", show_progress="minimal")
+    demo.load(claims_table, None, claims, api_visibility="private", show_progress="hidden")
+    return classes

@@ -1,0 +1,275 @@
+"""The fine-tune tab: a new AlexNet head (or more) trained on a visitor's zip, live, then tried and taken home."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import torch
+
+from nets import finetune
+from nets.dataset_zip import DatasetError, ImageDataset, read_image_zip
+from nets.facts import Fact
+from nets.jobs import StopSwitch, run_in_background
+from ui.inputs import PhotoUpload, accept
+from ui.photo_tab import open_photo
+from ui.server import (
+    ALEXNET_CONCURRENCY,
+    ASSETS,
+    BIG_MODELS,
+    DOWNLOADS,
+    FINETUNE_CONCURRENCY,
+    FINETUNE_TIME_LIMIT,
+    SESSION_TTL,
+    ZIP_LIMITS,
+    imagenet_alexnet,
+    on_gpu,
+)
+from ui.text import T, Written, error, fill_in, refusal, say, tell
+
+API = {
+    "finetune": "Fine-tune a new AlexNet head on a zip of images with one folder per class (or train/ and "
+                "val/ folders). Returns the status, dataset summary, training history (epoch, train_loss, "
+                "train_acc, val_loss, val_acc), confusion matrix, per-class accuracy and the model file. The "
+                "model stays in the caller's session for predict_finetuned (gradio_client: same Client).",
+    "predict_finetuned": "Classify a photo with the model fine-tuned earlier in the same session (see finetune). "
+                         "Output: probabilities over that model's own classes.",
+}
+
+# The limits sentence states the server's own numbers, in every language.
+fill_in("ft_limits", zip_mb=ZIP_LIMITS.max_zip_bytes >> 20, classes=ZIP_LIMITS.max_classes,
+        per_class=ZIP_LIMITS.min_images_per_class, images=f"{ZIP_LIMITS.max_images:,}",
+        file_mb=ZIP_LIMITS.max_file_bytes >> 20, megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
+        entries=f"{ZIP_LIMITS.max_entries:,}", minutes=FINETUNE_TIME_LIMIT // 60)
+
+STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"), "classifier"),
+                    (T("ft_strategy_all"), "all")]
+
+# The fine-tune event's outputs, by name; a handler yields only the ones that change.
+FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
+              "wrong", "download", "snippet", "model", "try_box")
+
+
+def ft_updates(**values):
+    """One yield of the fine-tune generator: the named outputs, every other one left as it is."""
+    unknown = set(values) - set(FT_OUTPUTS)
+    assert not unknown, unknown
+    return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
+
+
+def save_download(model: finetune.FineTuned) -> str:
+    """Write the fine-tuned weights, classes and preprocessing to a file for the visitor to download.
+
+    Files live in the app's own temporary folder; Gradio serves a copy from its cache, so ours are
+    swept ten minutes later, whenever a new one is written: disk use does not grow without bound.
+    """
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    for old in DOWNLOADS.iterdir():  # Gradio serves its own copy; ours is needed only briefly
+        try:
+            if time.time() - old.stat().st_mtime > 600:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another job swept it first
+            pass
+    folder = DOWNLOADS / uuid.uuid4().hex
+    folder.mkdir()
+    path = folder / "finetuned_alexnet.pt"
+    torch.save(model.checkpoint(), path)
+    return str(path)
+
+
+def layout_text(request: gr.Request | None, dataset: ImageDataset) -> Written:
+    """How the zip was understood, in the visitor's language (Markdown-safe: it quotes folder names)."""
+    text = tell(request, dataset.layout, markup="markdown")
+    if "valid_pct" in dataset.layout.values:
+        text += say(request, "layout_held_out", markup="markdown", **dataset.layout.values)
+    return Written(text)
+
+
+def notes_text(request: gr.Request | None, warnings: list[Fact]) -> str:
+    """The dataset's warnings as a Markdown list (they quote class names)."""
+    return "".join(f"\n- {tell(request, warning, markup='markdown')}" for warning in warnings)
+
+
+def skipped_files(request: gr.Request | None, dataset: ImageDataset):
+    """The files the zip reader skipped, with why, shown only when there are some (a fresh update
+    each time: Gradio consumes an update's value when it sends it)."""
+    rows = [(name, tell(request, reason, subject="subject_this_image", markup="text"))
+            for name, reason in dataset.skipped]
+    table = pd.DataFrame(rows, columns=["file", "reason"])
+    return gr.update(value=table, visible=bool(rows))
+
+
+def new_stop_switch() -> StopSwitch:
+    """A fresh stop switch for the visitor's next job, pressed by their Stop button."""
+    return StopSwitch()
+
+
+def press_stop(switch: StopSwitch | None) -> None:
+    """Ask the visitor's job to stop after its current batch, keeping the best epoch so far.
+
+    A job still waiting in the queue finds the switch already pressed and stops as soon as it starts.
+    """
+    if switch is not None:
+        switch.press()
+
+
+@on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a job may be
+def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
+                 batch_size: float = 32, switch: StopSwitch | None = None, progress=gr.Progress(),
+                 request: gr.Request = None):
+    """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
+    if archive is None:
+        raise error(request, "ft_no_zip")
+    try:
+        settings = finetune.Settings(strategy=strategy, epochs=int(epochs), lr=float(lr), batch_size=int(batch_size),
+                                     time_limit=FINETUNE_TIME_LIMIT).check()
+    except finetune.SettingsError as problem:
+        raise refusal(request, problem) from None
+    backbone = imagenet_alexnet(request)
+    path = archive if isinstance(archive, str) else archive.name
+    progress(0, desc=say(request, "ft_stage_reading"))
+
+    stop = switch or StopSwitch()  # API clients stop a job by cancelling it instead
+    if not stop.claim():  # a second click on Fine-tune while the first job runs
+        raise error(request, "ft_already_running")
+    if stop.pressed:  # Stop was pressed while this job waited in the queue
+        yield ft_updates(status=say(request, "ft_stopped_early"))
+        return
+
+    def reading(i: int, n: int) -> None:
+        if stop.pressed:
+            raise finetune.Stopped(Fact("stopped_by_request"), "reading")
+        progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
+
+    def job(closed):
+        """Read the zip, then train: all of it in a low-priority background thread."""
+        read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
+        yield read
+        yield from finetune.finetune(backbone, read, settings, lambda: stop.pressed or closed())
+
+    try:
+        for event in run_in_background(job):
+            match event:
+                case ImageDataset() as dataset:
+                    notes = notes_text(request, dataset.warnings)
+                    yield ft_updates(status=say(request, "ft_read", markup="markdown",
+                                                images=len(dataset.train) + len(dataset.val),
+                                                classes=len(dataset.classes), layout=layout_text(request, dataset))
+                                     + notes,
+                                     summary=dataset.summary(), skipped=skipped_files(request, dataset))
+                case finetune.FeaturesCached(done=done, total=total):
+                    progress((done, total), desc=say(request, "ft_stage_features"))
+                case finetune.BatchTrained(epoch=epoch, done=done, total=total):
+                    progress((done, total), desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=settings.epochs))
+                case finetune.EpochFinished(epoch=epoch, epochs=epochs_total, history=history):
+                    progress((epoch, epochs_total), desc=say(request, "ft_stage_epoch", epoch=epoch,
+                                                              epochs=epochs_total))
+                    loss, accuracy = finetune.curves(history)
+                    yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+                case finetune.Finished(model=model, report=report):
+                    pass
+    except DatasetError as problem:
+        raise refusal(request, problem, title="ft_zip_refused") from None
+    except finetune.Stopped as stopped:
+        if stopped.reason.code != "stopped_by_request":  # the time limit, before a single epoch
+            raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
+        yield ft_updates(status=say(request, "ft_stopped_early"))
+        return
+    wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
+             for item, guess, p in report.wrong[:24]]
+    download = save_download(model)
+    BIG_MODELS.keep(model)
+    status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(report.history),
+                 seconds=report.seconds, val=len(dataset.val))
+    if report.stopped is not None:
+        status += " " + say(request, "ft_stopped", markup="markdown", reason=tell(request, report.stopped))
+    status += notes
+    loss, accuracy = finetune.curves(report.history)
+    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(request, dataset),
+                     history=report.history, loss=loss, accuracy=accuracy, confusion=report.confusion,
+                     per_class=report.per_class,
+                     wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
+                                     visible=bool(wrong)),
+                     download=download, snippet=finetune.SNIPPET.format(file=Path(download).name), model=model,
+                     try_box=gr.update(visible=True))
+
+
+@on_gpu
+def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, request: gr.Request = None):
+    """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
+    image_path = accept(image_path, request)
+    if model is None:
+        raise error(request, "ft_no_model")
+    if image_path is None:
+        raise error(request, "photo_none")
+    picture = open_photo(image_path, request)
+    try:
+        return model.predict(imagenet_alexnet(request), picture)
+    except finetune.Released:
+        raise error(request, "ft_released") from None
+
+
+def suggested_lr(strategy: str) -> float:
+    return finetune.SUGGESTED_LR.get(strategy, 1e-3)
+
+
+def build_finetune_tab():
+    """The fine-tune tab; returns the training event and the session's model (for the compare tab)."""
+    out: dict[str, gr.components.Component] = {}
+    gr.Markdown(T("ft_intro"))
+    gr.Markdown(T("ft_limits"))
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
+            gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"))
+        with gr.Column(scale=1, min_width=300):
+            strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
+            with gr.Row():
+                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), elem_id="finetune-epochs")
+                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"))
+            lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
+    with gr.Row():
+        start = gr.Button(T("ft_start"), variant="primary", elem_id="finetune-start")
+        stop = gr.Button(T("ft_stop"), variant="stop", elem_id="finetune-stop")
+    out["status"] = gr.Markdown(elem_id="finetune-status")
+    with gr.Row(equal_height=False):
+        out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
+        out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True)
+    with gr.Row(equal_height=False):
+        plot = dict(x="epoch", color="split", height=260, color_map={"train": "#2f7ed8", "validation": "#f28f43"})
+        out["loss"] = gr.LinePlot(label=T("ft_loss_plot"), y="loss", **plot)
+        out["accuracy"] = gr.LinePlot(label=T("ft_accuracy_plot"), y="accuracy", y_lim=[0, 1], **plot)
+    out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history")
+    with gr.Row(equal_height=False):
+        out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
+        out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+    out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
+    out["model"] = gr.State(time_to_live=SESSION_TTL)  # this visitor's fine-tuned model, theirs alone
+    with gr.Column(visible=False) as out["try_box"]:
+        gr.Markdown(T("ft_try_title"))
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=280):
+                try_photo = PhotoUpload(type="filepath", image_mode=None, height=280, label=T("ft_try_photo"),
+                                        sources=["upload", "webcam", "clipboard"], elem_id="finetune-try-photo")
+                try_run = gr.Button(T("ft_try_run"), elem_id="finetune-try-run")
+            try_answer = gr.Label(label=T("ft_try_answer"), num_top_classes=5, elem_id="finetune-try-answer")
+        gr.Markdown(T("ft_download_title"))
+        out["download"] = gr.File(label=T("ft_download"), interactive=False)
+        out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
+
+    strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
+    switch = gr.State()  # this visitor's stop switch for their current job
+    job = start.click(new_stop_switch, None, switch, queue=False, api_visibility="private").then(
+        finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
+        api_name="finetune", api_description=API["finetune"], concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_id="finetune",
+        time_limit=FINETUNE_TIME_LIMIT + 120)
+    stop.click(press_stop, switch, None, queue=False, api_visibility="private")
+    gr.on([try_run.click, try_photo.upload], predict_finetuned, [try_photo, out["model"]], try_answer,
+          api_name="predict_finetuned", api_description=API["predict_finetuned"],
+          concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
+    return job, out["model"]
