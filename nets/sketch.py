@@ -50,20 +50,13 @@ def sketch_to_mnist(value: Any, mean: float, std: float, input_size: int) -> Dig
     padded by 2 on each side, as LeCun did). Returns ``None`` when there is no digit to classify
     (blank canvas, only specks or a dot).
     """
-    pad = (input_size - FIELD) // 2
-    if pad < 0 or FIELD + 2 * pad != input_size:
-        raise ValueError(f"input_size must be {FIELD} plus an even padding, not {input_size}")
     ink = find_ink(value)
     if ink is None:
         return None
     ink = keep_digit(ink)
     if ink is None:
         return None
-    mnist = centre_in_field(scale_into_box(crop_to_ink(ink)))
-    x = torch.from_numpy(mnist).float().div(255.0)  # (28, 28)
-    x = F.pad(x, (pad, pad, pad, pad))  # (S, S)
-    x = (x - mean) / std
-    return Digit(mnist=mnist, tensor=x.view(1, 1, input_size, input_size))
+    return digit_from_mnist(centre_in_field(scale_into_box(crop_to_ink(ink))), mean, std, input_size)
 
 
 # --- 1. finding the ink -------------------------------------------------------------------
@@ -261,3 +254,59 @@ def centre_in_field(boxed: np.ndarray) -> np.ndarray:
     field = np.zeros((FIELD, FIELD), np.float32)
     field[top : top + h, left : left + w] = boxed
     return np.round(field * 255).astype(np.uint8)
+
+
+# --- why the steps matter: three ways to read the same drawing ----------------------------
+
+# The preprocessing lesson's ways, from naive to MNIST's: the whole canvas squeezed to 28x28; the
+# ink cropped and scaled into the 20x20 box but left in the field's top-left corner; the app's
+# own MNIST-style reading (cropped, scaled, centred by mass).
+WAYS = ("squeezed", "cropped_not_centred", "mnist_style")
+
+
+def squeeze_canvas(ink: np.ndarray) -> np.ndarray:
+    """The whole (cleaned) canvas squeezed to 28x28, ignoring where and how big the digit is.
+
+    Anti-aliased like ``scale_into_box`` (Lanczos), clipped and normalised by its maximum, so only
+    the crop and the centring differ from the MNIST way. ``(28, 28)`` uint8, ink bright.
+    """
+    squeezed = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize((FIELD, FIELD),
+                                                                                  Image.Resampling.LANCZOS))
+    squeezed = np.clip(squeezed, 0, None)
+    squeezed = np.clip(squeezed / max(float(squeezed.max()), 1e-6), 0, 1)
+    return np.round(squeezed * 255).astype(np.uint8)
+
+
+def place_in_corner(boxed: np.ndarray) -> np.ndarray:
+    """Put the boxed digit in the 28x28 field's top-left corner, not centred (uint8, ink bright)."""
+    h, w = boxed.shape
+    field = np.zeros((FIELD, FIELD), np.float32)
+    field[:h, :w] = boxed
+    return np.round(field * 255).astype(np.uint8)
+
+
+def sketch_ways(value: Any) -> dict[str, np.ndarray | None]:
+    """The same drawing read the three ways of ``WAYS``: ``{way: (28, 28) uint8 or None}``.
+
+    The ink is found and cleaned once (specks dropped) as ``sketch_to_mnist`` does; every way is
+    ``None`` when there is no digit. The ``"mnist_style"`` image is ``sketch_to_mnist``'s.
+    """
+    ink = find_ink(value)
+    ink = None if ink is None else keep_digit(ink)
+    if ink is None:
+        return dict.fromkeys(WAYS)
+    boxed = scale_into_box(crop_to_ink(ink))
+    return {"squeezed": squeeze_canvas(ink), "cropped_not_centred": place_in_corner(boxed),
+            "mnist_style": centre_in_field(boxed)}
+
+
+def digit_from_mnist(mnist: np.ndarray, mean: float, std: float, input_size: int) -> Digit:
+    """A 28x28 uint8 image (ink bright) as LeNet's input, padded and normalised as in
+    ``sketch_to_mnist`` (the same operations, so the same tensor)."""
+    pad = (input_size - FIELD) // 2
+    if pad < 0 or FIELD + 2 * pad != input_size:
+        raise ValueError(f"input_size must be {FIELD} plus an even padding, not {input_size}")
+    x = torch.from_numpy(np.ascontiguousarray(mnist)).float().div(255.0)  # (28, 28)
+    x = F.pad(x, (pad, pad, pad, pad))  # (S, S)
+    x = (x - mean) / std
+    return Digit(mnist=mnist, tensor=x.view(1, 1, input_size, input_size))
