@@ -14,9 +14,11 @@ import argparse
 import os
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ui import compare_tab, digit_tab, finetune_tab, photo_tab
-from ui.server import DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE, warm_up
+from ui.guard import Guard
+from ui.server import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE, warm_up
 from ui.text import LANGUAGE_JS, T
 
 CSS = """
@@ -42,12 +44,11 @@ def build_demo() -> gr.Blocks:
             with gr.Tab(T("tab_photo"), id="photo"):
                 photo_tab.build_photo_tab(demo)
             with gr.Tab(T("tab_finetune"), id="finetune"):
-                job, finetuned = finetune_tab.build_finetune_tab()
+                job = finetune_tab.build_finetune_tab()
             with gr.Tab(T("tab_compare"), id="compare"):
                 classes = compare_tab.build_compare_tab(demo)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
-        job.then(lambda model: len(model.classes) if model else gr.skip(), finetuned, classes,
-                 api_visibility="private", show_progress="hidden")
+        job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
     return demo
 
 
@@ -64,7 +65,8 @@ def main() -> None:
     warm_up()
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(i18n=T, js=page_js(LANGUAGE_JS, digit_tab.PICK_BRUSH_JS), css=CSS, max_file_size=MAX_UPLOAD,
-                share=args.share, mcp_server=args.mcp or None)
+                share=args.share, mcp_server=args.mcp or None, state_session_capacity=BUDGETS.sessions_kept,
+                app_kwargs={"middleware": [Middleware(Guard)]})  # per-address budgets, before Gradio
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -52,6 +50,7 @@ from nets.alexnet import (
 )
 from nets.dataset_zip import ImageDataset, LabelledImage
 from nets.facts import Fact, Refusal, fact
+from nets.jobs import Cancelled
 
 STRATEGIES = {
     "head": "new head only (features computed once: seconds)",
@@ -62,6 +61,12 @@ STRATEGIES = {
 # layers must move gently or they forget what ImageNet taught them.
 SUGGESTED_LR = {"head": 1e-3, "classifier": 1e-4, "all": 3e-5}
 EVAL_TRANSFORM = IMAGENET_TRANSFORM  # resize 256, centre crop 224, ImageNet mean/std
+# Work between two stop checks is kept under about half a second on one CPU thread, so a Stop or a
+# closed page ends the job within a second in every stage: features are computed 16 images at a
+# time, and when the convolutions run on every batch, a batch is split into micro-batches of 8
+# whose gradients add up (AlexNet has no batch norm, so this is exactly the same step).
+FEATURE_BATCH = 16
+MICRO_BATCH = 8
 TRAIN_TRANSFORM = v2.Compose([
     v2.ToImage(),
     v2.RandomResizedCrop(EVAL_TRANSFORM.crop_size[0], scale=(0.5, 1.0), antialias=True),
@@ -107,7 +112,7 @@ class Stopped(RuntimeError):
 
 
 class Released(RuntimeError):
-    """The fine-tuned model was freed to make room for newer ones (see ``Shelf``)."""
+    """The fine-tuned model was freed to make room for newer ones (the server keeps a byte budget)."""
 
 
 # --- what the job reports, in order --------------------------------------------------------
@@ -199,33 +204,6 @@ class FineTuned:
         }
 
 
-class Shelf:
-    """Room for at most ``capacity`` large fine-tuned models at once, the oldest released first.
-
-    A new head is 16 KB per class, but the "classifier" and "all" strategies keep a copy of 218
-    to 244 MB per model, and a class of students can make many within an hour. The shelf only
-    holds weak references: a model whose visitor has left is freed by Python as usual and stops
-    counting. It never hands a model to anyone; it only decides which old one to free.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._models: list[weakref.ref[FineTuned]] = []
-
-    def keep(self, model: FineTuned) -> None:
-        """Put a newly trained model on the shelf (head-only models take no room)."""
-        if model.strategy == "head":
-            return
-        with self._lock:
-            self._models = [ref for ref in self._models if (kept := ref()) is not None and kept.module is not None]
-            self._models.append(weakref.ref(model))
-            while len(self._models) > self.capacity:
-                oldest = self._models.pop(0)()
-                if oldest is not None:
-                    oldest.release()
-
-
 SNIPPET = """\
 # Load your fine-tuned AlexNet with torchvision and classify a photo.
 import torch
@@ -303,15 +281,23 @@ def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iter
 
 
 class _Clock:
-    """Stops a job at the visitor's request or at the time limit, between batches."""
+    """Stops a job at the visitor's request or at the time limit, between batches; a cancelled
+    job (nobody waits for it any more) raises ``Cancelled`` at once."""
 
-    def __init__(self, settings: Settings, should_stop: Callable[[], bool] | None) -> None:
+    def __init__(self, settings: Settings, should_stop: Callable[[], bool] | None,
+                 cancelled: Callable[[], bool] | None) -> None:
         self.started = time.monotonic()
         self.limit = settings.time_limit
         self.should_stop = should_stop or (lambda: False)
+        self.cancelled = cancelled or (lambda: False)
         self.reason: Fact | None = None  # "stopped_by_request" or "stopped_at_time_limit"
 
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled("fine-tuning cancelled")
+
     def over(self) -> bool:
+        self.check()
         if self.reason is None and self.should_stop():
             self.reason = fact("stopped_by_request")
         elif self.reason is None and time.monotonic() - self.started > self.limit:
@@ -323,15 +309,18 @@ Event = FeaturesCached | BatchTrained | EpochFinished | Finished
 
 
 def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Settings(),
-             should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+             should_stop: Callable[[], bool] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> Iterator[Event]:
     """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``Finished``.
 
     ``EpochFinished`` carries the growing history after every epoch; ``Finished`` holds the best
     epoch's model (highest validation accuracy, then lowest validation loss) and its report.
-    Raises ``Stopped`` if stopped before any epoch finished.
+    ``should_stop()`` (the visitor's Stop) ends training and keeps the best epoch so far; raises
+    ``Stopped`` if stopped before any epoch finished. ``cancelled()`` (nobody waits any more)
+    raises ``Cancelled`` at the next check, within a second.
     """
     settings = settings.check()
-    clock = _Clock(settings, should_stop)
+    clock = _Clock(settings, should_stop, cancelled)
     generator = torch.Generator().manual_seed(settings.seed)
     device = device_of(backbone)  # the GPU when the shared model is on one
     classes = len(dataset.classes)
@@ -344,7 +333,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         cached = []
         for part in (train, val):
             feats = []
-            for x, _ in batches(part, 64, EVAL_TRANSFORM):
+            for x, _ in batches(part, FEATURE_BATCH, EVAL_TRANSFORM):
                 feats.append(penultimate(backbone, x))  # (B, 4096)
                 done = sum(len(f) for f in cached) + sum(len(f) for f in feats)
                 yield FeaturesCached(done, len(train) + len(val))
@@ -356,18 +345,29 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     elif settings.strategy == "classifier":
         model = copy.deepcopy(backbone.classifier)
         model[HEAD_INDEX] = new_head(classes, generator).to(device)
-        x_val = torch.cat([conv_features(backbone, x) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
+        x_val = []
+        for x, _ in batches(val, FEATURE_BATCH, EVAL_TRANSFORM):
+            x_val.append(conv_features(backbone, x))  # (B, 9216)
+            if clock.over():
+                raise Stopped(clock.reason, "features")
+        x_val = torch.cat(x_val)
     else:
         model = copy.deepcopy(backbone)
         model.classifier[HEAD_INDEX] = new_head(classes, generator).to(device)
     model.requires_grad_(True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings.lr), weight_decay=1e-4)
 
-    def evaluate() -> tuple[float, float, torch.Tensor]:
+    def evaluate() -> tuple[float, float, torch.Tensor] | None:
+        """(loss, accuracy, logits) on the validation images; None if stopped on the way."""
         model.eval()
         with torch.no_grad():
             if settings.strategy == "all":
-                logits = torch.cat([model(x.to(device)) for x, _ in batches(val, 64, EVAL_TRANSFORM)])
+                logits = []
+                for x, _ in batches(val, FEATURE_BATCH, EVAL_TRANSFORM):
+                    logits.append(model(x.to(device)))  # (B, N)
+                    if clock.over():
+                        return None
+                logits = torch.cat(logits)
             else:
                 logits = model(x_val)
         return F.cross_entropy(logits, y_val).item(), (logits.argmax(1) == y_val).float().mean().item(), logits
@@ -383,40 +383,55 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         total_loss = 0.0
         for start in range(0, len(train), int(settings.batch_size)):
             index = order[start : start + int(settings.batch_size)]
-            if settings.strategy == "head":
-                x = x_train[index]
-            else:
-                x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in index]).to(device)  # (B, 3, 224, 224)
-                if settings.strategy == "classifier":
-                    x = conv_features(backbone, x)  # (B, 9216), frozen
-            logits = model(x)
-            loss = F.cross_entropy(logits, y_train[index])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if settings.strategy == "head":
+                logits = model(x_train[index])  # (B, N)
+                loss = F.cross_entropy(logits, y_train[index])
+                loss.backward()
+                batch_loss, batch_correct = loss.item() * len(index), (logits.argmax(1) == y_train[index]).sum().item()
+            else:  # the convolutions run on every image: micro-batches, a stop check between them
+                batch_loss = batch_correct = 0.0
+                for part in index.split(MICRO_BATCH):
+                    x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in part]).to(device)  # (b, 3, 224, 224)
+                    if settings.strategy == "classifier":
+                        x = conv_features(backbone, x)  # (b, 9216), frozen
+                    logits = model(x)  # (b, N)
+                    loss = F.cross_entropy(logits, y_train[part], reduction="sum")
+                    (loss / len(index)).backward()  # the batch's mean loss, gathered part by part
+                    batch_loss += loss.item()
+                    batch_correct += (logits.argmax(1) == y_train[part]).sum().item()
+                    if clock.over():
+                        break
+                if clock.reason is not None:
+                    break  # a half-trained batch is not applied
             optimizer.step()
             seen += len(index)
-            total_loss += loss.item() * len(index)
-            correct += (logits.argmax(1) == y_train[index]).sum().item()
+            total_loss += batch_loss
+            correct += batch_correct
             if settings.strategy != "head":  # slow batches: report each, and stop between them
                 yield BatchTrained(epoch, min(start + int(settings.batch_size), len(train)), len(train))
                 if clock.over():
                     break
         if seen < len(train):  # stopped in the middle of an epoch: it does not count
             break
-        val_loss, val_acc, _ = evaluate()
+        validation = evaluate()
+        if validation is None:  # stopped while validating: the epoch does not count either
+            break
+        val_loss, val_acc, logits = validation
         rows.append({"epoch": epoch, "train_loss": round(total_loss / seen, 4), "train_acc": round(correct / seen, 4),
                      "val_loss": round(val_loss, 4), "val_acc": round(val_acc, 4)})
         if (val_acc, -val_loss) > (best_key[0], -best_key[1]):
-            best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()))
+            # the best epoch's weights and its validation scores (the report needs no second pass)
+            best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()), logits)
         yield EpochFinished(epoch, epochs, pd.DataFrame(rows))
 
     if best is None:
         raise Stopped(clock.reason, "training")
-    model.load_state_dict(best[1])
+    best_epoch, weights, logits = best
+    model.load_state_dict(weights)
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
-    _, val_acc, logits = evaluate()
     result = FineTuned(classes=list(dataset.classes), strategy=settings.strategy, module=model.eval(),
-                       best_epoch=best[0], val_acc=val_acc)
+                       best_epoch=best_epoch, val_acc=best_key[0])
     yield Finished(result, _report(dataset, logits, history, clock))
 
 

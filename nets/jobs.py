@@ -4,8 +4,12 @@ A class of forty shares one server: a fine-tune that grabs both CPU cores makes 
 drawing wait. So a job runs in a thread of its own, at a lower scheduling priority (Linux lets a
 thread raise its own niceness) and with one intra-op thread for torch, so interactive requests
 (a digit, a photo) are served first and the job takes the CPU that is left. Its events come back
-through a queue; when the consumer stops listening (the visitor pressed Stop, closed the page,
-or the server cancelled the event), the job is told to stop at its next check.
+through a queue; when the consumer stops listening (the visitor closed the page, or the server
+cancelled the event), the job is told at its next check, and stops (``Cancelled``).
+
+The web server's queue frees a cancelled event's place at once, but its thread may still be
+finishing a step. So the work itself holds a place too (``WorkSlots``): however fast strangers
+submit and cancel, no more jobs than that run at the same time.
 """
 
 from __future__ import annotations
@@ -24,13 +28,48 @@ Event = TypeVar("Event")
 JOB_NICENESS = 10  # CFS weight 110 vs 1024 for normal threads: about a tenth of a contended core
 
 
-def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], niceness: int = JOB_NICENESS,
-                      torch_threads: int = 1) -> Iterator[Event]:
-    """Iterate over ``job(should_stop)``'s events, computed in a background thread.
+class Cancelled(Exception):
+    """Nobody waits for the job's result any more: it stops at once, without finishing anything."""
 
-    ``job`` gets a ``should_stop()`` callable to check between steps. Exceptions raised by the
-    job are raised here. Closing this iterator (``close()``, garbage collection, an exception in
-    the consumer) asks the job to stop.
+
+class WorkSlots:
+    """At most ``count`` jobs work at the same time, counted by the work itself, not by a queue.
+
+    ``hold(cancelled)`` waits for a free slot (checking ``cancelled()`` while it waits) and keeps
+    it until the block ends, whether the job finished, failed or was cancelled.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._free = threading.BoundedSemaphore(count)
+        self._lock = threading.Lock()
+        self.busy = 0  # slots held right now (for tests and benchmarks)
+        self.most = 0  # the most ever held at once
+
+    @contextlib.contextmanager
+    def hold(self, cancelled: Callable[[], bool] = lambda: False):
+        while not self._free.acquire(timeout=0.1):
+            if cancelled():
+                raise Cancelled("cancelled while waiting for a free slot")
+        with self._lock:
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
+            self._free.release()
+
+
+def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], niceness: int = JOB_NICENESS,
+                      torch_threads: int = 1, slots: WorkSlots | None = None) -> Iterator[Event]:
+    """Iterate over ``job(closed)``'s events, computed in a background thread.
+
+    ``job`` gets a ``closed()`` callable, true once nobody listens any more: it checks it between
+    steps and raises ``Cancelled``. Exceptions raised by the job are raised here. Closing this
+    iterator (``close()``, garbage collection, an exception in the consumer) closes the job. With
+    ``slots``, the job starts only when a slot is free and holds it until its thread ends.
     """
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -43,16 +82,19 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
         # One intra-op thread for the job. (Depending on the build, torch's setting may be
         # process-wide; the app runs every request on one thread anyway.)
         torch.set_num_threads(torch_threads)
-        steps = job(stop.is_set)
         try:
-            for event in steps:
-                events.put((True, event))
-                if stop.is_set():
-                    break
+            with slots.hold(stop.is_set) if slots is not None else contextlib.nullcontext():
+                steps = job(stop.is_set)
+                try:
+                    for event in steps:
+                        events.put((True, event))
+                        if stop.is_set():
+                            break
+                finally:
+                    steps.close()  # a job stopped between steps still runs its own clean-up
         except BaseException as error:
             events.put((False, error))
         finally:
-            steps.close()  # a job stopped between steps still runs its own clean-up
             events.put((True, finished))
 
     # The caller's context variables go along (a web framework's progress reporting uses them).
@@ -81,7 +123,7 @@ class StopSwitch:
 
     def __init__(self) -> None:
         self._pressed = threading.Event()
-        self._claimed = False
+        self._claimed = self._finished = False
         self._lock = threading.Lock()
 
     def press(self) -> None:
@@ -96,3 +138,14 @@ class StopSwitch:
         with self._lock:
             first, self._claimed = not self._claimed, True
             return first
+
+    def finish(self) -> None:
+        """The switch's job has ended (finished, failed or stopped)."""
+        with self._lock:
+            self._finished = True
+
+    @property
+    def busy(self) -> bool:
+        """A job started with this switch and has not ended: a new switch must not replace it."""
+        with self._lock:
+            return self._claimed and not self._finished

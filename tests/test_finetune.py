@@ -169,30 +169,6 @@ def test_settings_are_checked():
     assert copy.copy(Settings()).check().strategy == "head"
 
 
-def test_the_shelf_keeps_only_a_few_large_models_and_never_head_only_ones():
-    from nets.finetune import Released, Shelf
-
-    def made(strategy: str) -> FineTuned:
-        return FineTuned(classes=["a", "b"], strategy=strategy, module=torch.nn.Linear(2, 2), best_epoch=1, val_acc=1.0)
-
-    shelf = Shelf(capacity=2)
-    heads = [made("head") for _ in range(5)]
-    big = [made("all") for _ in range(3)]
-    for kept in heads + big:
-        shelf.keep(kept)
-    del kept  # no stray references: the test below frees a model by dropping it
-    assert all(head.module is not None for head in heads)
-    assert big[0].module is None and big[1].module is not None and big[2].module is not None
-    with pytest.raises(Released):
-        big[0].checkpoint()
-    # A visitor leaves: their model is freed by Python and stops taking room on the shelf.
-    older, leaving = big[1], big[2]
-    del big, leaving
-    newest = made("classifier")
-    shelf.keep(newest)
-    assert older.module is not None and newest.module is not None
-
-
 def test_curves_name_their_axes_and_count_whole_epochs():
     history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_acc": [0.5, 0.75],
                             "val_loss": [1.2, 0.7], "val_acc": [0.4, 0.8]})

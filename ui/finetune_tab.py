@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -14,19 +11,20 @@ import torch
 from nets import finetune
 from nets.dataset_zip import DatasetError, ImageDataset, read_image_zip
 from nets.facts import Fact
-from nets.jobs import StopSwitch, run_in_background
+from nets.jobs import Cancelled, StopSwitch, run_in_background
 from ui.inputs import PhotoUpload, accept
 from ui.photo_tab import open_photo
 from ui.server import (
     ALEXNET_CONCURRENCY,
     ASSETS,
-    BIG_MODELS,
-    DOWNLOADS,
+    DOWNLOAD_FILES,
     FINETUNE_CONCURRENCY,
+    FINETUNE_SLOTS,
     FINETUNE_TIME_LIMIT,
-    SESSION_TTL,
+    FINETUNED,
     ZIP_LIMITS,
     imagenet_alexnet,
+    model_bytes,
     on_gpu,
 )
 from ui.text import T, Written, error, fill_in, refusal, say, tell
@@ -38,7 +36,11 @@ API = {
                 "model stays in the caller's session for predict_finetuned (gradio_client: same Client).",
     "predict_finetuned": "Classify a photo with the model fine-tuned earlier in the same session (see finetune). "
                          "Output: probabilities over that model's own classes.",
+    "download_finetuned": "The file of the model fine-tuned earlier in the same session (weights under "
+                          "torchvision's names, classes, preprocessing). Large models (whole classifier, all "
+                          "layers: about 220 MB) are written only when asked for, and kept ten minutes.",
 }
+SMALL_DOWNLOAD = 20 << 20  # a new head's file (16 KB per class) is written at once; larger ones on request
 
 # The limits sentence states the server's own numbers, in every language.
 fill_in("ft_limits", zip_mb=ZIP_LIMITS.max_zip_bytes >> 20, classes=ZIP_LIMITS.max_classes,
@@ -51,7 +53,7 @@ STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
-              "wrong", "download", "snippet", "model", "try_box")
+              "wrong", "download", "snippet", "prepare", "try_box")
 
 
 def ft_updates(**values):
@@ -61,24 +63,15 @@ def ft_updates(**values):
     return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
 
 
-def save_download(model: finetune.FineTuned) -> str:
+def save_download(session: str, model: finetune.FineTuned) -> str | None:
     """Write the fine-tuned weights, classes and preprocessing to a file for the visitor to download.
 
-    Files live in the app's own temporary folder; Gradio serves a copy from its cache, so ours are
-    swept ten minutes later, whenever a new one is written: disk use does not grow without bound.
+    One file per visitor (the next replaces it), all visitors' files within a byte budget, each
+    deleted ten minutes after it was written (``ui.server.DownloadStore``). None if it cannot fit.
     """
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    for old in DOWNLOADS.iterdir():  # Gradio serves its own copy; ours is needed only briefly
-        try:
-            if time.time() - old.stat().st_mtime > 600:
-                shutil.rmtree(old, ignore_errors=True)
-        except FileNotFoundError:  # another job swept it first
-            pass
-    folder = DOWNLOADS / uuid.uuid4().hex
-    folder.mkdir()
-    path = folder / "finetuned_alexnet.pt"
-    torch.save(model.checkpoint(), path)
-    return str(path)
+    path = DOWNLOAD_FILES.write(session, "finetuned_alexnet.pt", model_bytes(model) + (1 << 20),
+                                lambda path: torch.save(model.checkpoint(), path))
+    return None if path is None else str(path)
 
 
 def layout_text(request: gr.Request | None, dataset: ImageDataset) -> Written:
@@ -103,9 +96,10 @@ def skipped_files(request: gr.Request | None, dataset: ImageDataset):
     return gr.update(value=table, visible=bool(rows))
 
 
-def new_stop_switch() -> StopSwitch:
-    """A fresh stop switch for the visitor's next job, pressed by their Stop button."""
-    return StopSwitch()
+def new_stop_switch(current: StopSwitch | None) -> StopSwitch:
+    """A fresh stop switch for the visitor's next job, pressed by their Stop button (a job still
+    running keeps its own: a second click on Fine-tune must not disconnect Stop from it)."""
+    return current if current is not None and current.busy else StopSwitch()
 
 
 def press_stop(switch: StopSwitch | None) -> None:
@@ -131,28 +125,37 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         raise refusal(request, problem) from None
     backbone = imagenet_alexnet(request)
     path = archive if isinstance(archive, str) else archive.name
+    session = request.session_hash if request is not None else None
+    deadline = time.monotonic() + FINETUNE_TIME_LIMIT  # reading the zip counts too
     progress(0, desc=say(request, "ft_stage_reading"))
 
     stop = switch or StopSwitch()  # API clients stop a job by cancelling it instead
     if not stop.claim():  # a second click on Fine-tune while the first job runs
         raise error(request, "ft_already_running")
     if stop.pressed:  # Stop was pressed while this job waited in the queue
+        stop.finish()
         yield ft_updates(status=say(request, "ft_stopped_early"))
         return
 
-    def reading(i: int, n: int) -> None:
-        if stop.pressed:
-            raise finetune.Stopped(Fact("stopped_by_request"), "reading")
-        progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
-
     def job(closed):
-        """Read the zip, then train: all of it in a low-priority background thread."""
+        """Read the zip, then train: all of it in a low-priority background thread, holding a work slot."""
+
+        def reading(i: int, n: int) -> None:
+            if closed():
+                raise Cancelled("the visitor left while the zip was being read")
+            if stop.pressed:
+                raise finetune.Stopped(Fact("stopped_by_request"), "reading")
+            if time.monotonic() > deadline:
+                raise finetune.Stopped(Fact("stopped_at_time_limit", seconds=FINETUNE_TIME_LIMIT), "reading")
+            progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
+
         read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
         yield read
-        yield from finetune.finetune(backbone, read, settings, lambda: stop.pressed or closed())
+        timed = finetune.Settings(**{**settings.__dict__, "time_limit": max(0.0, deadline - time.monotonic())})
+        yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
 
     try:
-        for event in run_in_background(job):
+        for event in run_in_background(job, slots=FINETUNE_SLOTS):
             match event:
                 case ImageDataset() as dataset:
                     notes = notes_text(request, dataset.warnings)
@@ -179,10 +182,13 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
             raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
         yield ft_updates(status=say(request, "ft_stopped_early"))
         return
+    finally:
+        stop.finish()
     wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
              for item, guess, p in report.wrong[:24]]
-    download = save_download(model)
-    BIG_MODELS.keep(model)
+    FINETUNED.put(session, model)
+    small = model_bytes(model) <= SMALL_DOWNLOAD
+    download = save_download(session, model) if small else None
     status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(report.history),
                  seconds=report.seconds, val=len(dataset.val))
     if report.stopped is not None:
@@ -194,16 +200,26 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                      per_class=report.per_class,
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
                                      visible=bool(wrong)),
-                     download=download, snippet=finetune.SNIPPET.format(file=Path(download).name), model=model,
+                     download=download, snippet=finetune.SNIPPET.format(file="finetuned_alexnet.pt"),
+                     prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download",
+                                                                  mb=model_bytes(model) / 1e6)),
                      try_box=gr.update(visible=True))
 
 
+def visitors_model(request: gr.Request | None) -> finetune.FineTuned:
+    """The model this visitor fine-tuned, or a ``gr.Error`` saying to fine-tune (again) first."""
+    session = request.session_hash if request is not None else None
+    model = FINETUNED.get(session) if session else None
+    if model is None or model.module is None:
+        raise error(request, "ft_released" if session and FINETUNED.released(session) else "ft_no_model")
+    return model
+
+
 @on_gpu
-def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, request: gr.Request = None):
+def predict_finetuned(image_path: str | None, request: gr.Request = None):
     """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
     image_path = accept(image_path, request)
-    if model is None:
-        raise error(request, "ft_no_model")
+    model = visitors_model(request)
     if image_path is None:
         raise error(request, "photo_none")
     picture = open_photo(image_path, request)
@@ -211,6 +227,21 @@ def predict_finetuned(image_path: str | None, model: finetune.FineTuned | None, 
         return model.predict(imagenet_alexnet(request), picture)
     except finetune.Released:
         raise error(request, "ft_released") from None
+
+
+def download_finetuned(request: gr.Request = None) -> str:
+    """The visitor's model as a file, written now (large models are written only when asked for)."""
+    model = visitors_model(request)
+    path = save_download(request.session_hash, model)
+    if path is None:
+        raise error(request, "ft_download_too_big")
+    return path
+
+
+def finetuned_classes(request: gr.Request = None):
+    """How many classes the visitor's fine-tuned model has (for the compare tab), or no change."""
+    model = FINETUNED.get(request.session_hash) if request is not None else None
+    return len(model.classes) if model is not None else gr.skip()
 
 
 def suggested_lr(strategy: str) -> float:
@@ -225,7 +256,8 @@ def build_finetune_tab():
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
-            gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"))
+            gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"),
+                        api_visibility="private")
         with gr.Column(scale=1, min_width=300):
             strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
             with gr.Row():
@@ -248,7 +280,6 @@ def build_finetune_tab():
         out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
         out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
     out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
-    out["model"] = gr.State(time_to_live=SESSION_TTL)  # this visitor's fine-tuned model, theirs alone
     with gr.Column(visible=False) as out["try_box"]:
         gr.Markdown(T("ft_try_title"))
         with gr.Row(equal_height=False):
@@ -258,18 +289,22 @@ def build_finetune_tab():
                 try_run = gr.Button(T("ft_try_run"), elem_id="finetune-try-run")
             try_answer = gr.Label(label=T("ft_try_answer"), num_top_classes=5, elem_id="finetune-try-answer")
         gr.Markdown(T("ft_download_title"))
-        out["download"] = gr.File(label=T("ft_download"), interactive=False)
+        out["prepare"] = gr.Button(visible=False, elem_id="finetune-prepare-download")
+        out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
         out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
 
     strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
     switch = gr.State()  # this visitor's stop switch for their current job
-    job = start.click(new_stop_switch, None, switch, queue=False, api_visibility="private").then(
+    job = start.click(new_stop_switch, switch, switch, queue=False, api_visibility="private").then(
         finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
         api_name="finetune", api_description=API["finetune"], concurrency_limit=FINETUNE_CONCURRENCY,
         concurrency_id="finetune",
         time_limit=FINETUNE_TIME_LIMIT + 120)
     stop.click(press_stop, switch, None, queue=False, api_visibility="private")
-    gr.on([try_run.click, try_photo.upload], predict_finetuned, [try_photo, out["model"]], try_answer,
+    gr.on([try_run.click, try_photo.upload], predict_finetuned, try_photo, try_answer,
           api_name="predict_finetuned", api_description=API["predict_finetuned"],
           concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
-    return job, out["model"]
+    out["prepare"].click(download_finetuned, None, out["download"], api_name="download_finetuned",
+                         api_description=API["download_finetuned"], concurrency_limit=1,
+                         concurrency_id="download")
+    return job

@@ -87,7 +87,7 @@ def build_photo_tab(demo: gr.Blocks) -> None:
         with gr.Column(scale=1, min_width=300):
             gr.Markdown(T("photo_cam_explain"))
     gr.Examples(examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))], inputs=picture,
-                label=T("photo_examples"))
+                label=T("photo_examples"), api_visibility="private")
     seen = gr.State()  # this visitor's last photo and timing, for the heatmap
     limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
     run.click(classify_photo, picture, [answer, seen], api_name="classify_photo",

@@ -9,18 +9,24 @@ the tabs take their limits from this module only.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import threading
 import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import gradio as gr
 import torch
 
-from nets import finetune
 from nets.alexnet import SharedAlexNet, WeightsUnavailable
 from nets.dataset_zip import ZipLimits
 from nets.digits import DigitReader
+from nets.finetune import FineTuned
+from nets.jobs import WorkSlots
 from ui.text import error
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -31,19 +37,55 @@ log = logging.getLogger("classic_cnns")
 LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
 FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
-FINETUNE_TIME_LIMIT = 300  # seconds of training per job
+# The work itself holds a slot too: a cancelled job's thread may need a moment to stop, and a new
+# job waits for it, so never more than two jobs train at once, however fast strangers cancel.
+FINETUNE_SLOTS = WorkSlots(FINETUNE_CONCURRENCY)
+FINETUNE_TIME_LIMIT = 300  # seconds per job, reading the zip included
 QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
 MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)
 
+
+@dataclass(frozen=True)
+class Budgets:
+    """What one client address (a class behind a school's one address included), and all visitors
+    together, may make the server spend. Enforced by ``ui.guard.Guard`` before Gradio sees a
+    request, and by the stores below. An admin may change any of them with an environment
+    variable named ``BUDGET_`` and the field in capitals (``BUDGET_FINETUNES_WAITING=8``)."""
+
+    requests_burst: int = 300  # POSTs that do work (joins, uploads, calls) at once...
+    requests_per_second: float = 20.0  # ...and sustained: a class of 40 drawing and uploading
+    sessions_burst: int = 120  # new sessions at once (each page load is one)...
+    sessions_per_second: float = 1.0  # ...and sustained: Gradio keeps each one's state (~200 KB)
+    sessions_kept: int = 3000  # Gradio's session store (the oldest dropped first): ~600 MB at most
+    json_body_bytes: int = 1 << 20  # an event's JSON: files travel as uploads, a 1 MB body is plenty
+    upload_bytes_per_window: int = 500 << 20  # uploaded per address in a window (disk: kept 30 min)
+    upload_window_seconds: int = 600
+    finetunes_per_address: int = 4  # queued or running, per address (one per session, always)
+    finetunes_waiting: int = 16  # queued fine-tunes in all: the rest of the queue stays for others
+    model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
+    download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> Budgets:
+        overrides = {}
+        for name, kind in ((f.name, type(f.default)) for f in fields(cls)):
+            value = environ.get(f"BUDGET_{name.upper()}")
+            if value:
+                overrides[name] = kind(float(value)) if kind is int else kind(value)
+        return cls(**overrides)
+
+
+BUDGETS = Budgets.from_environment()
+
 # --- what is kept for a visitor, and for how long ----------------------------------------------------
-# A visitor's fine-tuned model is freed half an hour after it was trained (Gradio also drops a
-# closed page's state, after up to an hour); large models may go sooner, see BIG_MODELS.
-SESSION_TTL = 1800
-BIG_MODELS = finetune.Shelf(capacity=6)  # at most ~1.5 GB of whole-classifier / all-layers models
-# Files Gradio keeps for visitors (uploads, results, downloads) are removed once they are half an
-# hour old, checked every ten minutes, so disk use stays bounded over a day.
+SESSION_TTL = 1800  # a visitor's fine-tuned model is kept half an hour after its last use
+DOWNLOAD_TTL = 600  # a download file is deleted ten minutes after it was written
+# Files Gradio keeps for visitors (uploads, results) are removed once they are half an hour old,
+# checked every ten minutes, so disk use stays bounded over a day.
 DELETE_CACHE = (600, 1800)
-DOWNLOADS = Path(tempfile.gettempdir()) / "classic-cnns-downloads"
+DOWNLOADS = Path(tempfile.mkdtemp(prefix="classic-cnns-downloads-"))  # this process's own
+# Served from where they are written (Gradio would otherwise copy each into its cache: twice the disk).
+gr.set_static_paths([DOWNLOADS])
 
 # --- what an upload may be -----------------------------------------------------------------------------
 ZIP_LIMITS = ZipLimits()
@@ -96,3 +138,121 @@ def warm_up(delay: float = 3.0) -> None:
             log.warning("Photo tab: %s", missing)
 
     threading.Thread(target=load, name="alexnet-warm-up", daemon=True).start()
+
+
+# --- each visitor's fine-tuned model and download, kept by the app (not by Gradio's sessions) -----
+
+
+def model_bytes(model: FineTuned) -> int:
+    """The memory a fine-tuned model's own weights take (the shared AlexNet is not counted)."""
+    module = model.module
+    return 0 if module is None else sum(p.numel() * p.element_size() for p in module.state_dict().values())
+
+
+class ModelStore:
+    """Each visitor's fine-tuned model, by session id, within ``max_bytes`` in all and ``ttl`` seconds.
+
+    Gradio keeps 10,000 sessions and drops the oldest when strangers open more, so a model kept in
+    Gradio's session state could be pushed out by anyone. Here only training adds models (at most
+    two jobs at a time), the oldest are released when the bytes run out, and a visitor whose model
+    was released is told so (``released``), not that they never trained one.
+    """
+
+    def __init__(self, max_bytes: int = BUDGETS.model_bytes, ttl: float = SESSION_TTL) -> None:
+        self.max_bytes, self.ttl = max_bytes, ttl
+        self._lock = threading.Lock()
+        self._models: OrderedDict[str, tuple[FineTuned, int, float]] = OrderedDict()  # oldest use first
+        self._released: OrderedDict[str, float] = OrderedDict()
+
+    @property
+    def bytes(self) -> int:
+        with self._lock:
+            return sum(size for _, size, _ in self._models.values())
+
+    def put(self, session: str, model: FineTuned) -> None:
+        size = model_bytes(model)
+        with self._lock:
+            self._expire()
+            self._models.pop(session, None)
+            while self._models and sum(s for _, s, _ in self._models.values()) + size > self.max_bytes:
+                self._release(next(iter(self._models)))
+            self._models[session] = (model, size, time.monotonic())
+            self._released.pop(session, None)
+
+    def get(self, session: str) -> FineTuned | None:
+        """The session's model (its last use renewed), or None."""
+        with self._lock:
+            self._expire()
+            if session not in self._models:
+                return None
+            model, size, _ = self._models.pop(session)
+            self._models[session] = (model, size, time.monotonic())
+            return model
+
+    def released(self, session: str) -> bool:
+        """True if the session had a model that was released to make room or expired."""
+        with self._lock:
+            return session in self._released
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for session in [s for s, (_, _, used) in self._models.items() if now - used > self.ttl]:
+            self._release(session)
+
+    def _release(self, session: str) -> None:
+        model, _, _ = self._models.pop(session)
+        model.release()
+        self._released[session] = time.monotonic()
+        while len(self._released) > 10_000:
+            self._released.popitem(last=False)
+
+
+class DownloadStore:
+    """Model files written for download: one per session (the next replaces it), within
+    ``max_bytes`` in all (the oldest deleted first), each deleted ``ttl`` seconds after writing."""
+
+    def __init__(self, folder: Path = DOWNLOADS, max_bytes: int = BUDGETS.download_bytes,
+                 ttl: float = DOWNLOAD_TTL) -> None:
+        self.folder, self.max_bytes, self.ttl = folder, max_bytes, ttl
+        self._lock = threading.Lock()
+        self._files: OrderedDict[str, tuple[Path, int, float]] = OrderedDict()  # session -> file, oldest first
+
+    @property
+    def bytes(self) -> int:
+        with self._lock:
+            return sum(size for _, size, _ in self._files.values())
+
+    def write(self, session: str, name: str, size: int, save) -> Path | None:
+        """Make room for ``size`` bytes, then ``save(path)``; None if the file could never fit."""
+        if size > self.max_bytes:
+            return None
+        with self._lock:
+            self._forget(session)
+            now = time.monotonic()
+            for old in [s for s, (_, _, made) in self._files.items() if now - made > self.ttl]:
+                self._forget(old)
+            while self._files and sum(s for _, s, _ in self._files.values()) + size > self.max_bytes:
+                self._forget(next(iter(self._files)))
+            folder = self.folder / uuid.uuid4().hex  # unguessable: the file is served by its path
+            folder.mkdir(parents=True)
+            path = folder / name
+            self._files[session] = (path, size, now)  # counted before writing: a parallel job waits its turn
+        try:
+            save(path)
+        except BaseException:
+            with self._lock:
+                self._forget(session)
+            raise
+        with self._lock:  # the real size
+            if session in self._files:
+                self._files[session] = (path, path.stat().st_size, now)
+        return path
+
+    def _forget(self, session: str) -> None:
+        entry = self._files.pop(session, None)
+        if entry is not None:
+            shutil.rmtree(entry[0].parent, ignore_errors=True)
+
+
+FINETUNED = ModelStore()
+DOWNLOAD_FILES = DownloadStore()

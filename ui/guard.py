@@ -1,0 +1,265 @@
+"""What a stranger may ask of the server: a small guard in front of the app, per client address.
+
+A public Space is one server for everyone, and every request a stranger sends costs it something
+before any handler runs: Gradio creates a session for any new session id, reads a JSON body into
+memory whole, keeps an upload on disk for half an hour, and gives any event a place in its one
+queue. This ASGI middleware bounds each of those per client address (and per session), with the
+budgets of ``ui.server.Budgets``, before the request reaches Gradio:
+
+- requests that do work (POST) and new sessions: a token bucket per address, generous enough for a
+  class behind one school address, far too small to fill the queue or the session store;
+- request bodies: JSON bodies are small (a drawing or a photo is uploaded as a file first);
+  uploads count against a byte budget per address and per ten minutes;
+- fine-tunes: one queued or running per session, a few per address (a class shares one), and a
+  cap on waiting fine-tunes, so that training never takes the queue places digits and photos need.
+
+A refusal is a JSON ``{"detail": sentence}`` in the visitor's language, with the HTTP status
+Gradio itself uses (429 too many, 413 too large), which the page shows as an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ui.server import BUDGETS, Budgets
+from ui.text import say
+
+FINETUNE = "finetune"  # the concurrency id of training jobs
+WORK_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/upload", "/gradio_api/component_server",
+                 "/gradio_api/run/", "/gradio_api/api/")
+
+
+def client_address(scope: dict) -> str:
+    """The visitor's address: on a Space, the last entry the proxy appended to X-Forwarded-For
+    (a client can put anything before it, never after it); else the socket's peer."""
+    for name, value in scope.get("headers") or []:
+        if name == b"x-forwarded-for":
+            last = value.decode("latin-1").split(",")[-1].strip()
+            if last:
+                return last
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class Bucket:
+    """A token bucket: ``capacity`` at once, refilled at ``rate`` per second."""
+
+    __slots__ = ("level", "stamp")
+
+    def __init__(self, capacity: float) -> None:
+        self.level, self.stamp = capacity, time.monotonic()
+
+    def take(self, amount: float, capacity: float, rate: float) -> bool:
+        now = time.monotonic()
+        self.level = min(capacity, self.level + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.level < amount:
+            return False
+        self.level -= amount
+        return True
+
+
+class Recent(OrderedDict):
+    """A bounded mapping that forgets the entries used longest ago (addresses, sessions)."""
+
+    def __init__(self, size: int, make: Callable[[], object]) -> None:
+        super().__init__()
+        self.size, self.make = size, make
+
+    def get_or_make(self, key: str):
+        if key in self:
+            self.move_to_end(key)
+        else:
+            self[key] = self.make()
+            while len(self) > self.size:
+                self.popitem(last=False)
+        return self[key]
+
+
+@dataclass
+class Uploads:
+    """Bytes an address uploaded in the current window."""
+
+    started: float = 0.0
+    bytes: int = 0
+
+
+class Guard:
+    """ASGI middleware enforcing ``Budgets`` per client address and per session (see the module)."""
+
+    def __init__(self, app, budgets: Budgets = BUDGETS) -> None:
+        self.app, self.budgets = app, budgets
+        self.lock = threading.Lock()
+        self.requests = Recent(20_000, lambda: Bucket(budgets.requests_burst))
+        self.new_sessions = Recent(20_000, lambda: Bucket(budgets.sessions_burst))
+        self.known_sessions = Recent(50_000, lambda: True)
+        self.uploads = Recent(20_000, Uploads)
+        self.joining: list[tuple[str, str]] = []  # fine-tune joins admitted, not yet in Gradio's queue
+        self.refused = 0  # how many requests the guard turned away (for benchmarks)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(WORK_PREFIXES):
+            return await self.app(scope, receive, send)
+        address = client_address(scope)
+        request = Request(scope)
+        length = int(request.headers.get("content-length") or 0)
+        is_upload = scope["path"].startswith("/gradio_api/upload")
+        refusal = self.admit_request(address, length, is_upload)
+        if refusal is not None:
+            return await self.refuse(refusal, request, scope, receive, send)
+        if is_upload:  # Gradio streams it to disk; the server delivers no more than the declared length
+            return await self.app(scope, receive, send)
+        body = await self.read_body(receive, self.budgets.json_body_bytes)
+        if body is None:
+            return await self.refuse(("guard_body_too_large", 413, {"limit": self.budgets.json_body_bytes}),
+                                     request, scope, None, send)
+        if scope["path"].startswith("/gradio_api/call/") and self.public_function(scope) is None:
+            # The REST route would run any event, even those the app keeps to the page itself
+            # (Gradio's example loaders there crash mid-answer): it serves the documented API only.
+            return await self.refuse(("guard_no_such_endpoint", 404, {}), request, scope, None, send)
+        refusal, ticket = self.admit_work(scope, address, body)
+        if refusal is not None:
+            return await self.refuse(refusal, request, scope, None, send)
+        try:
+            await self.app(scope, self.replay(body), send)
+        finally:
+            if ticket is not None:
+                with self.lock:
+                    self.joining.remove(ticket)
+
+    # --- the budgets ---------------------------------------------------------------------------
+
+    def admit_request(self, address: str, length: int, is_upload: bool):
+        """None, or (sentence key, HTTP status, values) for a request over its address's budget."""
+        b = self.budgets
+        with self.lock:
+            if not self.requests.get_or_make(address).take(1, b.requests_burst, b.requests_per_second):
+                return "guard_too_many_requests", 429, {}
+            if is_upload:
+                if length <= 0:  # browsers and gradio_client always declare an upload's length
+                    return "guard_upload_length", 411, {}
+                window = self.uploads.get_or_make(address)
+                now = time.monotonic()
+                if now - window.started > b.upload_window_seconds:
+                    window.started, window.bytes = now, 0
+                if window.bytes + length > b.upload_bytes_per_window:
+                    return ("guard_upload_budget", 429,
+                            {"limit": b.upload_bytes_per_window, "minutes": b.upload_window_seconds // 60})
+                window.bytes += length
+            elif length > b.json_body_bytes and length > 16 << 20:  # smaller ones are drained first, see read_body
+                return "guard_body_too_large", 413, {"limit": b.json_body_bytes}
+        return None
+
+    def admit_work(self, scope: dict, address: str, body: bytes):
+        """(None, ticket) to let a job in, or (refusal, None): new sessions and fine-tunes."""
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return None, None  # Gradio answers malformed JSON itself
+        if not isinstance(payload, dict):
+            return None, None
+        session = payload.get("session_hash")
+        b = self.budgets
+        with self.lock:
+            if isinstance(session, str) and session not in self.known_sessions:
+                if not self.new_sessions.get_or_make(address).take(1, b.sessions_burst, b.sessions_per_second):
+                    return ("guard_too_many_sessions", 429, {}), None
+                self.known_sessions.get_or_make(session)
+            if self.concurrency_id(scope, payload) != FINETUNE:
+                return None, None
+            live = self.live_finetunes(scope)
+            joining = self.joining
+            if isinstance(session, str) and any(s == session for s, _ in live + joining):
+                return ("ft_already_queued", 429, {}), None
+            if sum(a == address for _, a in live + joining) >= b.finetunes_per_address:
+                return ("ft_address_busy", 429, {"n": b.finetunes_per_address}), None
+            if self.waiting_finetunes(scope) + len(joining) >= b.finetunes_waiting:
+                return ("ft_too_many_waiting", 503, {"n": b.finetunes_waiting}), None
+            ticket = (session if isinstance(session, str) else "", address)
+            joining.append(ticket)
+            return None, ticket
+
+    # --- what Gradio's queue holds (its own records: the truth about what is queued and running) ----
+
+    @staticmethod
+    def blocks(scope: dict):
+        """The Blocks being served (Gradio's FastAPI app knows them)."""
+        return scope["app"].get_blocks()
+
+    def public_function(self, scope: dict):
+        """The documented endpoint a /gradio_api/call/<name> request names, or None."""
+        name = scope["path"].removeprefix("/gradio_api/call/").strip("/").split("/")[0]
+        return next((f for f in self.blocks(scope).fns.values()
+                     if f.api_name == name and f.api_visibility == "public"), None)
+
+    def concurrency_id(self, scope: dict, payload: dict) -> str | None:
+        fns = self.blocks(scope).fns
+        if scope["path"].startswith("/gradio_api/call/"):
+            name = scope["path"].removeprefix("/gradio_api/call/").strip("/")
+            fn = next((f for f in fns.values() if f.api_name == name), None)
+        else:
+            index = payload.get("fn_index")
+            fn = fns.get(index) if isinstance(index, int) else None
+        return fn.concurrency_id if fn is not None else None
+
+    def live_finetunes(self, scope: dict) -> list[tuple[str, str]]:
+        """(session, address) of every fine-tune queued or running."""
+        queue = self.blocks(scope)._queue
+        return [(event.session_hash, client_address(event.request.scope))
+                for event in list(queue.event_ids_to_events.values())
+                if event.fn.concurrency_id == FINETUNE and event.request is not None]
+
+    def waiting_finetunes(self, scope: dict) -> int:
+        waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(FINETUNE)
+        return len(waiting.queue) if waiting is not None else 0
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    @staticmethod
+    async def read_body(receive, limit: int, drain: int = 16 << 20) -> bytes | None:
+        """The whole request body, or None once it passes ``limit`` bytes. Past the limit nothing
+        is kept; up to ``drain`` bytes are read and dropped, so the client can read the refusal
+        (a bigger body is cut off by closing the connection)."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+            if not message.get("more_body") or size > drain:
+                break
+        return b"".join(chunks) if size <= limit else None
+
+    @staticmethod
+    def replay(body: bytes):
+        sent = False
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        return receive
+
+    async def refuse(self, refusal, request: Request, scope, receive, send) -> None:
+        """Answer with the refusal's sentence in the visitor's language (the body, if any, unread)."""
+        key, status, values = refusal
+        with self.lock:
+            self.refused += 1
+        if receive is not None:  # a body not read yet: drop it (up to 16 MB) so the answer can be read
+            await self.read_body(receive, 0)
+        response = JSONResponse({"detail": say(request, key, **values), "error": key}, status_code=status)
+        await response(scope, self.replay(b""), send)
