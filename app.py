@@ -16,7 +16,7 @@ import os
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import compare_tab, digit_tab, finetune_tab, photo_tab
+from ui import compare_tab, digit_tab, finetune_tab, links, photo_tab
 from ui.guard import Guard
 from ui.server import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE, warm_up
 from ui.text import LANGUAGE_JS, T
@@ -26,7 +26,7 @@ CSS = """
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
-""" + digit_tab.CSS
+"""
 
 
 def page_js(*scripts: str) -> str:
@@ -38,17 +38,20 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Classic CNNs, hands on", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(T("app_title"))
         gr.Markdown(T("language_code"), elem_id="page-language", visible="hidden")  # see ui.text.LANGUAGE_JS
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab(T("tab_digit"), id="digit"):
                 digit_tab.build_digit_tab()
-            with gr.Tab(T("tab_photo"), id="photo"):
-                photo_tab.build_photo_tab(demo)
+            with gr.Tab(T("tab_photo"), id="photo") as tab:
+                photo = photo_tab.build_photo_tab(tab)
             with gr.Tab(T("tab_finetune"), id="finetune"):
-                job = finetune_tab.build_finetune_tab()
-            with gr.Tab(T("tab_compare"), id="compare"):
-                classes = compare_tab.build_compare_tab(demo)
+                job, training = finetune_tab.build_finetune_tab()
+            with gr.Tab(T("tab_compare"), id="compare") as tab:
+                classes, extras, layers = compare_tab.build_compare_tab(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
         job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
+        # A teacher's link opens a tab with its inputs filled in (ui/links.py).
+        demo.load(links.restore_view, None, [tabs, photo, *training, classes, extras, layers],
+                  api_visibility="private", show_progress="hidden")
     return demo
 
 
@@ -64,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     warm_up()
     demo.queue(max_size=QUEUE_SIZE)
-    demo.launch(i18n=T, js=page_js(LANGUAGE_JS, digit_tab.PICK_BRUSH_JS), css=CSS, max_file_size=MAX_UPLOAD,
+    demo.launch(i18n=T, js=page_js(LANGUAGE_JS), css=CSS, max_file_size=MAX_UPLOAD,
                 share=args.share, mcp_server=args.mcp or None, state_session_capacity=BUDGETS.sessions_kept,
                 app_kwargs={"middleware": [Middleware(Guard)]})  # per-address budgets, before Gradio
 

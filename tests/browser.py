@@ -8,7 +8,6 @@ launch the system Chromium. Without one, browser tests are skipped with the reas
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 
@@ -50,12 +49,17 @@ def open_tab(browser, url: str, tab: str = "digit", size: str = "desktop", theme
     return page
 
 
+def ready(page) -> None:
+    """Wait until the digit tab's LeNet has its weights (it runs in the page)."""
+    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
+    page.evaluate("window.digitLab.ready")
+
+
 def canvas_geometry(page) -> tuple[float, float, float]:
     """Centre (x, y) of the drawing area on the page and its zoom (page px per canvas px)."""
-    root = page.locator("#digit-canvas")
-    zoom_text = root.get_by_text(re.compile(r"^\d+%$")).first.inner_text()
-    box = root.locator("canvas").first.bounding_box()
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, int(zoom_text[:-1]) / 100
+    box = page.locator("#digit-canvas canvas").first.bounding_box()
+    size = page.evaluate("document.querySelector('#digit-canvas canvas').width")
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / size
 
 
 def on_page(page, drawing: Drawing, most: int = 16) -> list[list[tuple[float, float]]]:
@@ -96,25 +100,19 @@ def draw_with_finger(page, drawing: Drawing) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def prediction(page, timeout: float = 20.0, settle: float = 1.5) -> str:
-    """The digit LeNet shows once the answer has settled (unchanged for ``settle`` seconds).
+def shown_digit(page) -> str:
+    """The first line of #digit-prediction: the top digit ("" or "–" when there is none)."""
+    box = page.locator("#digit-prediction")
+    text = box.inner_text().strip() if box.count() else ""
+    return text.splitlines()[0].strip() if text else ""
 
-    Each stroke triggers a new answer, so right after a multi-stroke drawing the label may still
-    show the answer for the first strokes.
-    """
-    label = page.locator("#digit-prediction .output-class")
+
+def prediction(page, timeout: float = 10.0) -> str:
+    """The digit LeNet shows: read in the page, it is there as soon as the last stroke ends."""
     deadline = time.monotonic() + timeout
-    last, since = "", time.monotonic()
     while time.monotonic() < deadline:
-        text = label.inner_text().strip() if label.count() else ""
-        if text != last:
-            last, since = text, time.monotonic()
-        elif text and time.monotonic() - since >= settle:
-            return text
-        time.sleep(0.1)
-    return last
-
-
-def brush_is_selected(page) -> bool:
-    brush = page.locator('#digit-canvas button[aria-label="Brush"]')
-    return brush.count() > 0 and "highlight" in (brush.first.get_attribute("class") or "")
+        digit = shown_digit(page)
+        if digit.isdigit():
+            return digit
+        time.sleep(0.05)
+    return shown_digit(page)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests import zips
-from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction
+from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction, ready
 from tests.digit_drawings import random_drawing
 from tests.server import ROOT
 
@@ -50,9 +50,10 @@ def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
 
 
 def use_digit_tab(page, size: str) -> None:
+    ready(page)
     draw_with_mouse(page, random_drawing(3, np.random.default_rng(8), size=(0.55, 0.7)))
     assert prediction(page) == "3"
-    page.locator("#digit-seen img").wait_for(timeout=15_000)
+    page.locator("#digit-lab .dl-explain h4").wait_for(timeout=5_000)  # a feature-map pixel explained
 
 
 def use_photo_tab(page, size: str) -> None:
@@ -116,7 +117,9 @@ def test_stop_ends_training_and_keeps_the_best_epoch_so_far(browser, app_url, da
     epochs.fill("100")
     epochs.press("Enter")
     page.locator("#finetune-start").click()
-    wait_for_text(page.locator("#finetune-status"), "Epoch ", timeout=120)  # training is under way
+    # one epoch is trained and validated: its row is in the history (a header row and one more)
+    page.wait_for_function("Number(document.querySelector('#finetune-history [role=grid]')"
+                           "?.getAttribute('aria-rowcount')) >= 2", timeout=120_000)
     started = time.monotonic()
     page.locator("#finetune-stop").click()
     status = wait_for_text(page.locator("#finetune-status"), "stopped at your request", timeout=60)

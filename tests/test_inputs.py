@@ -14,7 +14,6 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from ui.inputs import DigitCanvas, PhotoUpload, Refused
-from ui.server import CANVAS_PENDING
 
 
 def png(width: int, height: int, colour: int = 255) -> bytes:
@@ -34,28 +33,27 @@ def canvas():
         return DigitCanvas()
 
 
-def test_the_browser_route_accepts_a_drawing(canvas):
-    canvas.accept_blobs(blob("layer", png(400, 400, 0), index=0))
-    canvas.accept_blobs(blob("composite", png(400, 400)))
-    assert "stroke-1" in canvas.blob_storage
-
-
-@pytest.mark.parametrize("kind, data, index, message", [
-    ("composite", b"this is not a picture", None, "not_an_image"),
-    ("composite", png(5000, 5000), None, "image_too_many_pixels"),
-    ("layer", png(400, 400), 1_000_000_000, "single layer"),
-], ids=["text", "5000x5000", "layer 10^9"])
-def test_the_browser_route_refuses_what_is_not_a_drawing(canvas, kind, data, index, message):
-    with pytest.raises(gr.Error, match=message):
+@pytest.mark.parametrize("kind, data, index", [
+    ("layer", png(400, 400, 0), 0), ("composite", png(400, 400), None),
+    ("composite", png(1, 1) + bytes(8 << 20), None),  # a PNG header, then 8 MB of anything
+], ids=["a real stroke", "a real composite", "1x1 PNG + 8 MB"])
+def test_the_canvas_upload_route_stores_nothing(canvas, kind, data, index):
+    """Nothing in the app uploads strokes (the page reads drawings itself): the route is closed."""
+    with pytest.raises(gr.Error, match="takes no uploads"):
         canvas.accept_blobs(blob(kind, data, index))
     assert not canvas.blob_storage
 
 
-def test_abandoned_browser_uploads_do_not_pile_up(canvas):
-    for i in range(CANVAS_PENDING + 50):
-        canvas.accept_blobs(blob("composite", png(8, 8), upload_id=f"abandoned-{i}"))
-    assert len(canvas.blob_storage) == CANVAS_PENDING
-    assert "abandoned-0" not in canvas.blob_storage  # the oldest went first
+def test_the_component_server_route_is_closed_with_a_message(app_url):
+    """The canvas-upload attack (40 ids x 3 parts of 8 MB: +960 MB held) has nowhere to go, and the
+    answer is a sentence, not a traceback."""
+    import json
+
+    from tests import attacks
+
+    body = json.dumps({"session_hash": "x", "component_id": 1, "fn_name": "accept_blobs", "data": None}).encode()
+    status, answer = attacks.post(app_url, "/gradio_api/component_server", body)
+    assert status == 404 and "take no uploads" in answer["detail"]
 
 
 def test_an_inline_base64_photo_is_refused_before_decoding():

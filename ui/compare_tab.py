@@ -94,8 +94,13 @@ def layers_text(request: gr.Request | None, counts: dict[str, int]) -> Written:
     return Written(text)
 
 
-def build_compare_tab(demo: gr.Blocks) -> gr.Number:
-    """The compare tab; returns its number-of-classes box, which a visitor's fine-tune fills in."""
+def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Dropdown]:
+    """The compare tab; returns its inputs a teacher's link can fill (the number of classes, which
+    a visitor's fine-tune fills in too; the extra models; the model shown layer by layer).
+
+    Its tables are computed when the tab is opened, not when the page loads: a visitor who never
+    opens it costs the server nothing here (a class of forty loading the page at once would
+    otherwise send 160 requests for tables nobody looks at yet)."""
     gr.Markdown(T("compare_intro"))
     with gr.Row():
         classes = gr.Number(value=5, minimum=2, maximum=1000, precision=0, label=T("compare_classes"),
@@ -120,11 +125,13 @@ def build_compare_tab(demo: gr.Blocks) -> gr.Number:
     gr.Markdown(T("compare_claims_title"))
     claims = gr.Dataframe(interactive=False, wrap=True, show_label=False, column_widths=["20%", "30%", "50%"])
 
-    gr.on([demo.load, classes.change, extras.change], compare_models, [classes, extras], data,
-          api_name="compare_models", api_description=API_DESCRIPTION, show_progress="minimal").then(
+    # always_last: a change while the tables are being counted is counted next, never dropped
+    gr.on([tab.select, classes.change, extras.change], compare_models, [classes, extras], data,
+          api_name="compare_models", api_description=API_DESCRIPTION, show_progress="minimal",
+          trigger_mode="always_last").then(
         show_models, data, [table, params_chart, compute_chart, params_split, compute_split],
         api_visibility="private", show_progress="hidden")
-    gr.on([demo.load, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
-          api_visibility="private", show_progress="minimal")
-    demo.load(claims_table, None, claims, api_visibility="private", show_progress="hidden")
-    return classes
+    gr.on([tab.select, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
+          api_visibility="private", show_progress="minimal", trigger_mode="always_last")
+    tab.select(claims_table, None, claims, api_visibility="private", show_progress="hidden")
+    return classes, extras, layer_model

@@ -1,113 +1,128 @@
-"""The digit tab: draw a digit, LeNet answers after every stroke and shows what it saw."""
+"""The digit tab: draw a digit, LeNet reads it in the visitor's browser, every convolution explained.
+
+The page is one ``gr.HTML`` whose code (``ui/static/lenet_engine.js``, then
+``ui/static/digit_lab.js``) runs LeNet in the browser with the shipped weights, fetched once as
+``assets/web/lenet_mnist.json``: drawing and reading send nothing to the server. Python stays the
+reference and serves programs: ``/predict_digit``, ``/explain_convolution`` and
+``/preprocessing_lesson`` take a Sketchpad value, as the API always has, through hidden inputs.
+"""
 
 from __future__ import annotations
 
-import gradio as gr
+import base64
 
-from nets.digits import DigitReading, enlarge, feature_grid
+import gradio as gr
+import pandas as pd
+
+from nets import convolution
+from nets.convolution import ConvolutionError
+from nets.digits import DigitReading
+from nets.lenet import WEB_WEIGHTS_FILE
 from ui.inputs import DigitCanvas, accept
 from ui.server import ASSETS, DIGITS, LENET_CONCURRENCY
-from ui.text import T
+from ui.text import TEXT, T, error, refusal, say
 
-API_DESCRIPTION = ("Read a handwritten digit with LeNet (trained on MNIST). Input: a Sketchpad value whose "
-                   "composite is an image of one digit (dark on light or light on dark). Output: the top 3 "
-                   "digits with probabilities; empty when the image holds no digit.")
+STATIC = ASSETS.parent / "ui" / "static"
+EXAMPLES = sorted((ASSETS / "examples").glob("digit_*.png"))  # digit_7.png: a drawn 7
+BRUSH = 16  # the pen's width in canvas pixels (400 x 400): MNIST-like strokes once scaled to 20x20
+gr.set_static_paths([WEB_WEIGHTS_FILE.parent])  # the weights are served as they are, cached by browsers
 
-# Picks the Sketchpad's brush as soon as the canvas appears (and again after it is cleared), so a
-# visitor can draw at once instead of hunting for the draw tool first.
-PICK_BRUSH_JS = """
-() => {
-  const pick = () => {
-    const root = document.querySelector('#digit-canvas');
-    if (!root) return;
-    const tools = [...root.querySelectorAll('button[aria-label="Brush"], button[aria-label="Erase"], '
-                                            + 'button[aria-label="Pan"]')];
-    const brush = root.querySelector('button[aria-label="Brush"]');
-    if (brush && !tools.some((b) => b.classList.contains('highlight'))) brush.click();
-  };
-  new MutationObserver(pick).observe(document.body,
-                                    {childList: true, subtree: true, attributes: true, attributeFilter: ['class']});
-  pick();
+API = {
+    "predict_digit": "Read a handwritten digit with LeNet (trained on MNIST). Input: a Sketchpad value whose "
+                     "composite is an image of one digit (dark on light or light on dark). Output: the top 3 "
+                     "digits with probabilities; empty when the image holds no digit.",
+    "explain_convolution": "How LeNet computed one pixel of a feature map for a drawing. Input: a Sketchpad "
+                           "value, layer (1 or 2), feature map (channel), row, column. Output: patch and kernel "
+                           "(in_channels x 5 x 5), products, bias, sum (patch . kernel + bias), relu, value (the "
+                           "model's own feature-map value there), input_box [top, left, bottom, right) on the "
+                           "32x32 input, and pool (the 2x2 average-pooling block that follows).",
+    "preprocessing_lesson": "The same drawing read three ways, with LeNet's answer for each: the whole canvas "
+                            "squeezed to 28x28, cropped but not centred, and MNIST's way (what the app does; it "
+                            "always agrees with predict_digit). Output: a table with columns way, digit, "
+                            "confidence.",
 }
-"""
-
-CLICK_CANVAS_CLEAR_JS = """
-() => { document.querySelector('#digit-canvas button[aria-label="Clear canvas"]')?.click(); }
-"""
-
-# A finger on the canvas must draw, not scroll the page: without this the browser takes the touch
-# for scrolling after the first move and cancels the stroke (seen on phones and in Chromium).
-CSS = """
-#digit-canvas canvas { touch-action: none; }
-"""
 
 
-def predict_digit(sketch: dict | None, request: gr.Request = None) -> tuple[dict[str, float], DigitReading | None]:
-    """LeNet's top-3 digits for a Sketchpad value (an empty label when nothing is drawn).
-
-    The reading also goes into the visitor's ``gr.State`` (invisible to API clients), from which
-    the "what LeNet sees" pictures are drawn without sending the canvas a second time.
-    """
-    reading = DIGITS.read(accept(sketch, request))
-    return ({} if reading is None else reading.top(3)), reading
+def page_texts() -> dict[str, dict[str, str]]:
+    """The sentences digit_lab.js shows, in every language (it picks the page's)."""
+    wanted = ("digit_", "preprocessing_way_")
+    return {language: {key: text for key, text in sentences.items() if key.startswith(wanted)}
+            for language, sentences in TEXT.items()}
 
 
-def show_what_lenet_sees(reading: DigitReading | None):
-    """The hint, the 28x28 image LeNet classified and both layers' feature maps."""
-    if reading is None:
-        return T("digit_hint_blank"), None, None, None
-    conv1, conv2 = DIGITS.feature_maps(reading.digit)
-    hint = T("digit_hint_unsure") if reading.probabilities.max() < 0.6 else T("digit_hint_ok")
-    return (hint, enlarge(reading.digit.mnist, 6), feature_grid(conv1, columns=3, cell=56),
-            feature_grid(conv2, columns=4, cell=40))
+def example_urls() -> list[dict[str, object]]:
+    """The example digits as data: URLs (a few KB each, sent with the page)."""
+    return [{"name": path.stem, "digit": int(path.stem.split("_")[1]),
+             "src": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()} for path in EXAMPLES]
+
+
+def lab_code() -> str:
+    """The browser code: the engine, the page, and the call that starts it (gr.HTML's js_on_load)."""
+    engine = (STATIC / "lenet_engine.js").read_text(encoding="utf-8")
+    page = (STATIC / "digit_lab.js").read_text(encoding="utf-8")
+    return f"{engine}\n{page}\nstartDigitLab(element, props);\n"
+
+
+def predict_digit(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
+    """LeNet's top-3 digits for a Sketchpad value (an empty label when nothing is drawn)."""
+    reading: DigitReading | None = DIGITS.read(accept(sketch, request))
+    return {} if reading is None else reading.top(3)
+
+
+def whole(value: float | None) -> int | float | None:
+    """A UI number as an int when it is whole (5.0 -> 5); anything else is left for the check to refuse."""
+    return int(value) if isinstance(value, (int, float)) and float(value).is_integer() else value
+
+
+def explain_convolution(sketch: dict | None, layer: float, channel: float, row: float, col: float,
+                        request: gr.Request = None) -> dict:
+    """The numbers behind one feature-map pixel, as the browser shows them (the Python reference)."""
+    value = accept(sketch, request)
+    try:
+        convolution.check_position(whole(layer), whole(channel), whole(row), whole(col))
+    except ConvolutionError as problem:
+        raise refusal(request, problem) from None
+    digit = DIGITS.digit(value)
+    if digit is None:
+        raise error(request, "digit_no_digit")
+    return convolution.explain_convolution(DIGITS.model, digit.tensor, whole(layer), whole(channel), whole(row),
+                                           whole(col))
+
+
+def preprocessing_lesson(sketch: dict | None, request: gr.Request = None) -> pd.DataFrame:
+    """The drawing read three ways, with LeNet's answer for each (way in words, digit, confidence)."""
+    rows = [(say(request, f"preprocessing_way_{way}", markup="text"), digit,
+             None if confidence is None else round(confidence, 4))
+            for way, digit, confidence in convolution.preprocessing_lesson(accept(sketch, request), DIGITS.weights,
+                                                                            DIGITS.model)]
+    return pd.DataFrame(rows, columns=["way", "digit", "confidence"])
 
 
 def build_digit_tab() -> None:
     gr.Markdown(T("digit_intro"))
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=300):
-            canvas = DigitCanvas(
-                label=T("digit_canvas"),
-                elem_id="digit-canvas",
-                canvas_size=(400, 400),
-                fixed_canvas=True,
-                format="png",  # lossless: webp would smear the strokes' edges
-                layers=False,
-                transforms=(),
-                brush=gr.Brush(default_size=15, colors=["#000000"], color_mode="fixed"),
-                eraser=gr.Eraser(default_size=20),
-                height=460,
-            )
-            clear = gr.Button(T("digit_clear"), variant="secondary", elem_id="digit-clear")
-        with gr.Column(scale=2, min_width=260):
-            answer = gr.Label(num_top_classes=3, label=T("digit_answer"), elem_id="digit-prediction")
-            hint = gr.Markdown(T("digit_hint_blank"), elem_id="digit-hint")
-            seen = gr.Image(label=T("digit_seen"), height=180, width=180, interactive=False,
-                            buttons=[], elem_id="digit-seen")
-            gr.Markdown(T("digit_seen_explain"))
-    with gr.Row(equal_height=False):
-        with gr.Column(min_width=280):
-            conv1 = gr.Image(label=T("digit_conv1"), interactive=False, buttons=[])
-            gr.Markdown(T("digit_conv1_explain"))
-        with gr.Column(min_width=280):
-            conv2 = gr.Image(label=T("digit_conv2"), interactive=False, buttons=[])
-            gr.Markdown(T("digit_conv2_explain"))
-    reading = gr.State()  # this visitor's last reading, for the pictures below the answer
-    gr.Examples(
-        examples=[str(p) for p in sorted((ASSETS / "examples").glob("digit_*.png"))],
-        inputs=canvas,
-        label=T("digit_examples"),
+    gr.HTML(
+        "",
+        html_template='<div class="digit-lab"></div>',
+        css_template=(STATIC / "digit_lab.css").read_text(encoding="utf-8"),
+        js_on_load=lab_code(),
+        elem_id="digit-lab",
+        weights_url=f"gradio_api/file={WEB_WEIGHTS_FILE}",
+        examples=example_urls(),
+        texts=page_texts(),
+        brush=BRUSH,
     )
-    # The canvas's own "Clear canvas" tool resets its drawing state reliably (setting the value to
-    # None twice in a row does not: the second None is not a change); the answers are reset here.
-    clear.click(lambda: ({}, None, T("digit_hint_blank"), None, None, None), None,
-                [answer, reading, hint, seen, conv1, conv2], js=CLICK_CANVAS_CLEAR_JS,
-                api_visibility="private", show_progress="hidden", queue=False)
-    canvas.change(
-        predict_digit, canvas, [answer, reading], api_name="predict_digit", api_description=API_DESCRIPTION,
-        trigger_mode="always_last",
-        show_progress="hidden", concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet",
-    ).then(
-        show_what_lenet_sees, reading, [hint, seen, conv1, conv2], api_visibility="private",
-        show_progress="hidden", concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet-views",
-    )
+    # For programs only: the same readings in Python, from a Sketchpad value (nothing here is shown).
+    with gr.Column(visible=False):
+        sketch = DigitCanvas(label="sketch", canvas_size=(400, 400), format="png", layers=False, transforms=())
+        layer, channel, row, col = (gr.Number(label=name) for name in ("layer", "channel", "row", "col"))
+        answer = gr.Label(num_top_classes=3, label="answer")
+        explained = gr.JSON(label="explanation")
+        lesson = gr.Dataframe(label="lesson")
+    limits = dict(concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet")
+    gr.on([], predict_digit, sketch, answer, api_name="predict_digit", api_description=API["predict_digit"],
+          **limits)
+    gr.on([], explain_convolution, [sketch, layer, channel, row, col], explained, api_name="explain_convolution",
+          api_description=API["explain_convolution"], **limits)
+    gr.on([], preprocessing_lesson, sketch, lesson, api_name="preprocessing_lesson",
+          api_description=API["preprocessing_lesson"], **limits)
+

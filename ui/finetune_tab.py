@@ -249,7 +249,8 @@ def suggested_lr(strategy: str) -> float:
 
 
 def build_finetune_tab():
-    """The fine-tune tab; returns the training event and the session's model (for the compare tab)."""
+    """The fine-tune tab; returns the training event (the compare tab follows it) and the inputs a
+    teacher's link can fill (zip, strategy, epochs)."""
     out: dict[str, gr.components.Component] = {}
     gr.Markdown(T("ft_intro"))
     gr.Markdown(T("ft_limits"))
@@ -307,4 +308,4 @@ def build_finetune_tab():
     out["prepare"].click(download_finetuned, None, out["download"], api_name="download_finetuned",
                          api_description=API["download_finetuned"], concurrency_limit=1,
                          concurrency_id="download")
-    return job
+    return job, (archive, strategy, epochs)

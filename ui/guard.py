@@ -121,6 +121,11 @@ class Guard:
         if body is None:
             return await self.refuse(("guard_body_too_large", 413, {"limit": self.budgets.json_body_bytes}),
                                      request, scope, None, send)
+        if scope["path"].startswith("/gradio_api/component_server"):
+            # Components' own server functions: none of this app's visible components has one (the
+            # digit canvas draws in the page; the Sketchpad behind /predict_digit takes files with
+            # the request). Refused unread: they would create a session and store uploads.
+            return await self.refuse(("guard_no_component_server", 404, {}), request, scope, None, send)
         if scope["path"].startswith("/gradio_api/call/") and self.public_function(scope) is None:
             # The REST route would run any event, even those the app keeps to the page itself
             # (Gradio's example loaders there crash mid-answer): it serves the documented API only.

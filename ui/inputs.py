@@ -17,7 +17,7 @@ from gradio.components.base import server
 
 from nets.facts import Refusal
 from nets.images import MAX_PIXELS, ImageError, open_header
-from ui.server import CANVAS_MAX_BYTES, CANVAS_MAX_PIXELS, CANVAS_PENDING
+from ui.server import CANVAS_MAX_PIXELS
 from ui.text import refusal
 
 
@@ -69,13 +69,14 @@ class PhotoUpload(gr.Image):
 
 
 class DigitCanvas(gr.Sketchpad):
-    """A Sketchpad that refuses what is not a drawing.
+    """The Sketchpad value ``/predict_digit`` and its siblings take from programs, refusing what is
+    not a drawing.
 
-    A drawing reaches the server two ways. API clients send files (background, layers,
-    composite) with the request; browsers upload each part beforehand as raw bytes through the
-    editor's ``accept_blobs`` server function and then send only an id. Both are checked from
-    the image header before anything is decoded: at most one layer, each part a real image of at
-    most 2048x2048 pixels. The browsers' pending uploads are kept in a bounded store.
+    The page draws on a canvas of its own and reads it in the browser; this component is never
+    shown. API clients send files (background, layers, composite) with the request, and each is
+    checked from its image header before anything is decoded: at most one layer, each part a real
+    image of at most 2048x2048 pixels. The editor's browser upload route (``accept_blobs``, a
+    store of pending strokes strangers could fill) is closed: nothing here uses it.
     """
 
     def get_block_name(self) -> str:
@@ -83,20 +84,7 @@ class DigitCanvas(gr.Sketchpad):
 
     @server
     def accept_blobs(self, data):
-        kind, index = data.data.get("type"), data.data.get("index")
-        if kind == "layer" and index not in (None, "null", 0, "0"):  # the browser sends 0 (or "0")
-            raise gr.Error("The digit canvas has a single layer.")
-        blob = data.files[0][1] if data.files else b""
-        if len(blob) > CANVAS_MAX_BYTES:
-            raise gr.Error(f"The drawing is too large ({len(blob) >> 20} MB); "
-                           f"the limit is {CANVAS_MAX_BYTES >> 20} MB.")
-        try:
-            check_image_bytes(blob, CANVAS_MAX_PIXELS)
-        except ImageError as error:
-            raise gr.Error(str(error)) from None
-        super().accept_blobs(data)
-        while len(self.blob_storage) > CANVAS_PENDING:  # abandoned uploads: drop the oldest
-            self.blob_storage.pop(next(iter(self.blob_storage)))
+        raise gr.Error("This app's digit canvas takes no uploads of its own: send the drawing with the request.")
 
     def preprocess(self, payload):
         if payload is not None and payload.id is None:  # an API client's files (blobs: see above)

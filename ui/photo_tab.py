@@ -70,7 +70,8 @@ def weights_notice(request: gr.Request = None):
     return gr.update(value=say(request, "photo_weights_pending"), visible=True)
 
 
-def build_photo_tab(demo: gr.Blocks) -> None:
+def build_photo_tab(tab: gr.Tab) -> gr.Image:
+    """The photo tab; returns its photo box (a teacher's link can fill it)."""
     gr.Markdown(T("photo_intro"))
     notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
@@ -96,5 +97,6 @@ def build_photo_tab(demo: gr.Blocks) -> None:
     picture.change(classify_photo_if_any, picture, [answer, seen], api_visibility="private",
                    trigger_mode="always_last", **limits).then(
         explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
-    gr.on([demo.load, run.click, picture.change], weights_notice, None, notice, api_visibility="private",
+    gr.on([tab.select, run.click, picture.change], weights_notice, None, notice, api_visibility="private",
           show_progress="hidden")
+    return picture

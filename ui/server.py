@@ -90,8 +90,6 @@ gr.set_static_paths([DOWNLOADS])
 # --- what an upload may be -----------------------------------------------------------------------------
 ZIP_LIMITS = ZipLimits()
 CANVAS_MAX_PIXELS = 2048 * 2048  # the canvas is 400x400; an API client's photo of paper fits too
-CANVAS_MAX_BYTES = 8 << 20  # one part of a drawing, as sent: a 2048x2048 PNG of a digit is far less
-CANVAS_PENDING = 512  # strokes uploaded by browsers and not yet classified, kept at most
 
 # Many small requests at once are served best one core each: torch's intra-op threads would
 # spin against each other (and against the visitors' other requests) on a small server.
