@@ -47,8 +47,8 @@ def composite(grey: np.ndarray) -> dict:
 
 def on_canvas(digit: np.ndarray, rng: np.random.Generator, size: int = 400, scale: int = 10) -> np.ndarray:
     """A small light-on-dark digit enlarged ``scale`` times, dark on a white canvas at a random place."""
-    size = (digit.shape[1] * scale, digit.shape[0] * scale)
-    big = np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.BICUBIC))
+    enlarged = (digit.shape[1] * scale, digit.shape[0] * scale)
+    big = np.asarray(Image.fromarray(digit).resize(enlarged, Image.Resampling.BICUBIC))
     canvas = np.zeros((size, size), np.uint8)
     y, x = rng.integers(0, size - big.shape[0] + 1), rng.integers(0, size - big.shape[1] + 1)
     canvas[y : y + big.shape[0], x : x + big.shape[1]] = big
