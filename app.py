@@ -11,22 +11,24 @@ models live in ``ui/server.py``, every sentence in ``ui/text.py``, and all the l
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui import compare_tab, digit_tab, finetune_tab, links, photo_tab
+from nets import charts
+from ui import compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
 from ui.guard import Guard
 from ui.server import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE, warm_up
-from ui.text import LANGUAGE_JS, T
+from ui.text import LANGUAGE_JS, TOAST_CSS, T
 
 CSS = """
 /* On a phone all four tabs fit in one row (otherwise Gradio hides some behind a "more" menu). */
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
-"""
+""" + charts.CSS + TOAST_CSS + finetune_tab.CSS + train_tab.CSS
 
 
 def page_js(*scripts: str) -> str:
@@ -38,13 +40,15 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Classic CNNs, hands on", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(T("app_title"))
         gr.Markdown(T("language_code"), elem_id="page-language", visible="hidden")  # see ui.text.LANGUAGE_JS
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone all five stay in sight, on two rows
             with gr.Tab(T("tab_digit"), id="digit"):
                 digit_tab.build_digit_tab()
+            with gr.Tab(T("tab_train"), id="train") as tab:
+                train_tab.build_train_tab(tabs, tab)
             with gr.Tab(T("tab_photo"), id="photo") as tab:
                 photo = photo_tab.build_photo_tab(tab)
-            with gr.Tab(T("tab_finetune"), id="finetune"):
-                job, training = finetune_tab.build_finetune_tab()
+            with gr.Tab(T("tab_finetune"), id="finetune") as tab:
+                job, training = finetune_tab.build_finetune_tab(tab)
             with gr.Tab(T("tab_compare"), id="compare") as tab:
                 classes, extras, layers = compare_tab.build_compare_tab(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
@@ -65,6 +69,7 @@ def main() -> None:
     parser.add_argument("--mcp", action="store_true", default=os.environ.get("MCP_SERVER") == "1",
                         help="also serve the endpoints as an MCP server (needs gradio[mcp]; or set MCP_SERVER=1)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     warm_up()
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(i18n=T, js=page_js(LANGUAGE_JS), css=CSS, max_file_size=MAX_UPLOAD,

@@ -2,7 +2,9 @@
 
 *The note's AlexNet* (Krizhevsky, Sutskever, Hinton 2012) has 96-256-384-384-256 filters,
 local response normalisation after the first two convolutions and overlapping 3x3 max pooling;
-its classifier reads 6x6x256 features. 62,378,344 parameters for 1000 classes.
+its classifier reads 6x6x256 features. 62,378,344 parameters for 1000 classes. The paper really
+trained it split over two GPUs (``AlexNet2012TwoGPU``): conv2, conv4 and conv5 saw only their own
+GPU's half of the maps, which leaves 60,965,224 parameters.
 
 *torchvision's AlexNet* is the later single-tower variant ("One weird trick", 2014): 64-192-384-
 256-256 filters, no LRN, an adaptive 6x6 pooling; 61,100,840 parameters. Its ImageNet weights
@@ -46,26 +48,29 @@ class AlexNet2012(nn.Module):
     arithmetic is exact: 55 -> 27 -> 13 -> 6.
     """
 
+    TOWERS = 1  # conv2, conv4 and conv5 use groups=TOWERS: 1 is one tower that sees every map
+
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
+        towers = self.TOWERS
         self.features = nn.Sequential(
             nn.Conv2d(3, 96, kernel_size=11, stride=4),  # (B, 3, 227, 227) -> (B, 96, 55, 55)
             nn.ReLU(inplace=True),
             nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2),
             nn.MaxPool2d(kernel_size=3, stride=2),  # -> (B, 96, 27, 27)
-            nn.Conv2d(96, 256, kernel_size=5, padding=2),  # -> (B, 256, 27, 27)
+            nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=towers),  # -> (B, 256, 27, 27)
             nn.ReLU(inplace=True),
             nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2),
             nn.MaxPool2d(kernel_size=3, stride=2),  # -> (B, 256, 13, 13)
-            nn.Conv2d(256, 384, kernel_size=3, padding=1),  # -> (B, 384, 13, 13)
+            nn.Conv2d(256, 384, kernel_size=3, padding=1),  # -> (B, 384, 13, 13): across towers
             nn.ReLU(inplace=True),
-            nn.Conv2d(384, 384, kernel_size=3, padding=1),  # -> (B, 384, 13, 13)
+            nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=towers),  # -> (B, 384, 13, 13)
             nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),  # -> (B, 256, 13, 13)
+            nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=towers),  # -> (B, 256, 13, 13)
             nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),  # -> (B, 256, 6, 6)
         )
-        self.classifier = nn.Sequential(
+        self.classifier = nn.Sequential(  # fully connected: every layer reads both towers
             nn.Dropout(p=dropout),
             nn.Linear(6 * 6 * 256, 4096),
             nn.ReLU(inplace=True),
@@ -80,7 +85,7 @@ class AlexNet2012(nn.Module):
         x = self.features(x)  # (B, 256, 6, 6) for 227x227 input
         if x.shape[-2:] != (6, 6):
             raise ValueError(
-                f"AlexNet2012 needs {INPUT_SIZE_2012}x{INPUT_SIZE_2012} input: {size[0]}x{size[1]} gives "
+                f"{type(self).__name__} needs {INPUT_SIZE_2012}x{INPUT_SIZE_2012} input: {size[0]}x{size[1]} gives "
                 f"{x.shape[-2]}x{x.shape[-1]}x256 features, but the classifier was built for 6x6x256 "
                 f"(224x224 gives 5x5). Resize or crop the image to {INPUT_SIZE_2012}x{INPUT_SIZE_2012}."
             )
@@ -88,9 +93,30 @@ class AlexNet2012(nn.Module):
         return self.classifier(x)  # (B, num_classes)
 
 
+class AlexNet2012TwoGPU(AlexNet2012):
+    """The 2012 AlexNet as the paper trained it: two towers, one per GPU (its figure 2).
+
+    A GTX 580 had 3 GB of memory, too little to train the whole network on one, so each of two
+    GPUs held half of every layer's kernels (48 of conv1's 96, 128 of conv2's 256, ...). The GPUs
+    exchanged maps only at some layers: conv3 and the fully connected layers read both towers,
+    while conv2, conv4 and conv5 read only their own GPU's half of the maps, i.e. convolutions
+    with ``groups=2``. Each of those has half the weights of the merged network's (and does half
+    the multiply-adds): 60,965,224 parameters instead of 62,378,344. (The paper's response
+    normalisation also stayed within a GPU's maps; it has no parameters and is left as the
+    note writes it.)
+    """
+
+    TOWERS = 2
+
+
 def alexnet2012(*, num_classes: int = 1000, dropout: float = 0.5) -> AlexNet2012:
     """The note's 2012 AlexNet, untrained (no public weights exist for this exact layout)."""
     return AlexNet2012(num_classes=num_classes, dropout=dropout)
+
+
+def alexnet2012_two_gpu(*, num_classes: int = 1000, dropout: float = 0.5) -> AlexNet2012TwoGPU:
+    """The paper's two-GPU 2012 AlexNet (conv2, conv4, conv5 grouped in two), untrained."""
+    return AlexNet2012TwoGPU(num_classes=num_classes, dropout=dropout)
 
 
 def forward_features(model: AlexNet, batch: torch.Tensor) -> torch.Tensor:

@@ -1,16 +1,28 @@
-"""A horizontal bar chart on a logarithmic axis, as an SVG string.
+"""Charts as HTML and SVG strings: log-scale bars, 100% stacked bars, and training curves.
 
-Model sizes span five orders of magnitude (LeNet's 62 thousand parameters, VGG-16's 138 million):
-on a linear axis LeNet's bar is invisible. Gradio's native plots have no log axis, so this draws
-one. Colours come from the page's CSS variables, so the chart follows the light or dark theme.
+Gradio's native plots have no log axis (model sizes span five orders of magnitude: LeNet's 62
+thousand parameters, VGG-16's 138 million), cannot mark a best epoch, and their legends and axis
+ticks were cut off or fractional on small screens. These charts are drawn here instead:
+
+- bars are HTML (a row per item: its name, a bar, its value), so their text stays at the page's
+  own size on a phone, and every row of the data is a row of the chart;
+- curves are SVG with a view box of a phone's width, integer epoch ticks, axis titles, a legend
+  above the plot, and an optional marker (the best epoch).
+
+Colours come from the page's CSS variables (``--color-accent``, ``currentColor``), so the charts
+follow the light or dark theme. Every piece of text is given by the caller (already in the
+visitor's language) and escaped here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 
 UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+SERIES_COLOURS = ("#2f7ed8", "#f28f43", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+PART_COLOURS = ("#2f7ed8", "#f28f43", "#9aa0a6")  # conv, fully connected, other
 
 
 def short_number(value: float) -> str:
@@ -22,38 +34,171 @@ def short_number(value: float) -> str:
     return f"{value:.0f}"
 
 
-def log_bar_chart(names: list[str], values: list[int], title: str, width: int = 760) -> str:
-    """SVG bars of ``values`` (all > 0) on a log10 axis, each labelled with its exact value."""
+def _bars(title: str, rows: list[str], legend: str = "") -> str:
+    return (f'<figure class="cc-chart" role="img" aria-label="{escape(title)}">'
+            f'<figcaption class="cc-title">{escape(title)}</figcaption>{legend}{"".join(rows)}</figure>')
+
+
+def log_bar_chart(names: Sequence[str], values: Sequence[int], title: str) -> str:
+    """Bars of ``values`` (all > 0) on a log10 axis, each labelled with its exact value, as HTML."""
     if not names:
         return ""
     lo = math.floor(math.log10(min(values)))
-    hi = math.ceil(math.log10(max(values)))
-    hi = max(hi, lo + 1)
-    label_w, value_w, row_h, top = 230, 110, 30, 34
-    plot_w = width - label_w - value_w
-    height = top + row_h * len(names) + 30
+    hi = max(math.ceil(math.log10(max(values))), lo + 1)
+    rows = []
+    for name, value in zip(names, values, strict=True):
+        share = 100 * (math.log10(value) - lo) / (hi - lo)
+        rows.append(f'<div class="cc-row"><span class="cc-name">{escape(str(name))}</span>'
+                    f'<span class="cc-track"><span class="cc-bar" style="width:{max(share, 1):.1f}%"></span></span>'
+                    f'<span class="cc-value" title="{value:,}">{short_number(value)}</span></div>')
+    scale = ('<div class="cc-row cc-axis"><span class="cc-name"></span><span class="cc-track cc-ticks">'
+             + "".join(f'<span style="left:{100 * (p - lo) / (hi - lo):.1f}%">{short_number(10 ** p)}</span>'
+                       for p in range(lo, hi + 1)) + '</span><span class="cc-value"></span></div>')
+    return _bars(title, rows + [scale])
 
-    def x_of(value: float) -> float:
-        return label_w + plot_w * (math.log10(value) - lo) / (hi - lo)
 
-    parts = [
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(title)}" '
-        f'style="max-width:{width}px;font-family:var(--font);font-size:13px;color:var(--body-text-color)">',
-        f'<text x="0" y="18" fill="currentColor" font-weight="600">{escape(title)}</text>',
-    ]
-    for power in range(lo, hi + 1):
-        x = x_of(10**power)
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 24}" '
-                     'stroke="currentColor" stroke-opacity="0.15"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 8}" fill="currentColor" fill-opacity="0.7" '
-                     f'text-anchor="middle">{short_number(10**power)}</text>')
-    for i, (name, value) in enumerate(zip(names, values, strict=True)):
-        y = top + i * row_h
-        x = x_of(value)
-        parts.append(f'<text x="{label_w - 8}" y="{y + 18}" fill="currentColor" text-anchor="end">'
-                     f'{escape(name)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 5}" width="{max(x - label_w, 1.5):.1f}" height="{row_h - 10}" '
-                     'rx="3" fill="var(--color-accent)" fill-opacity="0.85"/>')
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 18}" fill="currentColor">{value:,}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def stacked_bar_chart(names: Sequence[str], shares: Sequence[Sequence[float]], parts: Sequence[str],
+                      title: str) -> str:
+    """One 100% bar per name, split into ``parts`` by ``shares`` (percent, one list per name), as HTML."""
+    if not names:
+        return ""
+    colours = PART_COLOURS if len(parts) <= len(PART_COLOURS) else SERIES_COLOURS
+    legend = ('<div class="cc-legend">' + "".join(
+        f'<span><i style="background:{colours[i]}"></i>{escape(part)}</span>' for i, part in enumerate(parts))
+        + "</div>")
+    rows = []
+    for name, split in zip(names, shares, strict=True):
+        pieces = "".join(
+            f'<span class="cc-piece" style="width:{value:.2f}%;background:{colours[i]}" '
+            f'title="{escape(parts[i])}: {value:g}%">{f"{value:.0f}%" if value >= 12 else ""}</span>'
+            for i, value in enumerate(split) if value > 0)
+        rows.append(f'<div class="cc-row"><span class="cc-name">{escape(str(name))}</span>'
+                    f'<span class="cc-track cc-stack">{pieces}</span></div>')
+    return _bars(title, rows, legend)
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values spanning [low, high]."""
+    if high <= low:
+        return [low]
+    raw = (high - low) / count
+    step = 10 ** math.floor(math.log10(raw))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if raw <= step * m)
+    first = math.ceil(low / step) * step
+    return [round(first + i * step, 10) for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, x_title: str, y_title: str,
+               y_range: tuple[float, float] | None = None, marker: tuple[float, str] | None = None,
+               percent: bool = False, width: int = 480, height: int = 300) -> str:
+    """Lines of (x, y) points, one per series (its name in the legend), as SVG.
+
+    x is an epoch-like count: its ticks are whole numbers. ``y_range`` fixes the y axis (else it
+    fits the data); ``percent`` shows y as percentages. ``marker`` = (x, label) draws a dashed
+    vertical line there, labelled (the best epoch).
+    """
+    points = [p for line in series.values() for p in line]
+    if not points:
+        return ""
+    xs = [x for x, _ in points]
+    ys = [y for _, y in points]
+    x_lo, x_hi = min(xs), max(max(xs), min(xs) + 1)
+    y_lo, y_hi = y_range if y_range is not None else (min(0.0, min(ys)), max(ys) * 1.08 or 1.0)
+    left, right, top, bottom = 56, 14, 56, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def px(x: float) -> float:
+        return left + plot_w * (x - x_lo) / (x_hi - x_lo)
+
+    def py(y: float) -> float:
+        return top + plot_h * (1 - (min(max(y, y_lo), y_hi) - y_lo) / (y_hi - y_lo))
+
+    def label(y: float) -> str:
+        return f"{y * 100:.0f}%" if percent else f"{y:g}"
+
+    out = [f'<svg class="cc-lines" viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" style="max-width:{width * 1.4:.0f}px;font-family:var(--font);'
+           'font-size:14px;color:var(--body-text-color)">',
+           f'<text x="0" y="16" fill="currentColor" font-weight="600">{escape(title)}</text>']
+    legend_x = 0.0
+    for i, name in enumerate(series):  # the legend, above the plot: never cut off
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        out.append(f'<line x1="{legend_x:.0f}" y1="35" x2="{legend_x + 18:.0f}" y2="35" stroke="{colour}" '
+                   'stroke-width="3"/>')
+        out.append(f'<text x="{legend_x + 23:.0f}" y="40" fill="currentColor">{escape(name)}</text>')
+        legend_x += 38 + 8 * len(name)
+    for y in _ticks(y_lo, y_hi):
+        out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="currentColor" '
+                   'stroke-opacity="0.12"/>')
+        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" fill="currentColor" fill-opacity="0.75" '
+                   f'text-anchor="end">{label(y)}</text>')
+    x_step = max(1, math.ceil((x_hi - x_lo) / 8))  # whole epochs, at most ~9 labels
+    for x in range(math.ceil(x_lo), math.floor(x_hi) + 1, x_step):
+        out.append(f'<text x="{px(x):.1f}" y="{height - bottom + 18}" fill="currentColor" fill-opacity="0.75" '
+                   f'text-anchor="middle">{x}</text>')
+    out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+               'stroke="currentColor" stroke-opacity="0.4"/>')
+    out.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 6}" fill="currentColor" text-anchor="middle">'
+               f'{escape(x_title)}</text>')
+    out.append(f'<text transform="translate(14 {top + plot_h / 2:.0f}) rotate(-90)" fill="currentColor" '
+               f'text-anchor="middle">{escape(y_title)}</text>')
+    if marker is not None:
+        x, text = marker
+        out.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + plot_h}" stroke="currentColor" '
+                   'stroke-dasharray="4 4" stroke-opacity="0.6"/>')
+        anchor = "end" if px(x) > left + plot_w * 0.7 else "start"
+        shift = -4 if anchor == "end" else 4
+        out.append(f'<text x="{px(x) + shift:.1f}" y="{top + 14}" fill="currentColor" text-anchor="{anchor}" '
+                   f'font-size="12">{escape(text)}</text>')
+    for i, line in enumerate(series.values()):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in line)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5" '
+                   'stroke-linejoin="round"/>')
+        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in line]
+    out.append("</svg>")
+    return "".join(out)
+
+
+def kernel_grid(kernels, title: str, cell: int = 12, gap: int = 10) -> str:
+    """Convolution kernels (K, h, w) as a row of small squares, red positive, blue negative, white
+    zero, all on one scale (the largest weight), as SVG."""
+    count, height, width = kernels.shape
+    peak = float(abs(kernels).max()) or 1.0
+    size_w, size_h = count * (width * cell + gap) - gap, height * cell
+    out = [f'<figure class="cc-chart" role="img" aria-label="{escape(title)}"><figcaption class="cc-title">'
+           f'{escape(title)}</figcaption><svg viewBox="0 0 {size_w} {size_h}" width="100%" '
+           f'style="max-width:{size_w * 1.5:.0f}px">']
+    for k in range(count):
+        left = k * (width * cell + gap)
+        for y in range(height):
+            for x in range(width):
+                v = float(kernels[k, y, x]) / peak  # -1..1
+                shade = round(255 * (1 - abs(v)))
+                colour = f"rgb(255,{shade},{shade})" if v >= 0 else f"rgb({shade},{shade},255)"
+                out.append(f'<rect x="{left + x * cell}" y="{y * cell}" width="{cell}" height="{cell}" '
+                           f'fill="{colour}"/>')
+        out.append(f'<rect x="{left}" y="0" width="{width * cell}" height="{size_h}" fill="none" '
+                   'stroke="currentColor" stroke-opacity="0.3"/>')
+    out.append("</svg></figure>")
+    return "".join(out)
+
+
+# The bars' layout; the page includes it once (app.py).
+CSS = """
+.cc-chart { margin: 0; font-size: 0.9em; }
+.cc-title { font-weight: 600; margin-bottom: 6px; }
+.cc-row { display: grid; grid-template-columns: minmax(7em, 34%) 1fr 4.2em; gap: 8px; align-items: center;
+          margin: 3px 0; }
+.cc-name { overflow-wrap: anywhere; text-align: right; }
+.cc-track { position: relative; height: 18px; border-radius: 4px; background: var(--border-color-primary); }
+.cc-bar { position: absolute; inset: 0 auto 0 0; background: var(--color-accent); border-radius: 4px; opacity: 0.85; }
+.cc-value { font-variant-numeric: tabular-nums; }
+.cc-axis .cc-track { background: none; height: 1.2em; }
+.cc-ticks span { position: absolute; transform: translateX(-50%); font-size: 0.8em; opacity: 0.7; }
+.cc-stack { display: flex; overflow: hidden; grid-column: 2 / 4; }
+.cc-piece { height: 100%; color: #fff; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
+.cc-legend { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 6px; font-size: 0.9em; }
+.cc-legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 4px;
+               vertical-align: -1px; }
+"""

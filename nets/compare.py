@@ -8,7 +8,8 @@ them:
   how parameters and compute split between convolutions and fully connected layers);
 - ``layer_table``: one model layer by layer, in the manner of d2l's ``layer_summary`` / torchinfo;
 - ``shares_table``: the conv / fully connected / other split of each model, for the charts;
-- ``note_claims``: the note's claims beside the exact counts (as facts the UI words).
+- ``note_claims``: the note's claims beside the exact counts (as facts the UI words);
+- ``two_gpu_split``: why the 2012 network was split over two GPUs, and what the split saved.
 
 Every model is built on PyTorch's ``meta`` device: tensors there have shapes but no storage, so
 VGG-16's 138M parameters cost no memory, no initialisation time and no download, and a forward
@@ -30,17 +31,20 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import models as tv
 
-from nets.alexnet import INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012
+from nets.alexnet import INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012, alexnet2012_two_gpu
 from nets.facts import Fact, Refusal, fact
 from nets.lenet import lenet, mnist_weights
 
 LENET_NOTE = "LeNet (note, 3 channels)"
 LENET_DIGITS = "LeNet (digit tab, 1 channel)"
 ALEXNET_2012 = "AlexNet 2012 (note)"
+ALEXNET_2012_TWO_GPU = "AlexNet 2012 (paper, 2 GPUs)"  # conv2, conv4, conv5 grouped in two
 ALEXNET_TORCHVISION = "AlexNet (torchvision)"
 ALEXNET_FINETUNED = "AlexNet + new head (N classes)"  # the table shows N as a number
 
-MODELS: tuple[str, ...] = (LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_TORCHVISION, ALEXNET_FINETUNED)
+MODELS: tuple[str, ...] = (
+    LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_2012_TWO_GPU, ALEXNET_TORCHVISION, ALEXNET_FINETUNED,
+)
 """The models the tab always shows, in table order."""
 
 EXTRA_MODELS: tuple[str, ...] = (
@@ -81,6 +85,7 @@ _BUILDERS: dict[str, tuple[Callable[[int], nn.Module], tuple[int, int, int]]] = 
     LENET_NOTE: (lambda _: lenet(in_channels=3), (3, LENET_SIZE, LENET_SIZE)),
     LENET_DIGITS: (lambda _: lenet(in_channels=1), (1, LENET_SIZE, LENET_SIZE)),
     ALEXNET_2012: (lambda _: alexnet2012(), (3, INPUT_SIZE_2012, INPUT_SIZE_2012)),
+    ALEXNET_2012_TWO_GPU: (lambda _: alexnet2012_two_gpu(), (3, INPUT_SIZE_2012, INPUT_SIZE_2012)),
     ALEXNET_TORCHVISION: (lambda _: tv.alexnet(), IMAGENET_INPUT),
     ALEXNET_FINETUNED: (_alexnet_with_new_head, IMAGENET_INPUT),
     "VGG-16": (lambda _: tv.vgg16(), IMAGENET_INPUT),
@@ -346,7 +351,7 @@ def note_claims() -> list[Fact]:
     ``claim_alexnet_parameters``, ``claim_alexnet_layers``, ``claim_alexnet_split``. The UI
     words each claim and its exact numbers in the visitor's language.
     """
-    count = {name: _summary(name).parameters for name in MODELS[:4]}
+    count = {name: _summary(name).parameters for name in (LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_TORCHVISION)}
 
     def split(s: _Summary) -> dict[str, object]:
         return {"fc_params_pct": _percent(s.fc_params, s.parameters),
@@ -364,3 +369,29 @@ def note_claims() -> list[Fact]:
         fact("claim_alexnet_split", note=(96, 92), torchvision=split(_summary(ALEXNET_TORCHVISION)),
              y2012=split(_summary(ALEXNET_2012))),
     ]
+
+
+# The paper's hardware (Krizhevsky et al. 2012, section 3.2): "a single GTX 580 GPU has only 3GB of
+# memory, which limits the maximum size of the networks that can be trained on it".
+GPU_2012, GPU_2012_MEMORY_GB, GPUS_2012 = "GTX 580", 3, 2
+GROUPED_LAYERS_2012 = ("conv2", "conv4", "conv5")  # the layers that read only their own GPU's maps
+
+
+def two_gpu_split() -> Fact:
+    """Why the 2012 AlexNet was split over two GPUs, and what the split cost, as one fact.
+
+    ``alexnet_two_gpu``: the GPUs (``gpus``, ``gpu``, ``gpu_memory_gb``), the layers that read only
+    their own GPU's half of the maps (``grouped_layers``), the parameters of the two-GPU network
+    and of the same network as one tower (``two_gpu``, ``one_tower``, ``fewer_parameters``,
+    ``fewer_parameters_pct``) and their multiply-adds at 227x227 (``two_gpu_mult_adds``,
+    ``one_tower_mult_adds``, ``fewer_mult_adds_pct``).
+    """
+    two, one = _summary(ALEXNET_2012_TWO_GPU), _summary(ALEXNET_2012)
+    return fact(
+        "alexnet_two_gpu", gpus=GPUS_2012, gpu=GPU_2012, gpu_memory_gb=GPU_2012_MEMORY_GB,
+        grouped_layers=list(GROUPED_LAYERS_2012), two_gpu=two.parameters, one_tower=one.parameters,
+        fewer_parameters=one.parameters - two.parameters,
+        fewer_parameters_pct=_percent(one.parameters - two.parameters, one.parameters),
+        two_gpu_mult_adds=two.mult_adds, one_tower_mult_adds=one.mult_adds,
+        fewer_mult_adds_pct=_percent(one.mult_adds - two.mult_adds, one.mult_adds),
+    )

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nets.lenet import LeNetWeights, lenet, mnist_weights
+from nets.lenet import LeNet, LeNetWeights, lenet, mnist_weights
 from nets.sketch import Digit, sketch_to_mnist
 
 
@@ -34,9 +34,10 @@ class DigitReading:
 class DigitReader:
     """The digit tab's LeNet: safe to share between threads (inference only, never modified)."""
 
-    def __init__(self, weights: LeNetWeights | None = None) -> None:
+    def __init__(self, weights: LeNetWeights | None = None, model: LeNet | None = None) -> None:
+        """The shipped LeNet, or ``model`` (a visitor's own, trained with the shipped normalisation)."""
         self.weights = weights or mnist_weights()
-        self.model = lenet(weights=self.weights).eval().requires_grad_(False)
+        self.model = (model if model is not None else lenet(weights=self.weights)).eval().requires_grad_(False)
 
     def digit(self, value: Any) -> Digit | None:
         """A Sketchpad value (or image) in MNIST form, as this LeNet reads it; ``None`` if no digit."""

@@ -75,10 +75,21 @@ def use_finetune_tab(page, size: str, archive: str) -> None:
     assert any(colour in answer for colour in ("red", "green", "blue"))
 
 
+def use_train_tab(page, size: str) -> None:
+    images = page.locator("#train-images input[type=number]")
+    images.fill("2000")
+    images.press("Enter")
+    page.locator("#train-start").click()
+    status = wait_for_text(page.locator("#train-status"), "Done:", timeout=90)
+    assert re.search(r"Done: \d+\.\d%", status), status
+    page.locator("#train-accuracy svg circle").first.wait_for(timeout=10_000)  # the curve has its points
+    page.wait_for_function("document.querySelector('#train-runs').innerText.includes('relu')", timeout=10_000)
+
+
 def use_compare_tab(page, size: str) -> None:
     table = wait_for_text(page.locator("#models-table"), "62,378,344")
     assert "62,006" in table and "61,100,840" in table and "714,188,480" in table
-    page.locator("#params-chart svg").wait_for(timeout=15_000)
+    page.locator("#params-chart .cc-chart").wait_for(timeout=15_000)
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -91,9 +102,26 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
     if tab == "finetune":
         use_finetune_tab(page, size, dataset_zip)
     else:
-        {"digit": use_digit_tab, "photo": use_photo_tab, "compare": use_compare_tab}[tab](page, size)
+        {"digit": use_digit_tab, "train": use_train_tab, "photo": use_photo_tab,
+         "compare": use_compare_tab}[tab](page, size)
     assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
     page.screenshot(path=str(shots / f"{tab}-{size}-{theme}.png"), full_page=True)
+    assert not page.console_errors, page.console_errors
+    page.close()
+
+
+KOREAN_TITLES = {"digit": "LeNet에게 숫자 그려 보여 주기", "train": "LeNet 직접 학습시키기",
+                 "photo": "AlexNet에게 사진 보여 주기", "finetune": "내 이미지로 AlexNet 미세 조정하기",
+                 "compare": "모델 비교: 파라미터, 메모리, 연산량"}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("tab", list(TABS))
+def test_every_tab_speaks_korean_to_a_korean_browser(browser, app_url, shots, tab, size):
+    page = open_tab(browser, app_url, tab, size, "light", locale="ko-KR")
+    wait_for_text(page.locator("body"), KOREAN_TITLES[tab], timeout=15)
+    assert nothing_cut_off(page), f"the Korean {tab} tab scrolls sideways at {size} width"
+    page.screenshot(path=str(shots / f"{tab}-{size}-light-ko.png"), full_page=True)
     assert not page.console_errors, page.console_errors
     page.close()
 
@@ -105,7 +133,7 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
     page.get_by_role("tab", name="사진").click()
     page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
     wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
-    page.screenshot(path=str(shots / "photo-desktop-light-ko.png"), full_page=True)
+    page.screenshot(path=str(shots / "photo-answer-desktop-light-ko.png"), full_page=True)
     page.close()
 
 
@@ -127,4 +155,13 @@ def test_stop_ends_training_and_keeps_the_best_epoch_so_far(browser, app_url, da
     finished = re.search(r"best epoch \d+ of (\d+)", status)
     assert finished and int(finished.group(1)) < 100, status  # it stopped well before its 100 epochs
     assert page.locator("#finetune-try-photo").is_visible()  # the kept model can be tried at once
+    page.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "ko-KR"])
+def test_a_phone_shows_every_tab_without_a_hidden_menu(browser, app_url, locale):
+    page = open_tab(browser, app_url, "digit", "phone", "light", locale=locale)
+    tabs = page.get_by_role("tab")
+    assert tabs.count() == len(TABS)
+    assert all(tab.is_visible() for tab in tabs.all())  # wrapped onto two rows, none behind a "..." menu
     page.close()

@@ -27,6 +27,7 @@ from torchvision.models import (
 
 from nets.compare import (
     ALEXNET_2012,
+    ALEXNET_2012_TWO_GPU,
     ALEXNET_FINETUNED,
     ALEXNET_TORCHVISION,
     EXTRA_MODELS,
@@ -42,6 +43,7 @@ from nets.compare import (
     models_table,
     note_claims,
     shares_table,
+    two_gpu_split,
 )
 
 WEIGHTS_OF_EXTRAS = {
@@ -150,7 +152,7 @@ def test_models_table_has_the_promised_columns_and_types():
         "model", "parameters", "trainable", "frozen", "size_mb", "mult_adds", "input_size",
         "conv_params_pct", "fc_params_pct", "conv_mult_adds_pct", "fc_mult_adds_pct",
     ]  # fmt: skip
-    assert list(table["model"]) == [*MODELS[:4], finetuned_name(5), *EXTRA_MODELS]
+    assert list(table["model"]) == [*MODELS[:5], finetuned_name(5), *EXTRA_MODELS]
     for column in ["parameters", "trainable", "frozen", "mult_adds"]:
         assert table[column].dtype.kind == "i", column
     alexnet = row(table, ALEXNET_TORCHVISION)
@@ -274,3 +276,49 @@ def test_unknown_model_error_lists_the_choices():
         models_table(finetune_classes=1)
     assert refused.value.code == "classes_out_of_range"
     assert refused.value.values == {"value": 1, "low": 2, "high": 1000}
+
+
+# --- the paper's two-GPU AlexNet -------------------------------------------------------------------
+
+TWO_GPU_PARAMETERS = 60_965_224  # the 2012 network with conv2, conv4, conv5 grouped in two
+GROUPED = {"conv2": "features.4", "conv4": "features.10", "conv5": "features.12"}  # in AlexNet2012's layout
+
+
+def test_two_gpu_alexnet_is_in_the_table_with_its_real_count():
+    model, input_shape = real_model(ALEXNET_2012_TWO_GPU)
+    counted = row(models_table(), ALEXNET_2012_TWO_GPU)
+    assert counted["parameters"] == sum(p.numel() for p in model.parameters()) == TWO_GPU_PARAMETERS
+    assert counted["input_size"] == "3x227x227" and input_shape == (3, 227, 227)
+    assert MODELS.index(ALEXNET_2012_TWO_GPU) == MODELS.index(ALEXNET_2012) + 1
+    with torch.no_grad():
+        assert model(torch.rand(1, *input_shape)).shape == (1, 1000)  # a real forward pass works
+
+
+def test_grouped_convolutions_halve_weights_and_multiply_adds():
+    one = layer_table(ALEXNET_2012).set_index("layer")
+    two = layer_table(ALEXNET_2012_TWO_GPU).set_index("layer")
+    model, _ = real_model(ALEXNET_2012_TWO_GPU)
+    modules = dict(model.named_modules())
+    for layer in GROUPED.values():
+        assert modules[layer].groups == 2
+        assert two.loc[layer, "mult_adds"] * 2 == one.loc[layer, "mult_adds"]
+        bias = modules[layer].out_channels
+        assert (two.loc[layer, "parameters"] - bias) * 2 == one.loc[layer, "parameters"] - bias
+    for layer in one.index.difference(list(GROUPED.values())):  # conv1, conv3 and the FC layers read both GPUs
+        counts = ["parameters", "mult_adds"]
+        assert two.loc[layer, counts].tolist() == one.loc[layer, counts].tolist()
+    assert list(two["output_shape"]) == list(one["output_shape"])
+    assert one["parameters"].sum() - two["parameters"].sum() == 62_378_344 - TWO_GPU_PARAMETERS == 1_413_120
+
+
+def test_two_gpu_split_gives_the_numbers_for_its_sentence():
+    split = two_gpu_split()
+    assert split.code == "alexnet_two_gpu"
+    two, one = row(models_table(), ALEXNET_2012_TWO_GPU), row(models_table(), ALEXNET_2012)
+    assert split.values == {
+        "gpus": 2, "gpu": "GTX 580", "gpu_memory_gb": 3, "grouped_layers": ["conv2", "conv4", "conv5"],
+        "two_gpu": TWO_GPU_PARAMETERS, "one_tower": 62_378_344, "fewer_parameters": 1_413_120,
+        "fewer_parameters_pct": 2.3, "two_gpu_mult_adds": two["mult_adds"], "one_tower_mult_adds": one["mult_adds"],
+        "fewer_mult_adds_pct": round(100 * (one["mult_adds"] - two["mult_adds"]) / one["mult_adds"], 1),
+    }
+    assert (split.values["one_tower_mult_adds"], split.values["two_gpu_mult_adds"]) == (1_135_256_096, 724_406_816)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from tests.browser import draw_with_finger, draw_with_mouse, open_tab, prediction, ready, shown_digit
+from tests.browser import SIZES, draw_with_finger, draw_with_mouse, open_tab, prediction, ready, shown_digit
 from tests.digit_drawings import random_drawing
 from tests.server import ROOT
 
@@ -82,10 +82,13 @@ def test_the_answer_is_there_the_moment_a_stroke_ends(browser, app_url):
 
 def test_a_finger_on_a_phone_draws_without_scrolling_and_sees_the_answer(browser, app_url):
     page = digit_page(browser, app_url, size="phone")
-    page.locator("#digit-canvas").scroll_into_view_if_needed()
     rng = np.random.default_rng(6)
     answers = []
     for digit in (2, 4, 7):
+        # the visitor scrolls the answer to the top of the screen: the whole canvas fits below it
+        page.locator("#digit-prediction").evaluate("box => box.scrollIntoView({block: 'start'})")
+        canvas_box = page.locator("#digit-canvas").bounding_box()
+        assert canvas_box["y"] + canvas_box["height"] <= SIZES["phone"][1], "answer and canvas fit on one screen"
         scrolled = page.evaluate("window.scrollY")
         draw_with_finger(page, random_drawing(digit, rng, size=(0.55, 0.7)))
         answers.append(prediction(page))

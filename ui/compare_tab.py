@@ -11,15 +11,14 @@ import gradio as gr
 import pandas as pd
 
 from nets import compare
-from nets.charts import log_bar_chart
+from nets.charts import log_bar_chart, stacked_bar_chart
 from nets.compare import CompareError
 from nets.facts import Fact
-from ui.text import T, Written, refusal, say
+from ui.text import T, Written, refusal, say, tell
 
 API_DESCRIPTION = ("Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
                    "LeNet, AlexNet (2012 and torchvision) and AlexNet with a new head for N classes, plus "
                    "chosen later classics.")
-PART_COLOURS = {"conv": "#2f7ed8", "fully connected": "#f28f43", "other": "#9aa0a6"}
 
 
 def headings(request: gr.Request | None, columns) -> list[str]:
@@ -45,17 +44,21 @@ def compare_models(finetune_classes: float = 5, extras: list[str] | None = None,
 
 
 def show_models(table: pd.DataFrame | None, request: gr.Request = None):
-    """The models table as the page shows it, and the charts drawn from it."""
+    """The models table as the page shows it, and the four charts drawn from it: every chart has a
+    row for every model of the table."""
     if table is None or len(table) == 0:
-        return None, "", "", None, None
+        return None, "", "", "", ""
     names = list(table["model"])
     params = log_bar_chart(names, [int(v) for v in table["parameters"]], say(request, "compare_params_chart"))
     compute = log_bar_chart(names, [int(v) for v in table["mult_adds"]], say(request, "compare_compute_chart"))
     shares = compare.shares_table(table)
-    split = [gr.BarPlot(value=shares[shares["measure"] == measure].drop(columns="measure").reset_index(drop=True),
-                        sort=names)
-             for measure in ("parameters", "compute")]
-    return readable(table, request), params, compute, *split
+    parts = [say(request, f"part_{part.replace(' ', '_')}", markup="text") for part in compare.PARTS]
+    splits = []
+    for measure, title in (("parameters", "compare_params_split"), ("compute", "compare_compute_split")):
+        rows = shares[shares["measure"] == measure]
+        splits.append(stacked_bar_chart(names, [list(rows[rows["model"] == name]["percent"]) for name in names],
+                                        parts, say(request, title, markup="text")))
+    return readable(table, request), params, compute, *splits
 
 
 def layer_breakdown(model: str, finetune_classes: float = 5, request: gr.Request = None):
@@ -94,6 +97,12 @@ def layers_text(request: gr.Request | None, counts: dict[str, int]) -> Written:
     return Written(text)
 
 
+def two_gpu_text(request: gr.Request = None) -> str:
+    """One paragraph: why the 2012 AlexNet was split over two GPUs, and what the split cost."""
+    return "**" + say(request, "compare_two_gpus_title", markup="markdown") + "** " + tell(
+        request, compare.two_gpu_split(), markup="markdown")
+
+
 def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Dropdown]:
     """The compare tab; returns its inputs a teacher's link can fill (the number of classes, which
     a visitor's fine-tune fills in too; the extra models; the model shown layer by layer).
@@ -107,23 +116,29 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
                             info=T("compare_classes_info"), scale=1, min_width=220)
         extras = gr.CheckboxGroup(list(compare.EXTRA_MODELS), label=T("compare_extras"), scale=3)
     data = gr.Dataframe(visible=False)  # the table as the API returns it: documented column names
-    table = gr.Dataframe(label=T("compare_table"), interactive=False, wrap=True, elem_id="models-table")
+    # The model's name stays in sight (pinned); the numbers scroll beside it, under headings that
+    # wrap between words (fixed widths: on a phone, auto widths wrapped them letter by letter).
+    table = gr.Dataframe(label=T("compare_table"), interactive=False, wrap=True, elem_id="models-table",
+                         pinned_columns=1, column_widths=["150px"] + ["112px"] * 10)
     gr.Markdown(T("compare_columns"))
-    with gr.Row(equal_height=False):
-        params_chart = gr.HTML(min_height=120, elem_id="params-chart")
-        compute_chart = gr.HTML(min_height=120, elem_id="compute-chart")
+    with gr.Row(equal_height=False):  # side by side on a computer, one under the other on a phone
+        with gr.Column(min_width=340):
+            params_chart = gr.HTML(min_height=120, elem_id="params-chart")
+        with gr.Column(min_width=340):
+            compute_chart = gr.HTML(min_height=120, elem_id="compute-chart")
     gr.Markdown(T("compare_split_explain"))
     with gr.Row(equal_height=False):
-        split_style = dict(x="model", y="percent", color="part", y_lim=[0, 100], x_label_angle=-30,
-                           color_map=PART_COLOURS)
-        params_split = gr.BarPlot(label=T("compare_params_split"), **split_style)
-        compute_split = gr.BarPlot(label=T("compare_compute_split"), **split_style)
+        with gr.Column(min_width=340):
+            params_split = gr.HTML(min_height=120, elem_id="params-split")
+        with gr.Column(min_width=340):
+            compute_split = gr.HTML(min_height=120, elem_id="compute-split")
     with gr.Row():
         layer_model = gr.Dropdown(list(compare.MODELS) + list(compare.EXTRA_MODELS),
-                                  value=compare.MODELS[3], label=T("compare_layers_model"), scale=1)
+                                  value=compare.ALEXNET_TORCHVISION, label=T("compare_layers_model"), scale=1)
     layers = gr.Dataframe(label=T("compare_layers"), interactive=False, wrap=True, max_height=420)
     gr.Markdown(T("compare_claims_title"))
     claims = gr.Dataframe(interactive=False, wrap=True, show_label=False, column_widths=["20%", "30%", "50%"])
+    two_gpus = gr.Markdown(elem_id="two-gpus")  # the 2012 network's split over two GPUs: why, and its cost
 
     # always_last: a change while the tables are being counted is counted next, never dropped
     gr.on([tab.select, classes.change, extras.change], compare_models, [classes, extras], data,
@@ -134,4 +149,5 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
     gr.on([tab.select, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
           api_visibility="private", show_progress="minimal", trigger_mode="always_last")
     tab.select(claims_table, None, claims, api_visibility="private", show_progress="hidden")
+    tab.select(two_gpu_text, None, two_gpus, api_visibility="private", show_progress="hidden")
     return classes, extras, layer_model

@@ -9,12 +9,14 @@ import pandas as pd
 import torch
 
 from nets import finetune
+from nets.charts import line_chart
 from nets.dataset_zip import DatasetError, ImageDataset, read_image_zip
 from nets.facts import Fact
 from nets.jobs import Cancelled, StopSwitch, run_in_background
 from ui.inputs import PhotoUpload, accept
-from ui.photo_tab import open_photo
+from ui.photo_tab import open_photo, weights_notice
 from ui.server import (
+    ALEXNET,
     ALEXNET_CONCURRENCY,
     ASSETS,
     DOWNLOAD_FILES,
@@ -40,6 +42,10 @@ API = {
                           "torchvision's names, classes, preprocessing). Large models (whole classifier, all "
                           "layers: about 220 MB) are written only when asked for, and kept ten minutes.",
 }
+# The progress line has room for Gradio's progress bar and its text, so neither covers the status.
+CSS = """
+#finetune-progress { min-height: 70px; }
+"""
 SMALL_DOWNLOAD = 20 << 20  # a new head's file (16 KB per class) is written at once; larger ones on request
 
 # The limits sentence states the server's own numbers, in every language.
@@ -53,7 +59,7 @@ STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
-              "wrong", "download", "snippet", "prepare", "try_box")
+              "wrong", "download", "snippet", "prepare", "try_box", "results")
 
 
 def ft_updates(**values):
@@ -72,6 +78,26 @@ def save_download(session: str, model: finetune.FineTuned) -> str | None:
     path = DOWNLOAD_FILES.write(session, "finetuned_alexnet.pt", model_bytes(model) + (1 << 20),
                                 lambda path: torch.save(model.checkpoint(), path))
     return None if path is None else str(path)
+
+
+def curves_html(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
+    """Loss and accuracy per epoch, train and validation, the best epoch so far marked (two SVGs)."""
+    if len(history) == 0:
+        return "", ""
+    best = history.sort_values(["val_acc", "val_loss"], ascending=[False, True]).iloc[0]
+    marker = (int(best["epoch"]), say(request, "ft_best_epoch", markup="text", epoch=int(best["epoch"])))
+    names = (say(request, "curve_train", markup="text"), say(request, "curve_validation", markup="text"))
+    charts = []
+    for kind, title, y_title, y_range, percent in (
+            ("loss", "ft_loss_plot", "axis_loss", None, False),
+            ("acc", "ft_accuracy_plot", "axis_accuracy", (0.0, 1.0), True)):
+        series = {name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
+                  for name, split in zip(names, ("train", "val"), strict=True)}
+        charts.append(line_chart(series, title=say(request, title, markup="text"),
+                                 x_title=say(request, "axis_epoch", markup="text"),
+                                 y_title=say(request, y_title, markup="text"), y_range=y_range, marker=marker,
+                                 percent=percent))
+    return charts[0], charts[1]
 
 
 def layout_text(request: gr.Request | None, dataset: ImageDataset) -> Written:
@@ -163,15 +189,18 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                                                 images=len(dataset.train) + len(dataset.val),
                                                 classes=len(dataset.classes), layout=layout_text(request, dataset))
                                      + notes,
-                                     summary=dataset.summary(), skipped=skipped_files(request, dataset))
+                                     summary=dataset.summary(), skipped=skipped_files(request, dataset),
+                                     results=gr.update(visible=True))
                 case finetune.FeaturesCached(done=done, total=total):
-                    progress((done, total), desc=say(request, "ft_stage_features"))
+                    progress((done, total), desc=say(request, "ft_stage_features"), unit="images")
                 case finetune.BatchTrained(epoch=epoch, done=done, total=total):
-                    progress((done, total), desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=settings.epochs))
+                    # one overall progress: epochs, with the current epoch's share of its images
+                    progress((epoch - 1 + done / total) / settings.epochs,
+                             desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=settings.epochs))
                 case finetune.EpochFinished(epoch=epoch, epochs=epochs_total, history=history):
-                    progress((epoch, epochs_total), desc=say(request, "ft_stage_epoch", epoch=epoch,
-                                                              epochs=epochs_total))
-                    loss, accuracy = finetune.curves(history)
+                    progress((epoch, epochs_total), unit="epochs",
+                             desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total))
+                    loss, accuracy = curves_html(request, history)
                     yield ft_updates(history=history, loss=loss, accuracy=accuracy)
                 case finetune.Finished(model=model, report=report):
                     pass
@@ -184,8 +213,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         return
     finally:
         stop.finish()
-    wrong = [(item.image, f"{item.name}: {dataset.classes[item.label]} → {guess} ({p:.0%})")
-             for item, guess, p in report.wrong[:24]]
+    wrong = [(item.image, f"{dataset.classes[item.label]} → {guess} ({p:.0%})") for item, guess, p in report.wrong[:24]]
     FINETUNED.put(session, model)
     small = model_bytes(model) <= SMALL_DOWNLOAD
     download = save_download(session, model) if small else None
@@ -194,7 +222,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     if report.stopped is not None:
         status += " " + say(request, "ft_stopped", markup="markdown", reason=tell(request, report.stopped))
     status += notes
-    loss, accuracy = finetune.curves(report.history)
+    loss, accuracy = curves_html(request, report.history)
     yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(request, dataset),
                      history=report.history, loss=loss, accuracy=accuracy, confusion=report.confusion,
                      per_class=report.per_class,
@@ -248,12 +276,22 @@ def suggested_lr(strategy: str) -> float:
     return finetune.SUGGESTED_LR.get(strategy, 1e-3)
 
 
-def build_finetune_tab():
+def weights_check(request: gr.Request = None):
+    """Up front, before anyone fills anything in: the notice and a disabled button when the
+    ImageNet weights cannot be had (the reason is in the server's log)."""
+    failed = ALEXNET.error is not None and not ALEXNET.loaded  # (still loading: the button waits, enabled)
+    return weights_notice(request), gr.update(interactive=not failed)
+
+
+def build_finetune_tab(tab: gr.Tab):
     """The fine-tune tab; returns the training event (the compare tab follows it) and the inputs a
     teacher's link can fill (zip, strategy, epochs)."""
     out: dict[str, gr.components.Component] = {}
     gr.Markdown(T("ft_intro"))
-    gr.Markdown(T("ft_limits"))
+    with gr.Accordion(T("ft_learn_more"), open=False):
+        gr.Markdown(T("ft_intro_more"))
+        gr.Markdown(T("ft_limits"))
+    notice = gr.Markdown(visible=False, elem_id="finetune-weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
@@ -262,25 +300,32 @@ def build_finetune_tab():
         with gr.Column(scale=1, min_width=300):
             strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
             with gr.Row():
-                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), elem_id="finetune-epochs")
-                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"))
+                epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), info=T("ft_epochs_info"),
+                                   elem_id="finetune-epochs")
+                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"))
             lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
     with gr.Row():
         start = gr.Button(T("ft_start"), variant="primary", elem_id="finetune-start")
-        stop = gr.Button(T("ft_stop"), variant="stop", elem_id="finetune-stop")
+        stop = gr.Button(T("ft_stop"), variant="secondary", interactive=False, elem_id="finetune-stop")
+    # The one progress display, shown while a job runs: a line of its own above the status, so the
+    # status stays readable and the curves below stay in sight.
+    progress_line = gr.HTML("", visible=False, elem_id="finetune-progress")
     out["status"] = gr.Markdown(elem_id="finetune-status")
-    with gr.Row(equal_height=False):
-        out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
-        out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True)
-    with gr.Row(equal_height=False):
-        plot = dict(x="epoch", color="split", height=260, color_map={"train": "#2f7ed8", "validation": "#f28f43"})
-        out["loss"] = gr.LinePlot(label=T("ft_loss_plot"), y="loss", **plot)
-        out["accuracy"] = gr.LinePlot(label=T("ft_accuracy_plot"), y="accuracy", y_lim=[0, 1], **plot)
-    out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history")
-    with gr.Row(equal_height=False):
-        out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, wrap=True)
-        out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
-    out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
+    with gr.Column(visible=False, elem_id="finetune-results") as out["results"]:  # shown once there are results
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
+                out["loss"] = gr.HTML(elem_id="finetune-loss")
+            with gr.Column(min_width=300):
+                out["accuracy"] = gr.HTML(elem_id="finetune-accuracy")
+        with gr.Row(equal_height=False):
+            out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
+            out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True)
+        out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260,
+                                      elem_id="finetune-history")
+        with gr.Row(equal_height=False):
+            out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion")
+            out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
     with gr.Column(visible=False) as out["try_box"]:
         gr.Markdown(T("ft_try_title"))
         with gr.Row(equal_height=False):
@@ -295,12 +340,20 @@ def build_finetune_tab():
         out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
 
     strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
+    gr.on([tab.select, start.click], weights_check, None, [notice, start], api_visibility="private",
+          show_progress="hidden")
     switch = gr.State()  # this visitor's stop switch for their current job
-    job = start.click(new_stop_switch, switch, switch, queue=False, api_visibility="private").then(
+    job = start.click(
+        lambda current: (new_stop_switch(current), gr.update(interactive=True), gr.update(visible=True)), switch,
+        [switch, stop, progress_line], queue=False, api_visibility="private",
+    ).then(
         finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
         api_name="finetune", api_description=API["finetune"], concurrency_limit=FINETUNE_CONCURRENCY,
-        concurrency_id="finetune",
-        time_limit=FINETUNE_TIME_LIMIT + 120)
+        concurrency_id="finetune", time_limit=FINETUNE_TIME_LIMIT + 120,
+        show_progress_on=progress_line,
+    )
+    job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
+             api_visibility="private", show_progress="hidden")
     stop.click(press_stop, switch, None, queue=False, api_visibility="private")
     gr.on([try_run.click, try_photo.upload], predict_finetuned, try_photo, try_answer,
           api_name="predict_finetuned", api_description=API["predict_finetuned"],

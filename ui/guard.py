@@ -10,8 +10,9 @@ budgets of ``ui.server.Budgets``, before the request reaches Gradio:
   class behind one school address, far too small to fill the queue or the session store;
 - request bodies: JSON bodies are small (a drawing or a photo is uploaded as a file first);
   uploads count against a byte budget per address and per ten minutes;
-- fine-tunes: one queued or running per session, a few per address (a class shares one), and a
-  cap on waiting fine-tunes, so that training never takes the queue places digits and photos need.
+- training (fine-tuning AlexNet, training a LeNet): of each kind, one queued or running per
+  session, a few per address (a class shares one), and a cap on waiting ones, so that training
+  never takes the queue places digits and photos need.
 
 A refusal is a JSON ``{"detail": sentence}`` in the visitor's language, with the HTTP status
 Gradio itself uses (429 too many, 413 too large), which the page shows as an error message.
@@ -32,7 +33,7 @@ from starlette.responses import JSONResponse
 from ui.server import BUDGETS, Budgets
 from ui.text import say
 
-FINETUNE = "finetune"  # the concurrency id of training jobs
+TRAINING = ("finetune", "lenet-train")  # the concurrency ids of training jobs (each counted on its own)
 WORK_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/upload", "/gradio_api/component_server",
                  "/gradio_api/run/", "/gradio_api/api/")
 
@@ -102,7 +103,7 @@ class Guard:
         self.new_sessions = Recent(20_000, lambda: Bucket(budgets.sessions_burst))
         self.known_sessions = Recent(50_000, lambda: True)
         self.uploads = Recent(20_000, Uploads)
-        self.joining: list[tuple[str, str]] = []  # fine-tune joins admitted, not yet in Gradio's queue
+        self.joining: list[tuple[str, str, str]] = []  # training joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -178,18 +179,19 @@ class Guard:
                 if not self.new_sessions.get_or_make(address).take(1, b.sessions_burst, b.sessions_per_second):
                     return ("guard_too_many_sessions", 429, {}), None
                 self.known_sessions.get_or_make(session)
-            if self.concurrency_id(scope, payload) != FINETUNE:
+            kind = self.concurrency_id(scope, payload)
+            if kind not in TRAINING:
                 return None, None
-            live = self.live_finetunes(scope)
-            joining = self.joining
+            live = self.live_jobs(scope, kind)
+            joining = [(s, a) for k, s, a in self.joining if k == kind]
             if isinstance(session, str) and any(s == session for s, _ in live + joining):
                 return ("ft_already_queued", 429, {}), None
             if sum(a == address for _, a in live + joining) >= b.finetunes_per_address:
                 return ("ft_address_busy", 429, {"n": b.finetunes_per_address}), None
-            if self.waiting_finetunes(scope) + len(joining) >= b.finetunes_waiting:
+            if self.waiting_jobs(scope, kind) + len(joining) >= b.finetunes_waiting:
                 return ("ft_too_many_waiting", 503, {"n": b.finetunes_waiting}), None
-            ticket = (session if isinstance(session, str) else "", address)
-            joining.append(ticket)
+            ticket = (kind, session if isinstance(session, str) else "", address)
+            self.joining.append(ticket)
             return None, ticket
 
     # --- what Gradio's queue holds (its own records: the truth about what is queued and running) ----
@@ -215,15 +217,15 @@ class Guard:
             fn = fns.get(index) if isinstance(index, int) else None
         return fn.concurrency_id if fn is not None else None
 
-    def live_finetunes(self, scope: dict) -> list[tuple[str, str]]:
-        """(session, address) of every fine-tune queued or running."""
+    def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
+        """(session, address) of every training job of this kind queued or running."""
         queue = self.blocks(scope)._queue
         return [(event.session_hash, client_address(event.request.scope))
                 for event in list(queue.event_ids_to_events.values())
-                if event.fn.concurrency_id == FINETUNE and event.request is not None]
+                if event.fn.concurrency_id == kind and event.request is not None]
 
-    def waiting_finetunes(self, scope: dict) -> int:
-        waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(FINETUNE)
+    def waiting_jobs(self, scope: dict, kind: str) -> int:
+        waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(kind)
         return len(waiting.queue) if waiting is not None else 0
 
     # --- plumbing ------------------------------------------------------------------------------

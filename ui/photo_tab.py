@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
+from collections import OrderedDict
+
 import gradio as gr
 from PIL import Image
 
 from nets import photo
 from nets.alexnet import cached_weights_file, device_of
+from nets.alexnet_views import first_layer_filters, strongest_feature_maps
 from nets.images import ImageError, open_rgb
-from ui.inputs import PhotoUpload, accept
-from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ASSETS, imagenet_alexnet, on_gpu
+from ui.inputs import PhotoUpload, Refused, accept
+from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ANALYSES, ASSETS, imagenet_alexnet, on_gpu
 from ui.text import T, error, refusal, say
 
-API_DESCRIPTION = ("Classify a photo with torchvision's ImageNet AlexNet. Input: an image file (at most "
-                   "50 megapixels). Output: the 5 most likely ImageNet classes with probabilities.")
+API = {
+    "classify_photo": "Classify a photo with torchvision's ImageNet AlexNet. Input: an image file (at most "
+                      "50 megapixels). Output: the 5 most likely ImageNet classes with probabilities.",
+    "explain_photo": "Grad-CAM: where AlexNet looked, at a chosen layer, for a chosen class. Input: an image file, "
+                     "a layer ('conv1' to 'conv5'), an ImageNet class name ('' for AlexNet's top guess). Output: "
+                     "the heatmap over the photo, and the class explained (name, index, probability, rank, layer, "
+                     "the heatmap's cells a side).",
+}
+LAYER_CHOICES = list(photo.LAYERS)
+# Empties the answer, the heatmap and the timing at once, in the browser (an empty label, no image,
+# a blank line: a JavaScript null would leave a label and a Markdown as they are).
+CLEAR_JS = "() => [{label: null, confidences: []}, null, ' ']"
 HEATMAP_SIZE = 768  # the heatmap is made at the size it is shown (a 50 MP photo's would take 200 MB)
 
 
@@ -33,30 +49,156 @@ def classify_photo(image_path: str | None, request: gr.Request = None):
         raise error(request, "photo_none")
     model = imagenet_alexnet(request)
     answer = photo.classify(model, open_photo(image_path, request), top=5, explain=False)
-    return answer.top, {"path": image_path, "seconds": answer.seconds}
+    return answer.top, {"path": image_path, "seconds": answer.seconds, "top": answer.top}
 
 
-def classify_photo_if_any(image_path: str | None, request: gr.Request = None):
-    """Like ``classify_photo``, but a cleared photo simply clears the answer."""
+class Reported:
+    """Which refused uploads a visitor has already been told about (by session, a few seconds).
+
+    The browser sends a photo it cannot show again, two or three times: the visitor should read
+    "this is not an image" once, not in a stack of toasts."""
+
+    def __init__(self, seconds: float = 10.0, size: int = 2000) -> None:
+        self.seconds, self.size = seconds, size
+        self._told: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, session: str | None, upload: object) -> bool:
+        key, now = (session or "", str(upload)), time.monotonic()
+        with self._lock:
+            told = self._told.get(key)
+            self._told[key] = now
+            self._told.move_to_end(key)
+            while len(self._told) > self.size:
+                self._told.popitem(last=False)
+        return told is None or now - told > self.seconds
+
+
+REPORTED = Reported()
+
+
+def photo_changed(image_path, request: gr.Request = None):
+    """The page's reaction to a new photo (an upload, the webcam, a paste, an example, a link).
+
+    The old answer is already gone (a browser-only step clears it first). A refused file is
+    explained once (see ``Reported``). Returns (answer, seen).
+    """
+    if isinstance(image_path, Refused):
+        if REPORTED.first_time(request.session_hash if request else None, image_path.error):
+            raise refusal(request, image_path.error, subject=image_path.subject)
+        return {}, None  # told already: nothing to show
     if image_path is None:
         return {}, None
     return classify_photo(image_path, request)
 
 
+def analysis(seen: dict, request: gr.Request | None) -> tuple[photo.PhotoAnalysis, Image.Image]:
+    """The visitor's photo analysed (one forward pass, kept so that a new layer or class needs only
+    a backward pass) and its display-size copy, from the app's bounded store; made again if let go."""
+    session = request.session_hash if request is not None else ""
+    kept = ANALYSES.get(session, seen["path"])
+    if kept is None:
+        picture = open_photo(seen["path"], request)  # checked at upload: only a vanished file can fail
+        kept = (photo.analyse_photo(imagenet_alexnet(request), picture), display_copy(picture))
+        ANALYSES.put(session, seen["path"], kept)
+    return kept
+
+
+def display_copy(picture: Image.Image) -> Image.Image:
+    """The photo at the size it is shown (the heatmap is made at this size: a 50 MP photo's would
+    take 200 MB)."""
+    display = picture.copy()
+    display.thumbnail((HEATMAP_SIZE, HEATMAP_SIZE), Image.Resampling.BILINEAR)
+    return display
+
+
+def explained_text(request: gr.Request | None, explanation: photo.Explanation) -> str:
+    return say(request, "photo_explained", markup="markdown", cam_class=explanation.class_name,
+               rank=explanation.rank, p=explanation.probability, layer=explanation.layer,
+               cells=explanation.cells)
+
+
+def heatmap_of(display: Image.Image, explanation_of) -> tuple[Image.Image, photo.Explanation]:
+    """The heatmap over the display-size copy of the photo, and what it explains."""
+    explanation = explanation_of(display.size)
+    return photo.cam_overlay(display, explanation.cam), explanation
+
+
 @on_gpu
-def explain_photo(seen: dict | None, request: gr.Request = None):
-    """The Grad-CAM heatmap over the photo, with what it means and how long AlexNet took."""
+def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = None, request: gr.Request = None):
+    """The Grad-CAM lab on the page: the heatmap at ``layer`` for ``target`` (None: the top guess),
+    what it explains, and how long AlexNet took."""
     if not seen:
         return None, ""
+    try:
+        photo.check_layer(layer)
+        kept, display = analysis(seen, request)
+        heatmap, explanation = heatmap_of(display, lambda size: kept.grad_cam(layer, target or None, cam_size=size))
+    except photo.ExplainError as problem:
+        raise refusal(request, problem) from None
     model = imagenet_alexnet(request)
-    picture = open_photo(seen["path"], request)  # checked at upload: only a vanished file can fail here
-    display = picture.copy()
-    display.thumbnail((HEATMAP_SIZE, HEATMAP_SIZE), Image.Resampling.BILINEAR)  # the heatmap is made at this size
-    answer = photo.classify(model, picture, top=1, explain=True, cam_size=display.size)
-    heatmap = photo.cam_overlay(display, answer.cam)
     device = say(request, "device_gpu" if device_of(model).type == "cuda" else "device_cpu")
-    note = say(request, "photo_timing", ms=seen["seconds"] * 1000, cam_class=answer.cam_class, device=device)
-    return heatmap, note
+    timing = say(request, "photo_timing", markup="markdown", ms=seen["seconds"] * 1000, device=device)
+    return heatmap, timing + "\n\n" + explained_text(request, explanation)
+
+
+def class_choices(seen: dict | None, request: gr.Request = None):
+    """The classes to explain: AlexNet's five best guesses first (with their probabilities), then
+    every other ImageNet class, to type and pick; the top guess chosen."""
+    names = photo.class_names()
+    if not seen:
+        return gr.update(choices=names, value=None)
+    top = list(seen["top"].items())
+    first = [(f"{name} ({p:.0%})", name) for name, p in top]
+    rest = [name for name in names if name not in seen["top"]]
+    return gr.update(choices=first + rest, value=top[0][0])
+
+
+@on_gpu
+def explain_photo(image_path: str | None, layer: str = "conv5", target: str = "", request: gr.Request = None):
+    """For programs: Grad-CAM of a photo at ``layer`` ("conv1".."conv5") for ``target`` (an ImageNet
+    class name, "" for AlexNet's top guess): the heatmap over the photo and the class explained."""
+    image_path = accept(image_path, request)
+    if image_path is None:
+        raise error(request, "photo_none")
+    try:
+        photo.check_layer(layer)
+        if target:
+            photo.class_index(target)
+        model = imagenet_alexnet(request)
+        picture = open_photo(image_path, request)
+        heatmap, explanation = heatmap_of(
+            display_copy(picture), lambda size: photo.grad_cam(model, picture, layer, target or None, cam_size=size))
+    except photo.ExplainError as problem:
+        raise refusal(request, problem) from None
+    return heatmap, {"class": explanation.class_name, "index": explanation.class_index,
+                     "probability": round(explanation.probability, 6), "rank": explanation.rank,
+                     "layer": explanation.layer, "cells": explanation.cells}
+
+
+@functools.lru_cache(maxsize=2)
+def _filters(model) -> Image.Image:
+    return first_layer_filters(model)
+
+
+def first_layer(request: gr.Request = None):
+    """conv1's 64 filters, once the ImageNet weights are here (never stand-ins presented as learned)."""
+    if not ALEXNET.loaded:
+        return gr.update(value=None, visible=False)
+    return gr.update(value=_filters(ALEXNET.get()), visible=True)
+
+
+@on_gpu
+def feature_maps(seen: dict | None, layer: str = "conv1", request: gr.Request = None):
+    """A layer's most active maps for the photo, as a grid, and their mean activations."""
+    if not seen:
+        return None, ""
+    try:
+        grid, strongest = strongest_feature_maps(imagenet_alexnet(request), analysis(seen, request)[0], layer, 16)
+    except photo.ExplainError as problem:
+        raise refusal(request, problem) from None
+    listed = ", ".join(f"#{channel} ({mean:.2f})" for channel, mean in strongest)
+    return grid, say(request, "photo_maps_caption", markup="markdown", layer=layer, maps=listed)
 
 
 def weights_notice(request: gr.Request = None):
@@ -82,21 +224,54 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
         with gr.Column(scale=1, min_width=300):
             answer = gr.Label(num_top_classes=5, label=T("photo_answer"), elem_id="photo-prediction")
             timing = gr.Markdown(elem_id="photo-timing")
+    gr.Examples(examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))], inputs=picture,
+                label=T("photo_examples"), api_visibility="private")
+    gr.Markdown(T("photo_lab_title"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             heatmap = gr.Image(label=T("photo_cam"), interactive=False, height=360, elem_id="photo-cam")
         with gr.Column(scale=1, min_width=300):
+            layer = gr.Radio(LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"),
+                             elem_id="photo-layer")
+            target = gr.Dropdown(photo.class_names(), value=None, filterable=True, label=T("photo_target"),
+                                 info=T("photo_target_info"), elem_id="photo-target")
             gr.Markdown(T("photo_cam_explain"))
-    gr.Examples(examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))], inputs=picture,
-                label=T("photo_examples"), api_visibility="private")
-    seen = gr.State()  # this visitor's last photo and timing, for the heatmap
+    with gr.Accordion(T("photo_inside_title"), open=False) as inside, gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            gr.Markdown(T("photo_filters_explain"))
+            filters = gr.Image(label=T("photo_filters"), interactive=False, visible=False, height=360,
+                               elem_id="photo-filters")
+        with gr.Column(scale=1, min_width=300):
+            maps_layer = gr.Radio(LAYER_CHOICES, value="conv1", label=T("photo_maps_layer"),
+                                  elem_id="photo-maps-layer")
+            maps = gr.Image(label=T("photo_maps"), interactive=False, height=360, elem_id="photo-maps")
+            maps_caption = gr.Markdown(elem_id="photo-maps-caption")
+    with gr.Column(visible=False):  # for programs: the lab's own heatmap, as an endpoint
+        api_layer, api_target = gr.Textbox(label="layer"), gr.Textbox(label="target")
+        api_heatmap, api_explained = gr.Image(label="heatmap"), gr.JSON(label="explained")
+    seen = gr.State()  # this visitor's last photo, its timing and its top guesses
     limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
-    run.click(classify_photo, picture, [answer, seen], api_name="classify_photo",
-              api_description=API_DESCRIPTION, **limits).then(
-        explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
-    picture.change(classify_photo_if_any, picture, [answer, seen], api_visibility="private",
-                   trigger_mode="always_last", **limits).then(
-        explain_photo, seen, [heatmap, timing], api_visibility="private", show_progress="hidden", **limits)
+    quiet = dict(api_visibility="private", show_progress="hidden", **limits)
+
+    def after_a_photo(event):
+        """What follows a classified photo: the classes to explain, the heatmap, the feature maps."""
+        event.success(class_choices, seen, target, api_visibility="private", show_progress="hidden").then(
+            explain_seen, [seen, layer, target], [heatmap, timing], **quiet).then(
+            feature_maps, [seen, maps_layer], [maps, maps_caption], **quiet)
+
+    after_a_photo(run.click(classify_photo, picture, [answer, seen], api_name="classify_photo",
+                            api_description=API["classify_photo"], **limits))
+    # A new photo: the old answer goes at once, in the browser; then the new one is computed.
+    picture.change(None, None, [answer, heatmap, timing], js=CLEAR_JS, queue=False, api_visibility="private")
+    after_a_photo(picture.change(photo_changed, picture, [answer, seen], api_visibility="private",
+                                 trigger_mode="always_last", **limits))
+    # Another layer or class: only a backward pass through the kept analysis.
+    gr.on([layer.input, target.input], explain_seen, [seen, layer, target], [heatmap, timing],
+          trigger_mode="always_last", **quiet)
+    maps_layer.input(feature_maps, [seen, maps_layer], [maps, maps_caption], trigger_mode="always_last", **quiet)
     gr.on([tab.select, run.click, picture.change], weights_notice, None, notice, api_visibility="private",
           show_progress="hidden")
+    gr.on([tab.select, inside.expand], first_layer, None, filters, api_visibility="private", show_progress="hidden")
+    gr.on([], explain_photo, [picture, api_layer, api_target], [api_heatmap, api_explained], api_name="explain_photo",
+          api_description=API["explain_photo"], **limits)
     return picture

@@ -27,6 +27,7 @@ from nets.dataset_zip import ZipLimits
 from nets.digits import DigitReader
 from nets.finetune import FineTuned
 from nets.jobs import WorkSlots
+from nets.mnist import MnistData, training_data
 from ui.text import error
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -63,6 +64,7 @@ class Budgets:
     finetunes_per_address: int = 4  # queued or running, per address (one per session, always)
     finetunes_waiting: int = 16  # queued fine-tunes in all: the rest of the queue stays for others
     model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
+    lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
 
     @classmethod
@@ -122,7 +124,8 @@ def imagenet_alexnet(request: gr.Request | None = None):
 
 
 def warm_up(delay: float = 3.0) -> None:
-    """Load the ImageNet AlexNet in the background shortly after start-up (downloads on Spaces).
+    """Load the ImageNet AlexNet and MNIST in the background shortly after start-up (downloads on
+    Spaces).
 
     The first photo then answers at once, and a missing-weights notice shows from the first page
     load. The delay keeps the load from competing with the server's own start.
@@ -134,6 +137,9 @@ def warm_up(delay: float = 3.0) -> None:
             ALEXNET.get()
         except WeightsUnavailable as missing:
             log.warning("Photo tab: %s", missing)
+        data = mnist_data(download=True)
+        log.info("Train tab: MNIST from %s (%s training images, %s test images)", data.where or data.source,
+                 data.train_count, data.test_count)
 
     threading.Thread(target=load, name="alexnet-warm-up", daemon=True).start()
 
@@ -148,16 +154,18 @@ def model_bytes(model: FineTuned) -> int:
 
 
 class ModelStore:
-    """Each visitor's fine-tuned model, by session id, within ``max_bytes`` in all and ``ttl`` seconds.
+    """Each visitor's trained model, by session id, within ``max_bytes`` in all and ``ttl`` seconds.
 
-    Gradio keeps 10,000 sessions and drops the oldest when strangers open more, so a model kept in
-    Gradio's session state could be pushed out by anyone. Here only training adds models (at most
-    two jobs at a time), the oldest are released when the bytes run out, and a visitor whose model
-    was released is told so (``released``), not that they never trained one.
+    Gradio keeps a few thousand sessions and drops the oldest when strangers open more, so a model
+    kept in Gradio's session state could be pushed out by anyone. Here only training adds models
+    (at most two jobs of each kind at a time), the oldest are released when the bytes run out, and
+    a visitor whose model was released is told so (``released``), not that they never trained one.
+    ``size(model)`` counts a model's bytes; ``release(model)`` frees it (default: nothing to do).
     """
 
-    def __init__(self, max_bytes: int = BUDGETS.model_bytes, ttl: float = SESSION_TTL) -> None:
-        self.max_bytes, self.ttl = max_bytes, ttl
+    def __init__(self, max_bytes: int = BUDGETS.model_bytes, ttl: float = SESSION_TTL,
+                 size=lambda model: model_bytes(model), release=lambda model: model.release()) -> None:
+        self.max_bytes, self.ttl, self.size, self.free = max_bytes, ttl, size, release
         self._lock = threading.Lock()
         self._models: OrderedDict[str, tuple[FineTuned, int, float]] = OrderedDict()  # oldest use first
         self._released: OrderedDict[str, float] = OrderedDict()
@@ -167,8 +175,8 @@ class ModelStore:
         with self._lock:
             return sum(size for _, size, _ in self._models.values())
 
-    def put(self, session: str, model: FineTuned) -> None:
-        size = model_bytes(model)
+    def put(self, session: str, model) -> None:
+        size = self.size(model)
         with self._lock:
             self._expire()
             self._models.pop(session, None)
@@ -177,7 +185,7 @@ class ModelStore:
             self._models[session] = (model, size, time.monotonic())
             self._released.pop(session, None)
 
-    def get(self, session: str) -> FineTuned | None:
+    def get(self, session: str):
         """The session's model (its last use renewed), or None."""
         with self._lock:
             self._expire()
@@ -199,7 +207,7 @@ class ModelStore:
 
     def _release(self, session: str) -> None:
         model, _, _ = self._models.pop(session)
-        model.release()
+        self.free(model)
         self._released[session] = time.monotonic()
         while len(self._released) > 10_000:
             self._released.popitem(last=False)
@@ -254,3 +262,59 @@ class DownloadStore:
 
 FINETUNED = ModelStore()
 DOWNLOAD_FILES = DownloadStore()
+
+
+# --- train your own LeNet --------------------------------------------------------------------------
+LENET_TRAINING_CONCURRENCY = 2  # runs at once (a few seconds each); more wait in the queue
+LENET_TRAINING_SLOTS = WorkSlots(LENET_TRAINING_CONCURRENCY)
+LENET_TRAINING_TIME_LIMIT = 120  # seconds per run: 20 epochs on all 20,000 images take about a minute
+LENETS = ModelStore(max_bytes=BUDGETS.lenet_bytes, size=lambda reader: 4 * 61_706, release=lambda reader: None)
+MNIST_DOWNLOAD = os.environ.get("MNIST_DOWNLOAD", "1") == "1"  # fetch the full MNIST where there is internet
+
+
+_MNIST_LOCK = threading.Lock()
+_MNIST: list[MnistData] = []
+
+
+def mnist_data(download: bool = False) -> MnistData:
+    """The MNIST the visitors train on, read once and shared read-only: the full set where it can be
+    had (a cache; downloaded by the warm-up thread on a Space), else the 20,000-image subset shipped
+    in assets/. Only the warm-up thread downloads (never an import, never a visitor's request)."""
+    with _MNIST_LOCK:
+        if not _MNIST or (download and _MNIST[0].source != "full"):
+            data = training_data("auto", allow_download=download and MNIST_DOWNLOAD)
+            _MNIST[:] = [data]
+        return _MNIST[0]
+
+
+class AnalysisStore:
+    """Each visitor's last analysed photo (the Grad-CAM lab's forward pass and its graph, 5 to 11 MB),
+    by session: at most ``entries`` of them in all, the longest unused let go first, none kept
+    longer than ``ttl`` seconds unused. A photo whose analysis was let go is analysed again."""
+
+    def __init__(self, entries: int = 48, ttl: float = 600.0) -> None:
+        self.entries, self.ttl = entries, ttl
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[str, tuple[str, object, float]] = OrderedDict()
+
+    def get(self, session: str, path: str):
+        with self._lock:
+            entry = self._kept.get(session)
+            if entry is None or entry[0] != path or time.monotonic() - entry[2] > self.ttl:
+                return None
+            self._kept[session] = (path, entry[1], time.monotonic())
+            self._kept.move_to_end(session)
+            return entry[1]
+
+    def put(self, session: str, path: str, analysis: object) -> None:
+        with self._lock:
+            self._kept.pop(session, None)
+            self._kept[session] = (path, analysis, time.monotonic())
+            now = time.monotonic()
+            for old in [s for s, (_, _, used) in self._kept.items() if now - used > self.ttl]:
+                del self._kept[old]
+            while len(self._kept) > self.entries:
+                self._kept.popitem(last=False)
+
+
+ANALYSES = AnalysisStore()

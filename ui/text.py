@@ -17,11 +17,13 @@ Markdown in a status line.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 import string
 from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +73,7 @@ LANGUAGE_JS = f"""
     const shown = document.querySelector('#page-language')?.innerText.trim();
     if (shown && {list(LANGUAGES)!r}.includes(shown)) {{
       document.cookie = '{LANGUAGE_COOKIE}=' + shown + '; path=/; SameSite=Lax; max-age=31536000';
+      document.documentElement.lang = shown;  // for screen readers, and TOAST_CSS
     }}
   }};
   new MutationObserver(remember).observe(document.body, {{childList: true, subtree: true, characterData: true}});
@@ -79,12 +82,26 @@ LANGUAGE_JS = f"""
 """
 
 
+# Gradio's error toasts are headed "Error" in every language (a gr.Error's title is not shown):
+# on a Korean page the header is written in Korean instead.
+TOAST_CSS = """
+html:lang(ko) span.toast-title.error, html:lang(ko) span.toast-title.warning { font-size: 0; }
+html:lang(ko) span.toast-title.error::before { content: "오류"; font-size: var(--text-md); }
+html:lang(ko) span.toast-title.warning::before { content: "주의"; font-size: var(--text-md); }
+"""
+
+
 def language(request: gr.Request | None) -> str:
     """The visitor's language: the page's (cookie), else the browser's (Accept-Language), else "en"."""
     if request is None:
         return "en"
-    cookies = getattr(request, "cookies", None) or {}
-    chosen = cookies.get(LANGUAGE_COOKIE) if isinstance(cookies, Mapping) else None
+    cookies = getattr(request, "cookies", None)
+    if not isinstance(cookies, Mapping):  # gr.Request carries the headers; a queued event has no .cookies
+        jar = SimpleCookie()
+        with contextlib.suppress(CookieError):
+            jar.load(request.headers.get("cookie") or "")
+        cookies = {name: morsel.value for name, morsel in jar.items()}
+    chosen = cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
     for part in (request.headers.get("accept-language") or "").split(","):

@@ -23,6 +23,7 @@ function startDigitLab(element, props) {
   const engine = LeNetEngine;
   const texts = props.texts || { en: {} };
   let model = null; // the shipped LeNet, once fetched
+  let mine = null; // {model, label}: the visitor's own LeNet, once trained (the train tab sends it)
   let strokes = []; // [{kind: "stroke", points: [[x, y], ...]} | {kind: "example", digit, mask}]
   let current = null; // the stroke being drawn
   let reading = null; // LeNetEngine's reading of the drawing, or null (no digit)
@@ -70,6 +71,7 @@ function startDigitLab(element, props) {
       </div>
       <div class="dl-side">
         <div id="digit-prediction" class="dl-prediction" aria-live="polite"></div>
+        <div id="digit-mine" class="dl-prediction dl-mine" aria-live="polite" hidden></div>
         <p class="dl-hint"></p>
         <figure class="dl-seen">
           <canvas class="dl-seen-canvas" width="28" height="28"></canvas>
@@ -233,6 +235,20 @@ function startDigitLab(element, props) {
         `</span></span><span class="dl-bar-value">${guess ? (100 * guess.p).toFixed(1) + "%" : ""}</span></div>`).join("");
     $(".dl-hint").textContent = !reading ? t(strokes.length ? "digit_hint_no_digit" : "digit_hint_blank")
       : t(top[0].p < 0.6 ? "digit_hint_unsure" : "digit_hint_ok");
+    showMine();
+  }
+
+  /** The visitor's own LeNet (trained on the train tab) reads the same 28x28 image, beside the shipped one. */
+  function showMine() {
+    const box = $("#digit-mine");
+    box.hidden = mine === null;
+    if (mine === null) return;
+    const top = reading ? engine.classify(mine.model, reading.mnist).top : [null, null, null];
+    box.innerHTML = `<div class="dl-top${reading ? "" : " dl-empty"}">${reading ? top[0].label : "–"}</div>` +
+      `<div class="dl-top-label">${t("digit_mine_answer")} · ${mine.label}</div>` +
+      top.map((guess) => `<div class="dl-bar"><span class="dl-bar-digit">${guess ? guess.label : ""}</span>` +
+        `<span class="dl-bar-track"><span class="dl-bar-fill dl-mine-fill" style="width:${guess ? (100 * guess.p).toFixed(1) : 0}%">` +
+        `</span></span><span class="dl-bar-value">${guess ? (100 * guess.p).toFixed(1) + "%" : ""}</span></div>`).join("");
   }
 
   /** Draw a (side x side) float map on a canvas, bright = high, scaled by `peak`. */
@@ -585,6 +601,12 @@ function startDigitLab(element, props) {
     clear, undo, shareLink,
     reading: () => reading,
     model: () => model,
+    /** The visitor's own LeNet, in the web weights format (with a "label"): it answers beside the shipped one. */
+    setMine: (weights) => {
+      mine = { model: engine.parseWeights(weights), label: weights.label || "" };
+      showMine();
+    },
+    mine: () => (mine && reading ? engine.classify(mine.model, reading.mnist) : null),
     ready: fetch(props.weights_url).then((response) => response.json()).then((json) => {
       model = engine.parseWeights(json);
       showWords();
