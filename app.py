@@ -18,17 +18,17 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from nets import charts
-from ui import compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
+from ui import builder, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
 from ui.guard import Guard
-from ui.server import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE, warm_up
+from ui.server import BUDGETS, DELETE_CACHE, IDLE_CORES, MAX_UPLOAD, QUEUE_SIZE, warm_up
 from ui.text import LANGUAGE_JS, TOAST_CSS, T
 
 CSS = """
-/* On a phone all four tabs fit in one row (otherwise Gradio hides some behind a "more" menu). */
+/* On a phone the five tabs take two rows (the Tabs wrap); tighter padding keeps them to two. */
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
-""" + charts.CSS + TOAST_CSS + finetune_tab.CSS + train_tab.CSS
+""" + charts.CSS + TOAST_CSS + finetune_tab.CSS + train_tab.CSS + builder.CSS
 
 
 def page_js(*scripts: str) -> str:
@@ -56,6 +56,7 @@ def build_demo() -> gr.Blocks:
         # A teacher's link opens a tab with its inputs filled in (ui/links.py).
         demo.load(links.restore_view, None, [tabs, photo, *training, classes, extras, layers],
                   api_visibility="private", show_progress="hidden")
+    IDLE_CORES.watch(demo)  # background jobs use the cores its queue leaves idle
     return demo
 
 

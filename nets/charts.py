@@ -23,6 +23,10 @@ from html import escape
 UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
 SERIES_COLOURS = ("#2f7ed8", "#f28f43", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 PART_COLOURS = ("#2f7ed8", "#f28f43", "#9aa0a6")  # conv, fully connected, other
+# Twenty classes at most, twenty colours that stay apart on white and on the dark theme.
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+                 "#f7b6d2", "#dbdb8d", "#9edae5", "#393b79")
 
 
 def short_number(value: float) -> str:
@@ -104,7 +108,15 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
     ys = [y for _, y in points]
     x_lo, x_hi = min(xs), max(max(xs), min(xs) + 1)
     y_lo, y_hi = y_range if y_range is not None else (min(0.0, min(ys)), max(ys) * 1.08 or 1.0)
-    left, right, top, bottom = 56, 14, 56, 46
+    legend, row_x, rows = [], 0.0, 0  # (x, row) of each entry: rows wrap at the chart's width
+    for name in series:
+        entry = 38 + 8 * len(name)
+        if row_x > 0 and row_x + entry - 16 > width:
+            row_x, rows = 0.0, rows + 1
+        legend.append((row_x, rows))
+        row_x += entry
+    left, right, top, bottom = 56, 14, 56 + 20 * rows, 46
+    height += 20 * rows
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def px(x: float) -> float:
@@ -120,13 +132,11 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
            f'aria-label="{escape(title)}" style="max-width:{width * 1.4:.0f}px;font-family:var(--font);'
            'font-size:14px;color:var(--body-text-color)">',
            f'<text x="0" y="16" fill="currentColor" font-weight="600">{escape(title)}</text>']
-    legend_x = 0.0
-    for i, name in enumerate(series):  # the legend, above the plot: never cut off
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        out.append(f'<line x1="{legend_x:.0f}" y1="35" x2="{legend_x + 18:.0f}" y2="35" stroke="{colour}" '
+    for i, (name, (legend_x, row)) in enumerate(zip(series, legend, strict=True)):  # above the plot, wrapped
+        colour, y = SERIES_COLOURS[i % len(SERIES_COLOURS)], 35 + 20 * row
+        out.append(f'<line x1="{legend_x:.0f}" y1="{y}" x2="{legend_x + 18:.0f}" y2="{y}" stroke="{colour}" '
                    'stroke-width="3"/>')
-        out.append(f'<text x="{legend_x + 23:.0f}" y="40" fill="currentColor">{escape(name)}</text>')
-        legend_x += 38 + 8 * len(name)
+        out.append(f'<text x="{legend_x + 23:.0f}" y="{y + 5}" fill="currentColor">{escape(name)}</text>')
     for y in _ticks(y_lo, y_hi):
         out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="currentColor" '
                    'stroke-opacity="0.12"/>')
@@ -156,6 +166,73 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
         out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5" '
                    'stroke-linejoin="round"/>')
         out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in line]
+    out.append("</svg>")
+    return "".join(out)
+
+
+def scatter_chart(points: Sequence[tuple[float, float, int, bool, bool, str]], classes: Sequence[str], *,
+                  title: str, x_title: str, y_title: str, legend_notes: tuple[str, str, str],
+                  width: int = 480, height: int = 400) -> str:
+    """Points coloured by class, as SVG: (x, y, class index, is validation, is a mistake, tooltip).
+
+    Training points are small and pale, validation points larger with an outline, and a mistake
+    gets a ring in the text colour (``legend_notes`` names the three: training, validation,
+    mistake). Each point's tooltip (an SVG <title>) says which image it is. The class legend
+    wraps above the plot; the axes keep the data's own aspect (PCA distances are meaningful).
+    """
+    if not points:
+        return ""
+    legend, row_x, rows = [], 0.0, 0
+    for name in [*classes, *legend_notes]:
+        entry = 30 + 8 * len(name)
+        if row_x > 0 and row_x + entry - 16 > width:
+            row_x, rows = 0.0, rows + 1
+        legend.append((row_x, rows))
+        row_x += entry
+    top, pad = 50 + 20 * rows, 12
+    height += 20 * rows
+    side_w, side_h = width - 2 * pad - 20, height - top - pad - 28
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    scale = min(side_w, side_h) / span
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    mid_x, mid_y = pad + 20 + side_w / 2, top + side_h / 2
+
+    out = [f'<svg class="cc-scatter" viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" style="max-width:{width * 1.4:.0f}px;font-family:var(--font);'
+           'font-size:13px;color:var(--body-text-color)">',
+           f'<text x="0" y="16" fill="currentColor" font-weight="600">{escape(title)}</text>']
+    notes = len(classes)
+    for i, (name, (x, row)) in enumerate(zip([*classes, *legend_notes], legend, strict=True)):
+        y = 38 + 20 * row
+        if i < notes:
+            out.append(f'<circle cx="{x + 7:.0f}" cy="{y - 4}" r="6" fill="{CLASS_COLOURS[i % len(CLASS_COLOURS)]}"/>')
+        elif i == notes:  # training image
+            out.append(f'<circle cx="{x + 7:.0f}" cy="{y - 4}" r="3" fill="currentColor" fill-opacity="0.45"/>')
+        elif i == notes + 1:  # validation image
+            out.append(f'<circle cx="{x + 7:.0f}" cy="{y - 4}" r="5" fill="currentColor" stroke="currentColor"/>')
+        else:  # mistake
+            out.append(f'<circle cx="{x + 7:.0f}" cy="{y - 4}" r="7" fill="none" stroke="currentColor" '
+                       'stroke-width="2"/>')
+        out.append(f'<text x="{x + 18:.0f}" y="{y}" fill="currentColor">{escape(name)}</text>')
+    out.append(f'<rect x="{pad + 20}" y="{top}" width="{side_w}" height="{side_h}" fill="none" '
+               'stroke="currentColor" stroke-opacity="0.25"/>')
+    out.append(f'<text x="{pad + 20 + side_w / 2:.0f}" y="{height - 8}" fill="currentColor" text-anchor="middle">'
+               f'{escape(x_title)}</text>')
+    out.append(f'<text transform="translate(14 {top + side_h / 2:.0f}) rotate(-90)" fill="currentColor" '
+               f'text-anchor="middle">{escape(y_title)}</text>')
+    order = sorted(range(len(points)), key=lambda i: (points[i][3], points[i][4]))  # mistakes drawn last
+    for i in order:
+        x, y, label, is_val, mistake, tip = points[i]
+        px, py = mid_x + (x - cx) * scale, mid_y - (y - cy) * scale
+        colour = CLASS_COLOURS[label % len(CLASS_COLOURS)]
+        shape = (f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" fill="{colour}" stroke="currentColor" '
+                 'stroke-opacity="0.6"/>' if is_val else
+                 f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}" fill-opacity="0.6"/>')
+        ring = (f'<circle cx="{px:.1f}" cy="{py:.1f}" r="8" fill="none" stroke="currentColor" stroke-width="2"/>'
+                if mistake else "")
+        out.append(f'<g class="cc-point{" cc-mistake" if mistake else ""}"><title>{escape(tip)}</title>'
+                   f'{shape}{ring}</g>')
     out.append("</svg>")
     return "".join(out)
 

@@ -429,7 +429,7 @@ def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
             if pixels > limits.max_total_pixels:
                 raise DatasetError("zip_too_many_pixels", limit=limits.max_total_pixels, name=member.name,
                                    index=i, count=len(placed))
-            decoded.append((member, _shrink(image)))
+            decoded.append((member, shrink(image)))
         if progress is not None:
             progress(i, len(placed))
     return decoded
@@ -458,7 +458,7 @@ def _read_one(zf: zipfile.ZipFile, member: _Member, limits: ZipLimits,
     return image
 
 
-def _shrink(image: Image.Image) -> Image.Image:
+def shrink(image: Image.Image) -> Image.Image:
     """Scale down (never up) so the shorter side is at most SHORT_SIDE and the longer LONG_SIDE."""
     width, height = image.size
     scale = min(1.0, SHORT_SIDE / min(width, height), LONG_SIDE / max(width, height))

@@ -14,6 +14,11 @@ len(classes))``, and training on a small dataset. Three ways to do that, from fa
 - ``"all"``: every layer learns, as in the book: the slowest, and the one that can most easily
   overfit a small dataset.
 
+``Settings.regularise`` (on by default) is the note's cure for overfitting in the two slow ways:
+dropout in the classifier and augmentation of the training images. Off, both are gone, and for
+"classifier" the frozen convolutions' output of each image is fixed, so it is computed once and
+cached too (``nets.race`` races the ways against each other to show the difference).
+
 The shared pretrained AlexNet is never modified: the head is new, and the other strategies train
 their own copies. ``finetune`` is a generator of typed events (``FeaturesCached``,
 ``BatchTrained``, ``EpochFinished``, then ``Finished``): it checks a stop request and a time limit
@@ -42,6 +47,7 @@ from nets.alexnet import (
     IMAGENET_TRANSFORM,
     device_of,
     forward_features,
+    forward_head,
     new_head,
     penultimate,
 )
@@ -50,7 +56,9 @@ from nets.alexnet import (
 )
 from nets.dataset_zip import ImageDataset, LabelledImage
 from nets.facts import Fact, Refusal, fact
+from nets.feature_map import FeatureMap, feature_map
 from nets.jobs import Cancelled
+from nets.photo import LAST_CONV_RELU, weighted_maps
 
 STRATEGIES = {
     "head": "new head only (features computed once: seconds)",
@@ -87,6 +95,7 @@ class Settings:
     batch_size: int = 32
     seed: int = 0
     time_limit: float = 300.0  # seconds of wall-clock time a job may take, then it stops
+    regularise: bool = True  # dropout and augmentation ("classifier" and "all"; the head has neither)
 
     def check(self) -> Settings:
         """These settings, or a ``SettingsError`` naming the one out of range."""
@@ -120,7 +129,7 @@ class Released(RuntimeError):
 
 @dataclass(frozen=True)
 class FeaturesCached:
-    """``done`` of ``total`` images have their 4096 features cached ("head" only)."""
+    """``done`` of ``total`` images have their frozen features cached (every strategy starts so)."""
 
     done: int
     total: int
@@ -180,6 +189,30 @@ class FineTuned:
             return module(forward_features(backbone, batch))
         return module(batch)
 
+    def grad_cam(self, backbone: nn.Module, image: Image.Image, target: int) -> tuple[np.ndarray, float]:
+        """Where this model looked to score class ``target``: Grad-CAM at conv5's ReLU, as the photo
+        tab computes it for ImageNet classes, here through the visitor's own layers. Returns the
+        (13, 13) cells scaled to peak 1 (``nets.photo.cam_on_photo`` lays them on the image) and the
+        model's probability for ``target``. The shared backbone is only read."""
+        module = self._trained()
+        module.eval()
+        convolutions = module.features if self.strategy == "all" else backbone.features
+        batch = EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0).to(device_of(module))  # (1, 3, 224, 224)
+        with torch.inference_mode(False), torch.enable_grad():
+            with torch.no_grad():
+                maps = convolutions[:LAST_CONV_RELU](batch)  # (1, 256, 13, 13): A, conv5 after ReLU
+            maps = maps.detach().requires_grad_(True)  # a leaf of our own: no weight gets a gradient
+            x = torch.flatten(backbone.avgpool(convolutions[LAST_CONV_RELU:](maps)), 1)  # (1, 9216)
+            if self.strategy == "head":
+                scores = module(backbone.classifier[:HEAD_INDEX](x))  # (1, N)
+            elif self.strategy == "classifier":
+                scores = module(x)  # (1, N)
+            else:
+                scores = module.classifier(x)  # (1, N)
+            (gradients,) = torch.autograd.grad(scores[0, target], maps)  # (1, 256, 13, 13)
+        cells, _ = weighted_maps(gradients, maps)  # (13, 13)
+        return cells, float(torch.softmax(scores.detach()[0], 0)[target])
+
     def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
         """Probabilities over the visitor's classes for one photo, best first."""
         scores = self.logits(backbone, EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0))[0].cpu()  # (N,)
@@ -237,6 +270,17 @@ class Report:
     wrong: list[tuple[LabelledImage, str, float]] = field(default_factory=list)  # image, guess, p
     stopped: Fact | None = None  # why training ended early (None when it ran all epochs)
     seconds: float = 0.0
+    guesses: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (V,) per validation image
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # (V,) p of the guess
+    feature_map: FeatureMap | None = None  # the dataset in 2-D (PCA of the pretrained 4096 features)
+    val: list[LabelledImage] = field(default_factory=list)  # the validation images, in the guesses' order
+
+    def cell(self, true: int, guess: int) -> list[tuple[LabelledImage, float]]:
+        """The validation images of class ``true`` that the model called ``guess``, with its
+        probability for that guess (one cell of the confusion matrix), most confident first."""
+        found = [(item, float(self.confidence[i])) for i, item in enumerate(self.val)
+                 if item.label == true and int(self.guesses[i]) == guess]
+        return sorted(found, key=lambda pair: -pair[1])
 
 
 @dataclass(frozen=True)
@@ -314,10 +358,10 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``Finished``.
 
     ``EpochFinished`` carries the growing history after every epoch; ``Finished`` holds the best
-    epoch's model (highest validation accuracy, then lowest validation loss) and its report.
-    ``should_stop()`` (the visitor's Stop) ends training and keeps the best epoch so far; raises
-    ``Stopped`` if stopped before any epoch finished. ``cancelled()`` (nobody waits any more)
-    raises ``Cancelled`` at the next check, within a second.
+    epoch's model (highest validation accuracy, then lowest validation loss) and its report, with
+    the dataset's feature map. ``should_stop()`` (the visitor's Stop) ends training and keeps the
+    best epoch so far; raises ``Stopped`` if stopped before any epoch finished. ``cancelled()``
+    (nobody waits any more) raises ``Cancelled`` at the next check, within a second.
     """
     settings = settings.check()
     clock = _Clock(settings, should_stop, cancelled)
@@ -327,35 +371,48 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     train, val = dataset.train, dataset.val
     y_train = torch.tensor([item.label for item in train], device=device)
     y_val = torch.tensor([item.label for item in val], device=device)
+    augment = settings.regularise and settings.strategy != "head"
 
-    # Inputs each epoch works on. "head": the cached 4096 features; otherwise images, augmented.
+    # Every image's frozen features, computed once (eval transform): the convolutions' (9216) or,
+    # for the new head, everything before it (4096). The head trains on them; the feature map is
+    # drawn from the 4096; "classifier" without augmentation trains on the 9216.
+    stage = penultimate if settings.strategy == "head" else conv_features
+    cached = []
+    done, total = 0, len(train) + len(val)
+    for part in (train, val):
+        feats = []
+        for x, _ in batches(part, FEATURE_BATCH, EVAL_TRANSFORM):
+            feats.append(stage(backbone, x))  # (B, 4096) or (B, 9216)
+            done += len(x)
+            yield FeaturesCached(done, total)
+            if clock.over():
+                raise Stopped(clock.reason, "features")
+        width = PENULTIMATE if stage is penultimate else feats[0].shape[1] if feats else 0
+        cached.append(torch.cat(feats) if feats else torch.empty(0, width, device=device))
+    x_train, x_val = cached
+    with torch.no_grad():
+        pretrained = (torch.cat(cached) if stage is penultimate else
+                      forward_head(backbone, torch.cat(cached), pre_logits=True))  # (T + V, 4096)
+
     if settings.strategy == "head":
-        cached = []
-        for part in (train, val):
-            feats = []
-            for x, _ in batches(part, FEATURE_BATCH, EVAL_TRANSFORM):
-                feats.append(penultimate(backbone, x))  # (B, 4096)
-                done = sum(len(f) for f in cached) + sum(len(f) for f in feats)
-                yield FeaturesCached(done, len(train) + len(val))
-                if clock.over():
-                    raise Stopped(clock.reason, "features")
-            cached.append(torch.cat(feats) if feats else torch.empty(0, PENULTIMATE, device=device))
-        x_train, x_val = cached
         model: nn.Module = new_head(classes, generator).to(device)
     elif settings.strategy == "classifier":
         model = copy.deepcopy(backbone.classifier)
         model[HEAD_INDEX] = new_head(classes, generator).to(device)
-        x_val = []
-        for x, _ in batches(val, FEATURE_BATCH, EVAL_TRANSFORM):
-            x_val.append(conv_features(backbone, x))  # (B, 9216)
-            if clock.over():
-                raise Stopped(clock.reason, "features")
-        x_val = torch.cat(x_val)
     else:
         model = copy.deepcopy(backbone)
         model.classifier[HEAD_INDEX] = new_head(classes, generator).to(device)
+        del x_train, x_val  # every layer learns: the images go through the convolutions every time
+    if not settings.regularise:
+        for layer in model.modules():
+            if isinstance(layer, nn.Dropout):
+                layer.p = 0.0  # the same network, without its dropout
     model.requires_grad_(True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings.lr), weight_decay=1e-4)
+    # Inputs come from the cache unless the images change every epoch (augmentation) or the
+    # convolutions themselves learn ("all").
+    from_cache = settings.strategy == "head" or (settings.strategy == "classifier" and not augment)
+    train_transform = TRAIN_TRANSFORM if augment else EVAL_TRANSFORM
 
     def evaluate() -> tuple[float, float, torch.Tensor] | None:
         """(loss, accuracy, logits) on the validation images; None if stopped on the way."""
@@ -384,7 +441,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         for start in range(0, len(train), int(settings.batch_size)):
             index = order[start : start + int(settings.batch_size)]
             optimizer.zero_grad(set_to_none=True)
-            if settings.strategy == "head":
+            if from_cache:
                 logits = model(x_train[index])  # (B, N)
                 loss = F.cross_entropy(logits, y_train[index])
                 loss.backward()
@@ -392,7 +449,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
             else:  # the convolutions run on every image: micro-batches, a stop check between them
                 batch_loss = batch_correct = 0.0
                 for part in index.split(MICRO_BATCH):
-                    x = torch.stack([TRAIN_TRANSFORM(train[int(i)].image) for i in part]).to(device)  # (b, 3, 224, 224)
+                    x = torch.stack([train_transform(train[int(i)].image) for i in part]).to(device)  # (b, 3, 224, 224)
                     if settings.strategy == "classifier":
                         x = conv_features(backbone, x)  # (b, 9216), frozen
                     logits = model(x)  # (b, N)
@@ -408,7 +465,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
             seen += len(index)
             total_loss += batch_loss
             correct += batch_correct
-            if settings.strategy != "head":  # slow batches: report each, and stop between them
+            if settings.strategy != "head":  # slower batches: report each, and stop between them
                 yield BatchTrained(epoch, min(start + int(settings.batch_size), len(train)), len(train))
                 if clock.over():
                     break
@@ -432,7 +489,9 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
     result = FineTuned(classes=list(dataset.classes), strategy=settings.strategy, module=model.eval(),
                        best_epoch=best_epoch, val_acc=best_key[0])
-    yield Finished(result, _report(dataset, logits, history, clock))
+    report = _report(dataset, logits, history, clock)
+    report.feature_map = feature_map(pretrained.cpu(), dataset, report.guesses)
+    yield Finished(result, report)
 
 
 def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: _Clock) -> Report:
@@ -448,7 +507,9 @@ def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, 
     images = counts.sum(1)
     per_class = pd.DataFrame({"class": names, "images": images, "correct": np.diag(counts),
                               "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3)})
-    wrong = [(item, names[g], float(probabilities[i, g]))
+    confidence = probabilities[np.arange(len(guesses)), guesses].astype(np.float32)  # (V,)
+    wrong = [(item, names[g], float(confidence[i]))
              for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True)) if g != item.label]
     return Report(history=history, confusion=confusion, per_class=per_class, wrong=wrong,
-                  stopped=clock.reason, seconds=time.monotonic() - clock.started)
+                  stopped=clock.reason, seconds=time.monotonic() - clock.started,
+                  guesses=guesses.astype(np.int64), confidence=confidence, val=list(dataset.val))

@@ -2,8 +2,9 @@
 
 A class of forty shares one server: a fine-tune that grabs both CPU cores makes every visitor's
 drawing wait. So a job runs in a thread of its own, at a lower scheduling priority (Linux lets a
-thread raise its own niceness) and with one intra-op thread for torch, so interactive requests
-(a digit, a photo) are served first and the job takes the CPU that is left. Its events come back
+thread raise its own niceness) and with one intra-op thread for torch while others are served, so
+interactive requests (a digit, a photo) come first and the job takes the CPU that is left; when
+nobody else needs the cores, the caller may give the job more threads. Its events come back
 through a queue; when the consumer stops listening (the visitor closed the page, or the server
 cancelled the event), the job is told at its next check, and stops (``Cancelled``).
 
@@ -63,14 +64,18 @@ class WorkSlots:
 
 
 def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], niceness: int = JOB_NICENESS,
-                      torch_threads: int = 1, slots: WorkSlots | None = None) -> Iterator[Event]:
+                      torch_threads: int | Callable[[], int] = 1, slots: WorkSlots | None = None) -> Iterator[Event]:
     """Iterate over ``job(closed)``'s events, computed in a background thread.
 
     ``job`` gets a ``closed()`` callable, true once nobody listens any more: it checks it between
     steps and raises ``Cancelled``. Exceptions raised by the job are raised here. Closing this
     iterator (``close()``, garbage collection, an exception in the consumer) closes the job. With
     ``slots``, the job starts only when a slot is free and holds it until its thread ends.
+    ``torch_threads`` is the job's number of intra-op threads, or a function asked again after
+    every event (a job reports every half second or so), so a job can use the cores a quiet
+    server leaves free and give them back as soon as visitors come.
     """
+    threads = torch_threads if callable(torch_threads) else (lambda: torch_threads)
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
     finished = object()
@@ -79,9 +84,10 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
         # not Linux, or not allowed: the job runs at normal priority
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-        # One intra-op thread for the job. (Depending on the build, torch's setting may be
-        # process-wide; the app runs every request on one thread anyway.)
-        torch.set_num_threads(torch_threads)
+        # The job's intra-op threads. With OpenMP (torch's Linux builds) the setting belongs to the
+        # calling thread: the job's count does not change the request handlers' own.
+        current = max(1, int(threads()))
+        torch.set_num_threads(current)
         try:
             with slots.hold(stop.is_set) if slots is not None else contextlib.nullcontext():
                 steps = job(stop.is_set)
@@ -90,6 +96,10 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
                         events.put((True, event))
                         if stop.is_set():
                             break
+                        wanted = max(1, int(threads()))
+                        if wanted != current:
+                            torch.set_num_threads(wanted)
+                            current = wanted
                 finally:
                     steps.close()  # a job stopped between steps still runs its own clean-up
         except BaseException as error:

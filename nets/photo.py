@@ -160,10 +160,10 @@ def _forward(model: nn.Module, image: Image.Image, top: int):
 def _grad_cam(score: torch.Tensor, maps: torch.Tensor) -> np.ndarray:
     """Grad-CAM of one class score over A: ReLU(sum_k mean(dscore/dA_k) * A_k), peak scaled to 1."""
     (gradients,) = torch.autograd.grad(score, maps)  # (1, 256, 13, 13); nothing lands on .grad
-    return _weighted_maps(gradients, maps)[0]
+    return weighted_maps(gradients, maps)[0]
 
 
-def _weighted_maps(gradients: torch.Tensor, maps: torch.Tensor) -> tuple[np.ndarray, float]:
+def weighted_maps(gradients: torch.Tensor, maps: torch.Tensor) -> tuple[np.ndarray, float]:
     """Grad-CAM from A and dscore/dA, both (1, C, n, n): the (n, n) heatmap scaled to peak 1, and
     that peak (0 when nothing in A raises the score: the heatmap is then all 0)."""
     with torch.no_grad():
@@ -380,7 +380,7 @@ class PhotoAnalysis:
         start = time.perf_counter()
         maps = self._maps[layer]  # (1, C, n, n)
         with torch.inference_mode(False):
-            cam_cells, peak = _weighted_maps(self._gradient(index, layer), maps)  # (n, n)
+            cam_cells, peak = weighted_maps(self._gradient(index, layer), maps)  # (n, n)
         cam = cam_on_photo(cam_cells, *(cam_size or self.size))  # (H, W)
         return Explanation(
             layer=layer, cells=maps.shape[-1], channels=maps.shape[1], class_index=index,

@@ -18,7 +18,9 @@ from tests.digit_drawings import Drawing
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 TABS = {"digit": "Digit", "train": "Train", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 # a webcam for the dataset builder: Chromium's test pattern, access granted without a prompt
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 def chromium_path() -> str:

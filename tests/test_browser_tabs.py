@@ -140,7 +140,7 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
 def test_stop_ends_training_and_keeps_the_best_epoch_so_far(browser, app_url, dataset_zip):
     page = open_tab(browser, app_url, "finetune", "desktop", "light")
     page.locator("#finetune-zip input[type=file]").set_input_files(dataset_zip)
-    page.get_by_label("All layers, as in the book, with augmentation: slowest").check()
+    page.get_by_label("All layers, as in the book: slowest").check()
     epochs = page.locator("#finetune-epochs input[type=number]")
     epochs.fill("100")
     epochs.press("Enter")

@@ -53,7 +53,7 @@ def start_fine_tune(page, archive: str, strategy: str | None = None, epochs: int
 
 def test_the_curves_grow_in_sight_while_training_and_progress_shows_on_the_status_only(browser, app_url, slow_zip):
     page = open_tab(browser, app_url, "finetune")
-    start_fine_tune(page, slow_zip, "All layers, as in the book, with augmentation: slowest", 30)
+    start_fine_tune(page, slow_zip, "All layers, as in the book: slowest", 30)
     page.locator("#finetune-loss svg").wait_for(timeout=120_000)  # the first epoch is drawn
     grown = []
     for _ in range(3):  # watched during the next epochs: the lines get points, nothing covers them

@@ -9,12 +9,16 @@ import pandas as pd
 import torch
 
 from nets import finetune
-from nets.charts import line_chart
+from nets.charts import line_chart, scatter_chart
 from nets.dataset_zip import DatasetError, ImageDataset, read_image_zip
 from nets.facts import Fact
+from nets.feature_map import FeatureMap
 from nets.jobs import Cancelled, StopSwitch, run_in_background
+from nets.photo import cam_on_photo, cam_overlay
+from ui.builder import build_builder, dataset_zip_for
 from ui.inputs import PhotoUpload, accept
 from ui.photo_tab import open_photo, weights_notice
+from ui.race import build_race
 from ui.server import (
     ALEXNET,
     ALEXNET_CONCURRENCY,
@@ -24,6 +28,8 @@ from ui.server import (
     FINETUNE_SLOTS,
     FINETUNE_TIME_LIMIT,
     FINETUNED,
+    IDLE_CORES,
+    REPORTS,
     ZIP_LIMITS,
     imagenet_alexnet,
     model_bytes,
@@ -59,7 +65,8 @@ STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
-              "wrong", "download", "snippet", "prepare", "try_box", "results")
+              "wrong", "map", "download", "snippet", "prepare", "try_box", "results", "cell", "cell_caption")
+CELL_IMAGES = 24  # images shown for one confusion-matrix cell (each is a Grad-CAM: a forward and a backward pass)
 
 
 def ft_updates(**values):
@@ -98,6 +105,24 @@ def curves_html(request: gr.Request | None, history: pd.DataFrame) -> tuple[str,
                                  y_title=say(request, y_title, markup="text"), y_range=y_range, marker=marker,
                                  percent=percent))
     return charts[0], charts[1]
+
+
+def map_html(request: gr.Request | None, found: FeatureMap | None) -> str:
+    """The dataset's feature map as SVG, in the visitor's language (a tooltip names each image)."""
+    if found is None or len(found.points) == 0:
+        return ""
+    points = []
+    for row in found.points.to_dict("records"):
+        guess = found.classes[row["guess"]] if row["guess"] >= 0 else ""
+        tip = say(request, "ft_map_tip_wrong" if row["mistake"] else "ft_map_tip", markup="text",
+                  name=row["name"], cls=row["class"], guess=guess)
+        points.append((row["x"], row["y"], int(row["label"]), row["split"] == "val", bool(row["mistake"]), tip))
+    return scatter_chart(points, found.classes, title=say(request, "ft_map_title", markup="text"),
+                         x_title=say(request, "ft_map_x", markup="text", share=found.explained[0]),
+                         y_title=say(request, "ft_map_y", markup="text", share=found.explained[1]),
+                         legend_notes=(say(request, "ft_map_train", markup="text"),
+                                       say(request, "ft_map_val", markup="text"),
+                                       say(request, "ft_map_mistake", markup="text")))
 
 
 def layout_text(request: gr.Request | None, dataset: ImageDataset) -> Written:
@@ -139,14 +164,14 @@ def press_stop(switch: StopSwitch | None) -> None:
 
 @on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a job may be
 def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float = 1e-3,
-                 batch_size: float = 32, switch: StopSwitch | None = None, progress=gr.Progress(),
-                 request: gr.Request = None):
+                 batch_size: float = 32, regularise: bool = True, switch: StopSwitch | None = None,
+                 progress=gr.Progress(), request: gr.Request = None):
     """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
     if archive is None:
         raise error(request, "ft_no_zip")
     try:
         settings = finetune.Settings(strategy=strategy, epochs=int(epochs), lr=float(lr), batch_size=int(batch_size),
-                                     time_limit=FINETUNE_TIME_LIMIT).check()
+                                     regularise=bool(regularise), time_limit=FINETUNE_TIME_LIMIT).check()
     except finetune.SettingsError as problem:
         raise refusal(request, problem) from None
     backbone = imagenet_alexnet(request)
@@ -181,7 +206,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
 
     try:
-        for event in run_in_background(job, slots=FINETUNE_SLOTS):
+        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads):
             match event:
                 case ImageDataset() as dataset:
                     notes = notes_text(request, dataset.warnings)
@@ -215,6 +240,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         stop.finish()
     wrong = [(item.image, f"{dataset.classes[item.label]} → {guess} ({p:.0%})") for item, guess, p in report.wrong[:24]]
     FINETUNED.put(session, model)
+    REPORTS.put(session, report)
     small = model_bytes(model) <= SMALL_DOWNLOAD
     download = save_download(session, model) if small else None
     status = say(request, "ft_done", acc=model.val_acc, epoch=model.best_epoch, epochs=len(report.history),
@@ -225,13 +251,47 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     loss, accuracy = curves_html(request, report.history)
     yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(request, dataset),
                      history=report.history, loss=loss, accuracy=accuracy, confusion=report.confusion,
-                     per_class=report.per_class,
+                     per_class=report.per_class, map=map_html(request, report.feature_map),
+                     cell=gr.update(value=None, visible=False), cell_caption=say(request, "ft_cell_hint"),
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
                                      visible=bool(wrong)),
                      download=download, snippet=finetune.SNIPPET.format(file="finetuned_alexnet.pt"),
                      prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download",
                                                                   mb=model_bytes(model) / 1e6)),
                      try_box=gr.update(visible=True))
+
+
+@on_gpu
+def show_cell(selection: gr.SelectData, request: gr.Request = None):
+    """A click on a confusion-matrix cell: the validation images of that true class the model gave
+    that guess, each with the fine-tuned model's Grad-CAM for the guess (where it looked)."""
+    model = visitors_model(request)
+    report = REPORTS.get(request.session_hash) if request is not None else None
+    row, column = (selection.index if isinstance(selection.index, (list, tuple)) else (None, None))
+    if report is None or not report.val:
+        raise error(request, "ft_released")
+    if row is None or column is None or column < 1:  # the class-name column: nothing to show
+        return gr.update(value=None, visible=False), say(request, "ft_cell_hint")
+    true, guess = int(row), int(column) - 1
+    names = model.classes
+    found = report.cell(true, guess)
+    backbone = imagenet_alexnet(request)
+    shown = []
+    for item, p in found[:CELL_IMAGES]:
+        cells, _ = model.grad_cam(backbone, item.image, guess)  # (13, 13)
+        overlay = cam_overlay(item.image, cam_on_photo(cells, *item.image.size), max_side=320)
+        shown.append((overlay, f"{item.name} · {names[guess]} {p:.0%}"))
+    key = "ft_cell_right" if true == guess else "ft_cell_wrong"
+    caption = say(request, key, markup="markdown", n=len(found), true=names[true], guess=names[guess])
+    if len(found) > CELL_IMAGES:
+        caption += " " + say(request, "ft_cell_first", markup="markdown", n=CELL_IMAGES)
+    return gr.update(value=shown or None, visible=bool(shown)), caption
+
+
+def dataset_source(source: str, request: gr.Request = None):
+    """Before a job: the dataset built in the page, as a zip, when that is where the visitor is
+    (the zip input then shows it); an upload is left as it is."""
+    return dataset_zip_for(request) if source == "build" else gr.skip()
 
 
 def visitors_model(request: gr.Request | None) -> finetune.FineTuned:
@@ -292,13 +352,23 @@ def build_finetune_tab(tab: gr.Tab):
         gr.Markdown(T("ft_intro_more"))
         gr.Markdown(T("ft_limits"))
     notice = gr.Markdown(visible=False, elem_id="finetune-weights-notice", elem_classes=["notice"])
+    source = gr.State("zip")  # where the dataset comes from: "zip" (an upload) or "build" (the builder)
+    with gr.Tabs(elem_id="finetune-source"):
+        with gr.Tab(T("ft_source_zip"), id="zip", elem_id="finetune-source-zip") as zip_tab, \
+                gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=300):
+                archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
+            with gr.Column(scale=1, min_width=300):
+                gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"),
+                            api_visibility="private")
+        with gr.Tab(T("ft_source_build"), id="build", elem_id="finetune-source-build") as build_tab:
+            build_builder()
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            archive = gr.File(label=T("ft_zip"), file_types=[".zip"], type="filepath", elem_id="finetune-zip")
-            gr.Examples(examples=[[str(ASSETS / "shapes.zip")]], inputs=archive, label=T("ft_example"),
-                        api_visibility="private")
-        with gr.Column(scale=1, min_width=300):
             strategy = gr.Radio(STRATEGY_CHOICES, value="head", label=T("ft_strategy"))
+            regularise = gr.Checkbox(value=True, label=T("ft_regularise"), info=T("ft_regularise_info"),
+                                     elem_id="finetune-regularise")
+        with gr.Column(scale=1, min_width=300):
             with gr.Row():
                 epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), info=T("ft_epochs_info"),
                                    elem_id="finetune-epochs")
@@ -325,7 +395,15 @@ def build_finetune_tab(tab: gr.Tab):
         with gr.Row(equal_height=False):
             out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion")
             out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+        out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
+        out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, height=260, object_fit="contain", visible=False,
+                                 allow_preview=False, elem_id="finetune-cell")
         out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                out["map"] = gr.HTML(elem_id="finetune-map")
+            with gr.Column(scale=2, min_width=260):
+                gr.Markdown(T("ft_map_explain"))
     with gr.Column(visible=False) as out["try_box"]:
         gr.Markdown(T("ft_try_title"))
         with gr.Row(equal_height=False):
@@ -339,15 +417,22 @@ def build_finetune_tab(tab: gr.Tab):
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
         out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
 
+    build_race(archive, (source, dataset_source))
+
     strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
     gr.on([tab.select, start.click], weights_check, None, [notice, start], api_visibility="private",
           show_progress="hidden")
+    zip_tab.select(lambda: "zip", None, source, queue=False, api_visibility="private", show_progress="hidden")
+    build_tab.select(lambda: "build", None, source, queue=False, api_visibility="private", show_progress="hidden")
     switch = gr.State()  # this visitor's stop switch for their current job
     job = start.click(
+        dataset_source, source, archive, api_visibility="private", concurrency_id="builder", show_progress="hidden",
+    ).success(
         lambda current: (new_stop_switch(current), gr.update(interactive=True), gr.update(visible=True)), switch,
         [switch, stop, progress_line], queue=False, api_visibility="private",
     ).then(
-        finetune_job, [archive, strategy, epochs, lr, batch_size, switch], [out[name] for name in FT_OUTPUTS],
+        finetune_job, [archive, strategy, epochs, lr, batch_size, regularise, switch],
+        [out[name] for name in FT_OUTPUTS],
         api_name="finetune", api_description=API["finetune"], concurrency_limit=FINETUNE_CONCURRENCY,
         concurrency_id="finetune", time_limit=FINETUNE_TIME_LIMIT + 120,
         show_progress_on=progress_line,
@@ -355,6 +440,8 @@ def build_finetune_tab(tab: gr.Tab):
     job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
              api_visibility="private", show_progress="hidden")
     stop.click(press_stop, switch, None, queue=False, api_visibility="private")
+    out["confusion"].select(show_cell, None, [out["cell"], out["cell_caption"]], api_visibility="private",
+                            concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
     gr.on([try_run.click, try_photo.upload], predict_finetuned, try_photo, try_answer,
           api_name="predict_finetuned", api_description=API["predict_finetuned"],
           concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")

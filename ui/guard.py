@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ui.server import BUDGETS, Budgets
+from ui.server import BUDGETS, IDLE_CORES, Budgets
 from ui.text import say
 
 TRAINING = ("finetune", "lenet-train")  # the concurrency ids of training jobs (each counted on its own)
@@ -181,6 +181,8 @@ class Guard:
                 self.known_sessions.get_or_make(session)
             kind = self.concurrency_id(scope, payload)
             if kind not in TRAINING:
+                if not self.is_training(scope, session):  # a trainer's own clicks do not count
+                    IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
                 return None, None
             live = self.live_jobs(scope, kind)
             joining = [(s, a) for k, s, a in self.joining if k == kind]
@@ -223,6 +225,11 @@ class Guard:
         return [(event.session_hash, client_address(event.request.scope))
                 for event in list(queue.event_ids_to_events.values())
                 if event.fn.concurrency_id == kind and event.request is not None]
+
+    def is_training(self, scope: dict, session) -> bool:
+        """The session has a training job (of any kind) queued or running."""
+        return isinstance(session, str) and any(s == session for kind in TRAINING
+                                                for s, _ in self.live_jobs(scope, kind))
 
     def waiting_jobs(self, scope: dict, kind: str) -> int:
         waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(kind)

@@ -66,6 +66,8 @@ class Budgets:
     model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
     lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
+    draft_bytes: int = 1_500_000_000  # datasets being built in the page (their images and zips), on disk
+    report_bytes: int = 400_000_000  # fine-tune reports kept to explain a confusion cell (their val images)
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> Budgets:
@@ -86,8 +88,9 @@ DOWNLOAD_TTL = 600  # a download file is deleted ten minutes after it was writte
 # checked every ten minutes, so disk use stays bounded over a day.
 DELETE_CACHE = (600, 1800)
 DOWNLOADS = Path(tempfile.mkdtemp(prefix="classic-cnns-downloads-"))  # this process's own
+DRAFTS = Path(tempfile.mkdtemp(prefix="classic-cnns-drafts-"))  # datasets built in the page, a folder each
 # Served from where they are written (Gradio would otherwise copy each into its cache: twice the disk).
-gr.set_static_paths([DOWNLOADS])
+gr.set_static_paths([DOWNLOADS, DRAFTS])
 
 # --- what an upload may be -----------------------------------------------------------------------------
 ZIP_LIMITS = ZipLimits()
@@ -262,6 +265,59 @@ class DownloadStore:
 
 FINETUNED = ModelStore()
 DOWNLOAD_FILES = DownloadStore()
+
+
+class IdleCores:
+    """How many torch threads a background job may use right now: every core while the server has
+    had nothing else to do for ``quiet_seconds``, one as soon as anyone else wants work done.
+
+    "Anything else" is a request that does work arriving (``seen()``, called by the guard for every
+    POST but a Stop) or another event running or waiting in Gradio's queue. A job asks after each
+    of its steps (about every half second), so a photo arriving during a fine-tune finds the job
+    back on one thread within a step; the job's threads run at low priority meanwhile anyway.
+    """
+
+    def __init__(self, quiet_seconds: float = 2.0, cores: int | None = None) -> None:
+        self.quiet_seconds = quiet_seconds
+        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.cores = cores or available
+        self.last_busy = time.monotonic()
+        self.blocks = None  # the app, whose queue tells what else runs (set by app.py)
+
+    def watch(self, blocks) -> None:
+        self.blocks = blocks
+
+    def seen(self) -> None:
+        self.last_busy = time.monotonic()
+
+    def _others_in_queue(self) -> bool:
+        queue = getattr(self.blocks, "_queue", None)
+        try:
+            waiting = sum(len(events.queue) for events in queue.event_queue_per_concurrency_id.values())
+            return queue.get_active_worker_count() > 1 or waiting > 0
+        except AttributeError:  # no queue to look at (or Gradio changed): assume others, as before
+            return True
+
+    def threads(self) -> int:
+        if self._others_in_queue():
+            self.seen()
+            return 1
+        return self.cores if time.monotonic() - self.last_busy >= self.quiet_seconds else 1
+
+
+IDLE_CORES = IdleCores()
+
+
+# What a fine-tune found (the validation images and the model's guesses), kept beside the model so a
+# click on a confusion-matrix cell can show those images; within a byte budget, oldest released first.
+REPORTS = ModelStore(max_bytes=BUDGETS.report_bytes,
+                     size=lambda report: sum(item.image.width * item.image.height * 3 for item in report.val) + 4096,
+                     release=lambda report: report.val.clear())
+
+# Datasets built in the page: one per session, every draft's images and zip within a disk budget
+# (the least recently used deleted first, its owner told), none kept half an hour unused.
+DATASET_DRAFTS = ModelStore(max_bytes=BUDGETS.draft_bytes, size=lambda draft: 2 * draft.stored_bytes,
+                            release=lambda draft: draft.delete())
 
 
 # --- train your own LeNet --------------------------------------------------------------------------

@@ -1,0 +1,231 @@
+"""Build a dataset in the page: name classes, add files or camera photos to each, see and remove them.
+
+The draft lives on the server, one per visitor (``ui.server.DATASET_DRAFTS``: a disk budget for
+all, half an hour unused), in a folder of its own; the page shows its images from there. Fine-tuning
+turns it into a zip (``dataset_zip_for``) and reads that exactly like an upload, so every limit and
+check of the zip path applies; the same zip is what "Download as zip" gives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from nets.dataset_builder import DatasetDraft, DraftError
+from nets.facts import Refusal
+from nets.images import ImageError
+from ui.server import DATASET_DRAFTS, DRAFTS, ZIP_LIMITS
+from ui.text import T, error, fill_in, refusal, say, tell
+
+# After a camera photo is added the component is emptied; this opens the camera again at once,
+# so the next photo is one click away (as in Teachable Machine).
+REOPEN_CAMERA_JS = """() => {
+  const started = Date.now();
+  const reopen = () => {  // the emptied camera shows its "access webcam" button again: press it
+    const button = document.querySelector('#builder-camera [title="grant webcam access"] button');
+    if (button) button.click();
+    else if (Date.now() - started < 3000) setTimeout(reopen, 50);
+  };
+  reopen();
+}"""
+BUILDER_CONCURRENCY = 2  # images decoded at once, for all visitors (each add decodes a few)
+ZIP_NAME = "my_dataset.zip"
+CSS = """
+#builder-camera, #builder-files { min-height: 220px; }
+#builder-counts .bc-row { display: flex; flex-wrap: wrap; gap: 6px; }
+#builder-counts .bc-class { padding: 2px 10px; border-radius: 999px; border: 1px solid var(--border-color-primary); }
+#builder-counts .bc-short { border-color: var(--color-accent); }
+"""
+
+fill_in("builder_limits", classes=ZIP_LIMITS.max_classes, images=f"{ZIP_LIMITS.max_images:,}",
+        per_class=ZIP_LIMITS.min_images_per_class, file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+        megapixels=ZIP_LIMITS.max_pixels // 1_000_000, total_mb=ZIP_LIMITS.max_zip_bytes >> 20)
+
+
+def session_of(request: gr.Request | None) -> str:
+    return request.session_hash if request is not None and request.session_hash else ""
+
+
+def draft_of(request: gr.Request | None, create: bool = False) -> DatasetDraft | None:
+    """The visitor's draft (None if there is none), or a new empty one with ``create``. A draft
+    deleted to make room, or after half an hour unused, is reported as a ``gr.Error``."""
+    session = session_of(request)
+    draft = DATASET_DRAFTS.get(session)
+    if draft is None and not create and DATASET_DRAFTS.released(session):
+        raise error(request, "builder_released")
+    if draft is None and create:
+        draft = DatasetDraft(DRAFTS / uuid.uuid4().hex, limits=ZIP_LIMITS)  # a name nobody can guess
+        DATASET_DRAFTS.put(session, draft)
+    return draft
+
+
+def counts_html(request: gr.Request | None, draft: DatasetDraft | None) -> str:
+    """Images per class as chips; classes short of the minimum are marked."""
+    if draft is None or not draft.classes:
+        return say(request, "builder_no_classes")
+    minimum = ZIP_LIMITS.min_images_per_class
+    chips = "".join(f'<span class="bc-class{" bc-short" if n < minimum else ""}">'
+                    f'{say(request, "builder_count", name=name, n=n)}</span>'
+                    for name, n in draft.counts().itertuples(index=False))
+    short = draft.short_classes()
+    note = (say(request, "builder_needs_more", minimum=minimum) if short else
+            say(request, "builder_ready", images=draft.image_count, classes=len(draft.classes)))
+    return f'<div class="bc-row">{chips}</div><p>{note}</p>'
+
+
+def gallery_value(request: gr.Request | None, draft: DatasetDraft | None, class_name: str | None):
+    """The chosen class's images (paths in the draft's folder), labelled with the count."""
+    items = draft.images.get(class_name, []) if draft is not None and class_name else []
+    label = (say(request, "builder_gallery", markup="text", name=class_name, n=len(items)) if class_name
+             else say(request, "builder_gallery_none", markup="text"))
+    return gr.update(value=[(str(item.path), item.name) for item in items] or None, label=label, selected_index=None)
+
+
+def view(request: gr.Request | None, draft: DatasetDraft | None, class_name: str | None):
+    """(class choice, counts, gallery) for the draft as it is now."""
+    classes = draft.classes if draft is not None else []
+    chosen = class_name if class_name in classes else (classes[0] if classes else None)
+    return (gr.update(choices=classes, value=chosen), counts_html(request, draft),
+            gallery_value(request, draft, chosen))
+
+
+def set_classes(text: str, class_name: str | None, request: gr.Request = None):
+    """Name the classes (images of classes still named stay)."""
+    draft = draft_of(request, create=True)
+    try:
+        dropped = draft.set_classes(text or "")
+    except DraftError as problem:
+        raise refusal(request, problem) from None
+    DATASET_DRAFTS.put(session_of(request), draft)
+    if dropped:
+        gr.Info(say(request, "builder_dropped", markup="text", n=dropped))
+    return view(request, draft, class_name)
+
+
+def add_images(paths: list[str] | str | None, class_name: str | None, request: gr.Request = None):
+    """Add files (or one camera photo) to the chosen class. Files that cannot be used are named
+    in one message; the others are added."""
+    draft = draft_of(request)
+    if draft is None or not draft.classes:
+        raise error(request, "builder_name_classes_first")
+    if not class_name:
+        raise error(request, "builder_pick_class")
+    paths = [paths] if isinstance(paths, str) else list(paths or [])
+    added, problems = 0, []
+    for path in paths:
+        name = Path(path).name
+        try:
+            draft.add(class_name, path, name=name)
+            added += 1
+        except DraftError as problem:
+            if problem.code in ("draft_unknown_class", "draft_full_images", "draft_full_bytes",
+                                "draft_too_many_pixels"):
+                problems.append(tell(request, problem.fact))
+                break  # the rest cannot fit either
+            problems.append(tell(request, problem.fact))
+        except ImageError as problem:
+            problems.append(tell(request, problem.fact, subject=None))
+    DATASET_DRAFTS.put(session_of(request), draft)
+    if problems and not added:
+        raise gr.Error(" ".join(problems[:3]), title=say(request, "builder_not_added_title"))
+    if problems:
+        gr.Warning(say(request, "builder_some_not_added", markup="text", n=len(paths) - added)
+                   + " " + " ".join(problems[:3]), title=say(request, "builder_not_added_title"))
+    choice, counts, gallery = view(request, draft, class_name)
+    return choice, counts, gallery, None  # the input is emptied, ready for the next ones
+
+
+def show_class(class_name: str | None, request: gr.Request = None):
+    draft = draft_of(request)
+    return gallery_value(request, draft, class_name), None
+
+
+def chosen_image(selection: gr.SelectData) -> int | None:
+    """The index of the image the visitor clicked in the gallery."""
+    return selection.index if selection.selected else None
+
+
+def remove_image(class_name: str | None, index: int | None, request: gr.Request = None):
+    draft = draft_of(request)
+    if draft is None or index is None or not class_name:
+        raise error(request, "builder_select_first")
+    try:
+        draft.remove(class_name, int(index))
+    except DraftError as problem:
+        raise refusal(request, problem) from None
+    DATASET_DRAFTS.put(session_of(request), draft)
+    return (*view(request, draft, class_name), None)
+
+
+def clear_class(class_name: str | None, request: gr.Request = None):
+    draft = draft_of(request)
+    if draft is None or not class_name:
+        raise error(request, "builder_pick_class")
+    try:
+        draft.clear_class(class_name)
+    except DraftError as problem:
+        raise refusal(request, problem) from None
+    DATASET_DRAFTS.put(session_of(request), draft)
+    return (*view(request, draft, class_name), None)
+
+
+def dataset_zip_for(request: gr.Request | None) -> str:
+    """The visitor's draft as a zip file (in the draft's folder), or a ``gr.Error`` saying what it
+    still needs: classes, or more images in some."""
+    draft = draft_of(request)
+    if draft is None or not draft.classes:
+        raise error(request, "builder_name_classes_first")
+    short = draft.short_classes()
+    if short:
+        raise refusal(request, Refusal("zip_too_few_images", classes=short, minimum=ZIP_LIMITS.min_images_per_class,
+                                       failed=0), title="builder_not_ready_title")
+    path = draft.to_zip(draft.folder / ZIP_NAME)
+    DATASET_DRAFTS.put(session_of(request), draft)
+    return str(path)
+
+
+def download_zip(request: gr.Request = None):
+    return gr.update(value=dataset_zip_for(request), visible=True)
+
+
+def build_builder() -> dict[str, gr.components.Component]:
+    """The builder's components (inside the fine-tune tab's "Build it here" tab)."""
+    gr.Markdown(T("builder_intro"))
+    with gr.Row(equal_height=True):
+        names = gr.Textbox(label=T("builder_names"), placeholder=T("builder_names_placeholder"),
+                           info=T("builder_names_info"), scale=4, elem_id="builder-names")
+        name_button = gr.Button(T("builder_set"), scale=1, min_width=120, elem_id="builder-set")
+    chosen = gr.Radio([], label=T("builder_class"), info=T("builder_class_info"), elem_id="builder-class")
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=260):
+            files = gr.File(label=T("builder_files"), file_count="multiple", file_types=["image"], type="filepath",
+                            elem_id="builder-files")
+        with gr.Column(min_width=260):
+            camera = gr.Image(label=T("builder_camera"), sources=["webcam"], type="filepath", image_mode=None,
+                              elem_id="builder-camera", webcam_options=gr.WebcamOptions(mirror=False))
+    counts = gr.HTML(T("builder_no_classes"), elem_id="builder-counts")
+    gallery = gr.Gallery(label=T("builder_gallery_none"), columns=6, height=260, object_fit="cover",
+                         allow_preview=False, elem_id="builder-gallery")
+    selected = gr.State(None)  # the index of the image clicked in the gallery
+    with gr.Row():
+        remove = gr.Button(T("builder_remove"), size="sm", elem_id="builder-remove")
+        clear = gr.Button(T("builder_clear"), size="sm", elem_id="builder-clear")
+        download = gr.Button(T("builder_download"), size="sm", elem_id="builder-download")
+    zip_file = gr.File(label=T("builder_zip"), interactive=False, visible=False, elem_id="builder-zip")
+    with gr.Accordion(T("builder_limits_title"), open=False):
+        gr.Markdown(T("builder_limits"))
+
+    shown = [chosen, counts, gallery]
+    common = {"api_visibility": "private", "concurrency_id": "builder", "concurrency_limit": BUILDER_CONCURRENCY}
+    gr.on([name_button.click, names.submit], set_classes, [names, chosen], shown, **common)
+    files.upload(add_images, [files, chosen], [*shown, files], show_progress="minimal", **common)
+    camera.input(add_images, [camera, chosen], [*shown, camera], show_progress="minimal", **common).then(
+        None, None, None, js=REOPEN_CAMERA_JS, api_visibility="private")
+    chosen.change(show_class, chosen, [gallery, selected], api_visibility="private", show_progress="hidden")
+    gallery.select(chosen_image, None, selected, api_visibility="private", show_progress="hidden", queue=False)
+    remove.click(remove_image, [chosen, selected], [*shown, selected], **common)
+    clear.click(clear_class, chosen, [*shown, selected], **common)
+    download.click(download_zip, None, zip_file, **common)
+    return {"names": names, "chosen": chosen, "files": files, "camera": camera, "gallery": gallery}

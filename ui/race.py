@@ -1,0 +1,181 @@
+"""Race the ways to fine-tune (inside the fine-tune tab): overfitting seen, and the note's cure.
+
+The same dataset, split and seed for each way (``nets.race``); their validation curves grow in one
+plot while they train, then a table gives each way's trainable parameters, seconds, best training
+and validation accuracy, and the gap between them. ``/race_strategies`` gives programs the table.
+"""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import pandas as pd
+
+from nets import race
+from nets.charts import line_chart
+from nets.dataset_zip import DatasetError, read_image_zip
+from nets.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
+from nets.jobs import StopSwitch, run_in_background
+from ui.server import (
+    FINETUNE_CONCURRENCY,
+    FINETUNE_SLOTS,
+    FINETUNE_TIME_LIMIT,
+    IDLE_CORES,
+    ZIP_LIMITS,
+    imagenet_alexnet,
+    on_gpu,
+)
+from ui.text import T, error, refusal, say
+
+API = ("Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
+       "only, the whole classifier with dropout and augmentation, the whole classifier without them, and "
+       "optionally all layers. Returns a table with a row per way: way, trainable_parameters, seconds, "
+       "best_train_acc, best_val_acc, gap (train minus validation: the overfitting), best_epoch, epochs_done.")
+
+
+def way_names(request: gr.Request | None) -> dict[str, str]:
+    return {way: say(request, f"race_way_{way}", markup="text") for way in race.WAYS}
+
+
+def race_chart(request: gr.Request | None, histories: dict[str, pd.DataFrame]) -> str:
+    """Every way's validation accuracy per epoch, in one plot."""
+    names = way_names(request)
+    series = {names[way]: list(zip(history["epoch"], history["val_acc"], strict=True))
+              for way, history in histories.items() if len(history)}
+    return line_chart(series, title=say(request, "race_chart_title", markup="text"),
+                      x_title=say(request, "axis_epoch", markup="text"),
+                      y_title=say(request, "race_axis", markup="text"), y_range=(0.0, 1.0), percent=True)
+
+
+def race_table(request: gr.Request | None, table: pd.DataFrame, api: bool) -> pd.DataFrame:
+    """The race's table: ways in words (the API's first column is the way's name in English)."""
+    shown = table.copy()
+    shown["way"] = [way_names(None if api else request)[way] for way in shown["way"]]
+    return shown
+
+
+@on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a race may be
+def race_job(archive, epochs: float = 8, include_all: bool = False, switch: StopSwitch | None = None,
+             progress=gr.Progress(), request: gr.Request = None):
+    """Read the zip, then train each way in turn, reporting as it goes (a generator of updates)."""
+    if archive is None:
+        raise error(request, "ft_no_zip")
+    epochs_int = int(epochs) if float(epochs) == int(epochs) else -1
+    if not 1 <= epochs_int <= 30:
+        raise error(request, "race_epochs", value=epochs)
+    backbone = imagenet_alexnet(request)
+    path = archive if isinstance(archive, str) else archive.name
+    ways = (*race.DEFAULT_WAYS, "all") if include_all else race.DEFAULT_WAYS
+    deadline = time.monotonic() + FINETUNE_TIME_LIMIT  # reading the zip counts too
+    stop = switch or StopSwitch()
+    if not stop.claim():
+        raise error(request, "ft_already_running")
+    api = switch is None  # a program calling /race_strategies: the table names ways in English
+    names = way_names(request)
+    progress(0, desc=say(request, "ft_stage_reading"))
+
+    def job(closed):
+        dataset = read_image_zip(path, limits=ZIP_LIMITS)
+        yield dataset
+        left = max(1.0, deadline - time.monotonic())
+        yield from race.race(backbone, dataset, epochs_int, ways, time_limit=left,
+                             should_stop=lambda: stop.pressed, cancelled=closed)
+
+    histories: dict[str, pd.DataFrame] = {}
+    rows: list[dict] = []
+    finished = None
+    try:
+        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads):
+            match event:
+                case race.WayStarted(way=way, number=number, count=count):
+                    current = (way, number, count)
+                    yield say(request, "race_running", markup="markdown", way=names[way], number=number,
+                              count=count), gr.skip(), gr.skip()
+                    progress((number - 1, count), desc=say(request, "race_stage", way=names[way], number=number,
+                                                           count=count))
+                case race.WayProgress(event=inner):
+                    way, number, count = current
+                    match inner:  # the way's own progress: features first (a tenth), then its epochs
+                        case FeaturesCached(done=done, total=total):
+                            fraction = 0.1 * done / total
+                        case BatchTrained(epoch=epoch, done=done, total=total):
+                            fraction = 0.1 + 0.9 * (epoch - 1 + done / total) / epochs_int
+                        case EpochFinished(epoch=epoch, history=history):
+                            fraction = 0.1 + 0.9 * epoch / epochs_int
+                            histories[way] = history
+                            yield gr.skip(), race_chart(request, histories), gr.skip()
+                        case _:
+                            fraction = 0.0
+                    progress((number - 1 + min(fraction, 1.0)) / count,
+                             desc=say(request, "race_stage", way=names[way], number=number, count=count))
+                case race.WayFinished(row=row, history=history):
+                    rows.append(row)
+                    histories[row["way"]] = history
+                    yield (gr.skip(), race_chart(request, histories),
+                           race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api))
+                case race.RaceFinished() as finished:
+                    pass
+                case _:  # the dataset, read
+                    pass
+    except DatasetError as problem:
+        raise refusal(request, problem, title="ft_zip_refused") from None
+    except SettingsError as problem:
+        raise refusal(request, problem) from None
+    except Stopped as stopped:
+        raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
+    finally:
+        stop.finish()
+    table = finished.table if finished is not None else pd.DataFrame(rows, columns=race.COLUMNS)
+    status = race_status(request, table, len(ways))
+    yield status, race_chart(request, histories), race_table(request, table, api)
+
+
+def race_status(request: gr.Request | None, table: pd.DataFrame, planned: int) -> str:
+    """What the race showed, in a sentence: the fastest way, the best validation, the biggest gap."""
+    if table.empty:
+        return say(request, "ft_stopped_early")
+    names = way_names(request)
+    fastest = table.loc[table["seconds"].idxmin()]
+    best = table.loc[table["best_val_acc"].idxmax()]
+    widest = table.loc[table["gap"].idxmax()]
+    text = say(request, "race_done", markup="markdown", fastest=names[fastest["way"]], seconds=fastest["seconds"],
+               best=names[best["way"]], val=best["best_val_acc"], widest=names[widest["way"]], gap=widest["gap"])
+    if len(table) < planned:
+        text += " " + say(request, "race_cut_short", markup="markdown", ran=len(table), planned=planned)
+    return text
+
+
+def build_race(archive: gr.File, prepare) -> None:
+    """The race's section; ``prepare(source)`` turns a dataset built in the page into the zip first."""
+    with gr.Accordion(T("race_title"), open=False, elem_id="race"):
+        gr.Markdown(T("race_intro"))
+        with gr.Row(equal_height=False):
+            epochs = gr.Slider(1, 30, value=8, step=1, label=T("race_epochs_label"), info=T("race_epochs_info"),
+                               elem_id="race-epochs")
+            include_all = gr.Checkbox(value=False, label=T("race_include_all"), info=T("race_include_all_info"),
+                                      elem_id="race-all")
+        with gr.Row():
+            start = gr.Button(T("race_start"), variant="primary", elem_id="race-start")
+            stop = gr.Button(T("ft_stop"), interactive=False, elem_id="race-stop")
+        progress_line = gr.HTML("", visible=False, elem_id="race-progress")
+        status = gr.Markdown(elem_id="race-status")
+        chart = gr.HTML(elem_id="race-chart")
+        table = gr.Dataframe(label=T("race_table"), interactive=False, elem_id="race-table", wrap=True)
+        gr.Markdown(T("race_read"))
+    switch = gr.State()
+    source, prepare_fn = prepare
+    job = start.click(
+        prepare_fn, source, archive, api_visibility="private", concurrency_id="builder", show_progress="hidden",
+    ).success(
+        lambda current: (current if current is not None and current.busy else StopSwitch(),
+                         gr.update(interactive=True), gr.update(visible=True)),
+        switch, [switch, stop, progress_line], queue=False, api_visibility="private",
+    ).then(
+        race_job, [archive, epochs, include_all, switch], [status, chart, table], api_name="race_strategies",
+        api_description=API, concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
+        time_limit=FINETUNE_TIME_LIMIT + 120, show_progress_on=progress_line,
+    )
+    job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
+             api_visibility="private", show_progress="hidden")
+    stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")
