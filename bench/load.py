@@ -1,6 +1,7 @@
 """A class of students on one Space: many visitors drawing and classifying while a fine-tune runs.
 
     python -m bench.load                 # prints a table the README quotes
+    python -m bench.load --app /tmp/old  # the same against another checkout (a git worktree of an older main)
 
 Starts ``python app.py`` and drives it with gradio_client from many processes, each its own
 visitor (its own session): 12 visitors each send 15 digits to /predict_digit, 3 visitors each send
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--photo-clients", type=int, default=3)
     parser.add_argument("--photo-requests", type=int, default=8)
     parser.add_argument("--no-finetune", action="store_true", help="the same load without the fine-tune")
+    parser.add_argument("--app", type=Path, default=ROOT, help="the checkout whose app.py to run")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -97,7 +99,7 @@ def main() -> None:
         pool = ProcessPoolExecutor(max_workers=args.digit_clients + args.photo_clients + 1)
         list(pool.map(abs, range(pool._max_workers)))  # start (and import in) every worker first
 
-        with app_process({"TORCH_HOME": torch_home}) as (url, process):
+        with app_process({"TORCH_HOME": torch_home}, cwd=args.app) as (url, process):
             trainer = None
             if not args.no_finetune:
                 trainer = pool.submit(fine_tune, url, str(archive))

@@ -20,6 +20,7 @@ from gradio_client.exceptions import AppError
 
 from tests import attacks, zips
 from tests.server import ROOT, app_process, cpu_seconds
+from ui.finetune_tab import FT_OUTPUTS
 
 BUDGETS = {"BUDGET_DOWNLOAD_BYTES": "500000000", "BUDGET_SESSIONS_KEPT": "300",
            "BUDGET_UPLOAD_BYTES_PER_WINDOW": str(40 << 20), "BUDGET_FINETUNES_WAITING": "3"}
@@ -148,7 +149,7 @@ def test_cancelled_fine_tunes_stop_within_a_second_and_never_run_more_than_two(s
 
 
 def _call_finetune(url: str, path: str, session: str, address: str) -> tuple[int, dict]:
-    body = {"data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4], "session_hash": session}
+    body = {"data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4, False], "session_hash": session}
     return attacks.post(url, "/gradio_api/call/finetune", json.dumps(body).encode(), {"X-Forwarded-For": address})
 
 
@@ -219,7 +220,7 @@ def test_large_fine_tuned_models_are_written_only_when_asked_for_once_per_visito
     archive.write_bytes(zips.colour_dataset_zip("flat", ("red", "blue"), 6))
     first = visitor(url, "203.0.113.50")
     outputs = first.predict(handle_file(str(archive)), "classifier", 1, 1e-4, 8, api_name="/finetune")
-    assert outputs[9] is None and _model_files(temp) == []  # trained: no file yet
+    assert outputs[FT_OUTPUTS.index("download")] is None and _model_files(temp) == []  # trained: no file yet
     for _ in range(2):
         first.predict(api_name="/download_finetuned")
     assert len(_model_files(temp)) == 1  # asked twice: one file, in the app's own folder only

@@ -12,7 +12,8 @@ def opened(browser, url: str, query: str):
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
     page.goto(f"{url}/?{query}")
-    page.wait_for_selector("#digit-canvas canvas", timeout=60_000)
+    # the page has loaded once the digit canvas exists (visible or not: the link may open another tab)
+    page.wait_for_selector("#digit-canvas canvas", state="attached", timeout=60_000)
     return page
 
 

@@ -66,6 +66,7 @@ STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
               "wrong", "map", "download", "snippet", "prepare", "try_box", "results", "cell", "cell_caption")
+REDRAW_SECONDS = 0.3  # the curves are redrawn at most this often while training
 CELL_IMAGES = 24  # images shown for one confusion-matrix cell (each is a Grad-CAM: a forward and a backward pass)
 
 
@@ -205,6 +206,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         timed = finetune.Settings(**{**settings.__dict__, "time_limit": max(0.0, deadline - time.monotonic())})
         yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
 
+    shown = 0.0  # when the curves were last redrawn
     try:
         for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads):
             match event:
@@ -223,10 +225,14 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                     progress((epoch - 1 + done / total) / settings.epochs,
                              desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=settings.epochs))
                 case finetune.EpochFinished(epoch=epoch, epochs=epochs_total, history=history):
-                    progress((epoch, epochs_total), unit="epochs",
-                             desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total))
-                    loss, accuracy = curves_html(request, history)
-                    yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+                    # The page is redrawn at most a few times a second: the new head trains an epoch
+                    # in milliseconds, and redrawing each would cost more than the training.
+                    if time.monotonic() - shown >= REDRAW_SECONDS:
+                        progress((epoch, epochs_total), unit="epochs",
+                                 desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total))
+                        loss, accuracy = curves_html(request, history)
+                        yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+                        shown = time.monotonic()
                 case finetune.Finished(model=model, report=report):
                     pass
     except DatasetError as problem:
@@ -396,9 +402,11 @@ def build_finetune_tab(tab: gr.Tab):
             out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion")
             out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
         out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
+        # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
         out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, height=260, object_fit="contain", visible=False,
-                                 allow_preview=False, elem_id="finetune-cell")
-        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False)
+                                 allow_preview=False, format="jpeg", elem_id="finetune-cell")
+        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False,
+                                  format="jpeg")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 out["map"] = gr.HTML(elem_id="finetune-map")
