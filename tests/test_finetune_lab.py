@@ -7,6 +7,7 @@ with real files and Chromium's fake webcam (the builder, the confusion cell, the
 from __future__ import annotations
 
 import io
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -289,6 +290,14 @@ def wait_for(page, script: str, timeout: float = 30_000) -> None:
     page.wait_for_function(script, timeout=timeout)
 
 
+def save_screenshot(page, name: str) -> None:
+    """A full-page screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them)."""
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        folder = Path(os.environ["SAVE_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
 def toast_says(page, words: str) -> None:
     page.wait_for_function("words => [...document.querySelectorAll('.toast-body')]"
                            ".some(t => t.innerText.includes(words))", arg=words, timeout=15_000)
@@ -312,6 +321,7 @@ def test_a_dataset_built_from_files_and_the_webcam_fine_tunes(browser, app_url, 
         page.locator("#builder-camera button[aria-label='capture photo']").click(timeout=15_000)
         wait_for(page, f"document.querySelector('#builder-counts').innerText.includes('camera: {shot}')")
     assert "Ready: 10 images in 2 classes" in counts(page)
+    save_screenshot(page, f"finetune-builder-{size}-light")
     page.locator("#finetune-start").click()
     wait_for(page, "document.querySelector('#finetune-status').innerText.includes('Done')", 120_000)
     assert "my_dataset" in page.locator("#finetune-zip").inner_text()  # trained from the builder's zip
@@ -341,6 +351,7 @@ def test_a_click_on_a_confusion_cell_shows_those_images_with_grad_cam(browser, a
     mistakes = page.locator("#finetune-map svg g.cc-mistake").count()
     wrong = sum(int(grid[4 * r + c]) for r in range(3) for c in range(1, 4) if c - 1 != r)
     assert mistakes == wrong
+    save_screenshot(page, "finetune-lab-desktop-light")
     assert not page.console_errors, page.console_errors
     page.close()
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nets.jobs import run_in_background
+from nets.jobs import HEARTBEAT, run_in_background
 from tests.server import ROOT
 
 
@@ -41,6 +41,33 @@ def test_closing_the_iterator_stops_the_job():
     assert len(seen) == settled < 100  # no more steps: the job has stopped
 
 
+def test_a_silent_job_still_gives_its_consumer_a_turn_so_it_can_be_closed():
+    """A job that works a long time between events (reading a zip) sends heartbeats; closing the
+    events on one (what a web server's cancel does) tells the job, which stops at its next check."""
+    checks = []
+
+    def reading(closed):
+        for _ in range(200):  # 2 s of silent work, checking ``closed`` every 10 ms
+            checks.append(closed())
+            if closed():
+                return
+            time.sleep(0.01)
+        yield "read"
+
+    events = run_in_background(reading, heartbeat=0.1)
+    started = time.monotonic()
+    assert next(events) is HEARTBEAT and next(events) is HEARTBEAT
+    assert 0.15 < time.monotonic() - started < 1.0
+    events.close()
+    time.sleep(0.2)
+    assert checks[-1] is True and len(checks) < 100  # the job saw it was closed, long before its 2 s
+
+
+def test_without_heartbeats_only_the_jobs_events_come():
+    events = list(run_in_background(lambda closed: (time.sleep(0.3), (yield "done"))))
+    assert events == ["done"]
+
+
 def test_errors_in_the_job_reach_the_consumer():
     def failing(should_stop):
         yield 1
@@ -58,7 +85,7 @@ def test_the_job_runs_at_a_lower_priority_with_one_torch_thread():
     script = (
         "import os, threading, torch\n"
         "torch.set_num_threads(2)\n"
-        "from nets.jobs import run_in_background\n"
+        "from nets.jobs import HEARTBEAT, run_in_background\n"
         "def report(should_stop):\n"
         "    yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()\n"
         "(nice, threads), = run_in_background(report)\n"

@@ -23,6 +23,7 @@ from ui.server import (
     ALEXNET,
     ALEXNET_CONCURRENCY,
     ASSETS,
+    BEAT_SECONDS,
     DOWNLOAD_FILES,
     FINETUNE_CONCURRENCY,
     FINETUNE_SLOTS,
@@ -207,17 +208,20 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
 
     shown = 0.0  # when the curves were last redrawn
+    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
     try:
-        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads):
+        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads,
+                                       heartbeat=BEAT_SECONDS):
+            update = None
             match event:
                 case ImageDataset() as dataset:
                     notes = notes_text(request, dataset.warnings)
-                    yield ft_updates(status=say(request, "ft_read", markup="markdown",
-                                                images=len(dataset.train) + len(dataset.val),
-                                                classes=len(dataset.classes), layout=layout_text(request, dataset))
-                                     + notes,
-                                     summary=dataset.summary(), skipped=skipped_files(request, dataset),
-                                     results=gr.update(visible=True))
+                    update = ft_updates(status=say(request, "ft_read", markup="markdown",
+                                                   images=len(dataset.train) + len(dataset.val),
+                                                   classes=len(dataset.classes), layout=layout_text(request, dataset))
+                                        + notes,
+                                        summary=dataset.summary(), skipped=skipped_files(request, dataset),
+                                        results=gr.update(visible=True))
                 case finetune.FeaturesCached(done=done, total=total):
                     progress((done, total), desc=say(request, "ft_stage_features"), unit="images")
                 case finetune.BatchTrained(epoch=epoch, done=done, total=total):
@@ -231,10 +235,15 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                         progress((epoch, epochs_total), unit="epochs",
                                  desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total))
                         loss, accuracy = curves_html(request, history)
-                        yield ft_updates(history=history, loss=loss, accuracy=accuracy)
+                        update = ft_updates(history=history, loss=loss, accuracy=accuracy)
                         shown = time.monotonic()
                 case finetune.Finished(model=model, report=report):
                     pass
+            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
+                update = ft_updates()  # nothing new to show; a turn for the server, so a cancel lands now
+            if update is not None:
+                yield update
+                turn = time.monotonic()
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
     except finetune.Stopped as stopped:

@@ -18,6 +18,7 @@ from nets.dataset_zip import DatasetError, read_image_zip
 from nets.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
 from nets.jobs import StopSwitch, run_in_background
 from ui.server import (
+    BEAT_SECONDS,
     FINETUNE_CONCURRENCY,
     FINETUNE_SLOTS,
     FINETUNE_TIME_LIMIT,
@@ -85,13 +86,16 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
     histories: dict[str, pd.DataFrame] = {}
     rows: list[dict] = []
     finished = None
+    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
     try:
-        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads):
+        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads,
+                                       heartbeat=BEAT_SECONDS):
+            update = None
             match event:
                 case race.WayStarted(way=way, number=number, count=count):
                     current = (way, number, count)
-                    yield say(request, "race_running", markup="markdown", way=names[way], number=number,
-                              count=count), gr.skip(), gr.skip()
+                    update = (say(request, "race_running", markup="markdown", way=names[way], number=number,
+                                  count=count), gr.skip(), gr.skip())
                     progress((number - 1, count), desc=say(request, "race_stage", way=names[way], number=number,
                                                            count=count))
                 case race.WayProgress(event=inner):
@@ -104,7 +108,7 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
                         case EpochFinished(epoch=epoch, history=history):
                             fraction = 0.1 + 0.9 * epoch / epochs_int
                             histories[way] = history
-                            yield gr.skip(), race_chart(request, histories), gr.skip()
+                            update = gr.skip(), race_chart(request, histories), gr.skip()
                         case _:
                             fraction = 0.0
                     progress((number - 1 + min(fraction, 1.0)) / count,
@@ -112,12 +116,17 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
                 case race.WayFinished(row=row, history=history):
                     rows.append(row)
                     histories[row["way"]] = history
-                    yield (gr.skip(), race_chart(request, histories),
-                           race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api))
+                    update = (gr.skip(), race_chart(request, histories),
+                              race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api))
                 case race.RaceFinished() as finished:
                     pass
-                case _:  # the dataset, read
+                case _:  # the dataset, read; or a heartbeat
                     pass
+            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
+                update = gr.skip(), gr.skip(), gr.skip()  # nothing new; a turn for the server, so a cancel lands
+            if update is not None:
+                yield update
+                turn = time.monotonic()
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
     except SettingsError as problem:

@@ -42,6 +42,10 @@ FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their
 # job waits for it, so never more than two jobs train at once, however fast strangers cancel.
 FINETUNE_SLOTS = WorkSlots(FINETUNE_CONCURRENCY)
 FINETUNE_TIME_LIMIT = 300  # seconds per job, reading the zip included
+# A training job's handler hands the server a turn at least this often, even when it has nothing
+# new to show: Gradio can cancel a generator only between two of its items, so this is how long a
+# visitor's cancel (or a closed page) may wait while the job reads a zip or waits for a slot.
+BEAT_SECONDS = 0.5
 QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
 MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)
 

@@ -21,6 +21,7 @@ from nets.lenet_training import TrainingSettingsError
 from nets.mnist import MnistData
 from ui.inputs import DigitCanvas, accept
 from ui.server import (
+    BEAT_SECONDS,
     LENET_CONCURRENCY,
     LENET_TRAINING_CONCURRENCY,
     LENET_TRAINING_SLOTS,
@@ -118,20 +119,27 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
     def job(closed):
         yield from lenet_training.train(settings, data, lambda: stop.pressed, closed)
 
+    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
     try:
-        for event in run_in_background(job, slots=LENET_TRAINING_SLOTS):
+        for event in run_in_background(job, slots=LENET_TRAINING_SLOTS, heartbeat=BEAT_SECONDS):
+            update = None
             match event:
                 case lenet_training.Started(conv1_kernels=kernels):
-                    yield updates(status=say(request, "train_started", markup="markdown", source=source),
-                                  kernels=kernels_html(request, kernels, None))
+                    update = updates(status=say(request, "train_started", markup="markdown", source=source),
+                                     kernels=kernels_html(request, kernels, None))
                 case lenet_training.BatchTrained() as batch:
                     progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
                 case lenet_training.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
                     loss, accuracy = curves_html(request, history)
-                    yield updates(loss=loss, accuracy=accuracy, history=rounded(history),
-                                  kernels=kernels_html(request, kernels, epoch))
+                    update = updates(loss=loss, accuracy=accuracy, history=rounded(history),
+                                     kernels=kernels_html(request, kernels, epoch))
                 case lenet_training.Finished() as finished:
                     pass
+            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
+                update = updates()  # nothing new to show; a turn for the server, so a cancel lands now
+            if update is not None:
+                yield update
+                turn = time.monotonic()
     finally:
         stop.finish()
     session = request.session_hash if request is not None else ""
