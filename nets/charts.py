@@ -6,8 +6,9 @@ ticks were cut off or fractional on small screens. These charts are drawn here i
 
 - bars are HTML (a row per item: its name, a bar, its value), so their text stays at the page's
   own size on a phone, and every row of the data is a row of the chart;
-- curves are SVG with a view box of a phone's width, integer epoch ticks, axis titles, a legend
-  above the plot, and an optional marker (the best epoch).
+- curves and maps are SVG with a view box of a phone's width (360), so on a phone their text is
+  the page's size, not shrunk (at 480 it read at 8 px); integer epoch ticks, axis titles, a
+  legend above the plot, and an optional marker (the best epoch).
 
 Colours come from the page's CSS variables (``--color-accent``, ``currentColor``), so the charts
 follow the light or dark theme. Every piece of text is given by the caller (already in the
@@ -94,7 +95,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, x_title: str, y_title: str,
                y_range: tuple[float, float] | None = None, marker: tuple[float, str] | None = None,
-               percent: bool = False, width: int = 480, height: int = 300) -> str:
+               percent: bool = False, width: int = 360, height: int = 260) -> str:
     """Lines of (x, y) points, one per series (its name in the legend), as SVG.
 
     x is an epoch-like count: its ticks are whole numbers. ``y_range`` fixes the y axis (else it
@@ -129,7 +130,7 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
         return f"{y * 100:.0f}%" if percent else f"{y:g}"
 
     out = [f'<svg class="cc-lines" viewBox="0 0 {width} {height}" width="100%" role="img" '
-           f'aria-label="{escape(title)}" style="max-width:{width * 1.4:.0f}px;font-family:var(--font);'
+           f'aria-label="{escape(title)}" style="max-width:{width * 1.3:.0f}px;font-family:var(--font);'
            'font-size:14px;color:var(--body-text-color)">',
            f'<text x="0" y="16" fill="currentColor" font-weight="600">{escape(title)}</text>']
     for i, (name, (legend_x, row)) in enumerate(zip(series, legend, strict=True)):  # above the plot, wrapped
@@ -172,7 +173,7 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], *, title: str, 
 
 def scatter_chart(points: Sequence[tuple[float, float, int, bool, bool, str]], classes: Sequence[str], *,
                   title: str, x_title: str, y_title: str, legend_notes: tuple[str, str, str],
-                  width: int = 480, height: int = 400) -> str:
+                  width: int = 360, height: int = 330) -> str:
     """Points coloured by class, as SVG: (x, y, class index, is validation, is a mistake, tooltip).
 
     Training points are small and pale, validation points larger with an outline, and a mistake
@@ -189,7 +190,7 @@ def scatter_chart(points: Sequence[tuple[float, float, int, bool, bool, str]], c
             row_x, rows = 0.0, rows + 1
         legend.append((row_x, rows))
         row_x += entry
-    top, pad = 50 + 20 * rows, 12
+    top, pad = 30 + 20 * rows, 12
     height += 20 * rows
     side_w, side_h = width - 2 * pad - 20, height - top - pad - 28
     xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -198,13 +199,15 @@ def scatter_chart(points: Sequence[tuple[float, float, int, bool, bool, str]], c
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
     mid_x, mid_y = pad + 20 + side_w / 2, top + side_h / 2
 
-    out = [f'<svg class="cc-scatter" viewBox="0 0 {width} {height}" width="100%" role="img" '
-           f'aria-label="{escape(title)}" style="max-width:{width * 1.4:.0f}px;font-family:var(--font);'
-           'font-size:13px;color:var(--body-text-color)">',
-           f'<text x="0" y="16" fill="currentColor" font-weight="600">{escape(title)}</text>']
+    # the title is HTML, so a long one (or a Korean one) wraps on a phone instead of being cut off
+    out = [f'<figure class="cc-chart" style="max-width:{width * 1.3:.0f}px"><figcaption class="cc-title">'
+           f'{escape(title)}</figcaption>'
+           f'<svg class="cc-scatter" viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" style="font-family:var(--font);'
+           'font-size:13px;color:var(--body-text-color)">']
     notes = len(classes)
     for i, (name, (x, row)) in enumerate(zip([*classes, *legend_notes], legend, strict=True)):
-        y = 38 + 20 * row
+        y = 18 + 20 * row
         if i < notes:
             out.append(f'<circle cx="{x + 7:.0f}" cy="{y - 4}" r="6" fill="{CLASS_COLOURS[i % len(CLASS_COLOURS)]}"/>')
         elif i == notes:  # training image
@@ -233,7 +236,7 @@ def scatter_chart(points: Sequence[tuple[float, float, int, bool, bool, str]], c
                 if mistake else "")
         out.append(f'<g class="cc-point{" cc-mistake" if mistake else ""}"><title>{escape(tip)}</title>'
                    f'{shape}{ring}</g>')
-    out.append("</svg>")
+    out.append("</svg></figure>")
     return "".join(out)
 
 

@@ -83,7 +83,7 @@ def use_train_tab(page, size: str) -> None:
     status = wait_for_text(page.locator("#train-status"), "Done:", timeout=90)
     assert re.search(r"Done: \d+\.\d%", status), status
     page.locator("#train-accuracy svg circle").first.wait_for(timeout=10_000)  # the curve has its points
-    page.wait_for_function("document.querySelector('#train-runs').innerText.includes('relu')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('relu')", timeout=10_000)
 
 
 def use_compare_tab(page, size: str) -> None:

@@ -85,6 +85,9 @@ def test_settings_that_cannot_be_trained_are_refused(client, arguments, message)
 
 def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser, app_url):
     page = open_tab(browser, app_url, "train")
+    # nothing empty before the first run: no blank plots, no tables with placeholder headings
+    assert not page.locator("#train-history").is_visible() and not page.locator("#train-runs").is_visible()
+    assert not page.locator("#train-accuracy").is_visible()
     page.locator("#train-epochs input[type=number]").fill("20")
     page.locator("#train-epochs input[type=number]").press("Enter")
     page.locator("#train-images input[type=number]").fill("20000")
@@ -102,7 +105,7 @@ def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser
     page.wait_for_function("document.querySelector('#train-status').innerText.includes('stopped at your request')",
                            timeout=30_000)
     status = page.locator("#train-status").inner_text()
-    page.wait_for_function("document.querySelector('#train-runs').innerText.includes('sigmoid')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('sigmoid')", timeout=10_000)
     runs = page.locator("#train-runs").inner_text()
     assert "sigmoid" in runs and "avg" in runs
     page.locator("#train-draw").click()

@@ -112,10 +112,11 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
         raise error(request, "builder_name_classes_first")
     if not class_name:
         raise error(request, "builder_pick_class")
-    paths = [paths] if isinstance(paths, str) else list(paths or [])
+    camera = isinstance(paths, str)  # one photo from the camera (the browser calls each "image.png")
+    paths = [paths] if camera else list(paths or [])
     added, problems = 0, []
     for path in paths:
-        name = Path(path).name
+        name = f"camera_{len(draft.images.get(class_name, [])) + 1}.jpg" if camera else Path(path).name
         try:
             draft.add(class_name, path, name=name)
             added += 1
@@ -206,7 +207,7 @@ def build_builder() -> dict[str, gr.components.Component]:
             camera = gr.Image(label=T("builder_camera"), sources=["webcam"], type="filepath", image_mode=None,
                               elem_id="builder-camera", webcam_options=gr.WebcamOptions(mirror=False))
     counts = gr.HTML(T("builder_no_classes"), elem_id="builder-counts")
-    gallery = gr.Gallery(label=T("builder_gallery_none"), columns=6, height=260, object_fit="cover",
+    gallery = gr.Gallery(label=T("builder_gallery_none"), columns=6, fit_columns=False, height=260, object_fit="cover",
                          allow_preview=False, elem_id="builder-gallery")
     selected = gr.State(None)  # the index of the image clicked in the gallery
     with gr.Row():

@@ -412,10 +412,11 @@ def build_finetune_tab(tab: gr.Tab):
             out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
         out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
         # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
-        out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, height=260, object_fit="contain", visible=False,
-                                 allow_preview=False, format="jpeg", elem_id="finetune-cell")
-        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, height=240, object_fit="contain", visible=False,
-                                  format="jpeg")
+        # (fit_columns=False: two images stay thumbnails instead of stretching to the page's width)
+        out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, fit_columns=False, height=260, object_fit="contain",
+                                 visible=False, allow_preview=False, format="jpeg", elem_id="finetune-cell")
+        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, fit_columns=False, height=240, object_fit="contain",
+                                  visible=False, format="jpeg")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 out["map"] = gr.HTML(elem_id="finetune-map")

@@ -90,7 +90,7 @@ def new_switch(current: StopSwitch | None) -> StopSwitch:
 
 
 # The job's outputs, by name; each yield names only those that change.
-OUTPUTS = ("status", "loss", "accuracy", "kernels", "history", "runs", "weights", "ready")
+OUTPUTS = ("status", "loss", "accuracy", "kernels", "history", "runs", "weights", "ready", "results")
 
 
 def updates(**values):
@@ -126,7 +126,7 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
             match event:
                 case lenet_training.Started(conv1_kernels=kernels):
                     update = updates(status=say(request, "train_started", markup="markdown", source=source),
-                                     kernels=kernels_html(request, kernels, None))
+                                     kernels=kernels_html(request, kernels, None), results=gr.update(visible=True))
                 case lenet_training.BatchTrained() as batch:
                     progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
                 case lenet_training.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
@@ -161,7 +161,7 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
 
 
 def show_runs(runs: list[dict] | None):
-    return runs_table(runs or [])
+    return runs_table(runs or []), gr.update(visible=bool(runs))
 
 
 def predict_my_lenet(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
@@ -207,18 +207,21 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     out = {"status": gr.Markdown(elem_id="train-status")}
     with gr.Row(visible=False) as out["ready"]:
         draw = gr.Button(T("train_draw"), variant="primary", elem_id="train-draw")
-    with gr.Row(equal_height=False):
-        with gr.Column(min_width=300):
-            out["loss"] = gr.HTML(elem_id="train-loss")
-        with gr.Column(min_width=300):
-            out["accuracy"] = gr.HTML(elem_id="train-accuracy")
-    out["kernels"] = gr.HTML(elem_id="train-kernels")
-    gr.Markdown(T("train_kernels_explain"))
-    out["history"] = gr.Dataframe(label=T("train_history"), interactive=False, elem_id="train-history",
-                                  max_height=260)
-    gr.Markdown(T("train_runs_title"))
+    with gr.Column(visible=False) as out["results"]:  # shown once a run has started: no empty plots before
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
+                out["loss"] = gr.HTML(elem_id="train-loss")
+            with gr.Column(min_width=300):
+                out["accuracy"] = gr.HTML(elem_id="train-accuracy")
+        out["kernels"] = gr.HTML(elem_id="train-kernels")
+        gr.Markdown(T("train_kernels_explain"))
+        out["history"] = gr.Dataframe(label=T("train_history"), interactive=False, elem_id="train-history",
+                                      max_height=260)
     out["runs"] = gr.State([])  # this visitor's runs, to compare
-    runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False, elem_id="train-runs")
+    with gr.Column(visible=False) as runs_box:  # shown from the first finished run on
+        gr.Markdown(T("train_runs_title"))
+        runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False,
+                                 elem_id="train-runs")
     out["weights"] = gr.JSON(visible=False)  # the trained weights, handed to the page's digit tab
     with gr.Column(visible=False):  # for programs: a drawing read with the caller's own LeNet
         sketch = DigitCanvas(label="sketch", canvas_size=(400, 400), format="png", layers=False, transforms=())
@@ -235,7 +238,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     )
     job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
              api_visibility="private", show_progress="hidden")
-    out["runs"].change(show_runs, out["runs"], runs_view, api_visibility="private", show_progress="hidden")
+    out["runs"].change(show_runs, out["runs"], [runs_view, runs_box], api_visibility="private", show_progress="hidden")
     stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")
     out["weights"].change(None, out["weights"], None, js=SEND_TO_PAGE_JS, api_visibility="private")
     draw.click(lambda: gr.Tabs(selected="digit"), None, tabs, queue=False, api_visibility="private")
