@@ -416,7 +416,7 @@ def build_finetune_tab(tab: gr.Tab):
         out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, fit_columns=False, height=260, object_fit="contain",
                                  visible=False, allow_preview=False, format="jpeg", elem_id="finetune-cell")
         out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, fit_columns=False, height=240, object_fit="contain",
-                                  visible=False, format="jpeg")
+                                  visible=False, format="jpeg", elem_id="finetune-wrong")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 out["map"] = gr.HTML(elem_id="finetune-map")
