@@ -404,7 +404,9 @@ def build_finetune_tab(tab: gr.Tab):
                 out["accuracy"] = gr.HTML(elem_id="finetune-accuracy")
         with gr.Row(equal_height=False):
             out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
-            out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True)
+            # the reason is the long column: fixed shares, so it wraps inside the box instead of running past it
+            out["skipped"] = gr.Dataframe(label=T("ft_skipped"), interactive=False, visible=False, wrap=True,
+                                          column_widths=["40%", "60%"], elem_id="finetune-skipped")
         out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260,
                                       elem_id="finetune-history")
         with gr.Row(equal_height=False):
