@@ -358,6 +358,9 @@ def test_a_click_on_a_confusion_cell_shows_those_images_with_grad_cam(browser, a
 
 def test_the_builder_says_what_is_wrong_and_keeps_each_visitor_apart(browser, app_url, tmp_path):
     page = open_builder(browser, app_url)
+    # files before any class: told, and not kept to be added twice later
+    page.locator("#builder-files input[type=file]").set_input_files(colour_files(tmp_path, "blue", 2))
+    toast_says(page, "Name your classes first")
     name_classes(page, "train, cat")
     toast_says(page, "'train' cannot be a class name")
     name_classes(page, "cat, dog")
@@ -367,6 +370,14 @@ def test_the_builder_says_what_is_wrong_and_keeps_each_visitor_apart(browser, ap
     page.locator("#builder-files input[type=file]").set_input_files([str(fake), *colour_files(tmp_path, "red", 2)])
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('cat: 2')")  # the two images
     toast_says(page, "1 of the files were not added: 'cat.png' is not an image this app can read")
+    # Remove with nothing selected is told; the builder stays as it was, with no "Error" badges
+    page.locator("#builder-remove").click()
+    toast_says(page, "Click an image in the gallery first")
+    assert page.locator("#builder-gallery img").count() == 2 and "cat: 2" in counts(page)
+    assert page.locator(".error").count() == 0
+    page.locator("#builder-gallery img").nth(0).click(timeout=5_000)  # nothing covers the gallery
+    page.locator("#builder-remove").click()
+    wait_for(page, "document.querySelector('#builder-counts').innerText.includes('cat: 1')")
     page.locator("#finetune-start").click()  # two images are not enough
     toast_says(page, "Each class needs at least 5 images")
     other = open_builder(browser, app_url)  # another visitor sees none of it

@@ -91,13 +91,24 @@ def view(request: gr.Request | None, draft: DatasetDraft | None, class_name: str
             gallery_value(request, draft, chosen))
 
 
+def warn(problem: gr.Error, outputs: int, cleared: int = 0) -> tuple:
+    """Show ``problem`` as a toast, and leave the builder as it was: ``outputs`` untouched, then
+    ``cleared`` inputs emptied (so files refused now are not added again with the next ones).
+
+    The builder's mistakes are small and easy to undo (nothing selected, no class named yet), so
+    they are told, not raised: a raised error would also mark every output of the event with an
+    "Error" badge and cover the gallery until the next change."""
+    gr.Warning(problem.message, title=problem.title)
+    return (*(gr.skip() for _ in range(outputs)), *(None for _ in range(cleared)))
+
+
 def set_classes(text: str, class_name: str | None, request: gr.Request = None):
     """Name the classes (images of classes still named stay)."""
     draft = draft_of(request, create=True)
     try:
         dropped = draft.set_classes(text or "")
     except DraftError as problem:
-        raise refusal(request, problem) from None
+        return warn(refusal(request, problem), 3)
     DATASET_DRAFTS.put(session_of(request), draft)
     if dropped:
         gr.Info(say(request, "builder_dropped", markup="text", n=dropped))
@@ -109,9 +120,9 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
     in one message; the others are added."""
     draft = draft_of(request)
     if draft is None or not draft.classes:
-        raise error(request, "builder_name_classes_first")
+        return warn(error(request, "builder_name_classes_first"), 3, cleared=1)
     if not class_name:
-        raise error(request, "builder_pick_class")
+        return warn(error(request, "builder_pick_class"), 3, cleared=1)
     camera = isinstance(paths, str)  # one photo from the camera (the browser calls each "image.png")
     paths = [paths] if camera else list(paths or [])
     added, problems = 0, []
@@ -130,7 +141,7 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
             problems.append(tell(request, problem.fact, subject=None))
     DATASET_DRAFTS.put(session_of(request), draft)
     if problems and not added:
-        raise gr.Error(" ".join(problems[:3]), title=say(request, "builder_not_added_title"))
+        return warn(gr.Error(" ".join(problems[:3]), title=say(request, "builder_not_added_title")), 3, cleared=1)
     if problems:
         gr.Warning(say(request, "builder_some_not_added", markup="text", n=len(paths) - added)
                    + " " + " ".join(problems[:3]), title=say(request, "builder_not_added_title"))
@@ -151,11 +162,11 @@ def chosen_image(selection: gr.SelectData) -> int | None:
 def remove_image(class_name: str | None, index: int | None, request: gr.Request = None):
     draft = draft_of(request)
     if draft is None or index is None or not class_name:
-        raise error(request, "builder_select_first")
+        return warn(error(request, "builder_select_first"), 4)
     try:
         draft.remove(class_name, int(index))
     except DraftError as problem:
-        raise refusal(request, problem) from None
+        return warn(refusal(request, problem), 4)
     DATASET_DRAFTS.put(session_of(request), draft)
     return (*view(request, draft, class_name), None)
 
@@ -163,11 +174,11 @@ def remove_image(class_name: str | None, index: int | None, request: gr.Request 
 def clear_class(class_name: str | None, request: gr.Request = None):
     draft = draft_of(request)
     if draft is None or not class_name:
-        raise error(request, "builder_pick_class")
+        return warn(error(request, "builder_pick_class"), 4)
     try:
         draft.clear_class(class_name)
     except DraftError as problem:
-        raise refusal(request, problem) from None
+        return warn(refusal(request, problem), 4)
     DATASET_DRAFTS.put(session_of(request), draft)
     return (*view(request, draft, class_name), None)
 

@@ -36,7 +36,7 @@ from ui.server import (
     model_bytes,
     on_gpu,
 )
-from ui.text import T, Written, error, fill_in, refusal, say, tell
+from ui.text import T, Written, error, fill_in, refusal, say, tell, worded
 
 API = {
     "finetune": "Fine-tune a new AlexNet head on a zip of images with one folder per class (or train/ and "
@@ -51,7 +51,7 @@ API = {
 }
 # The progress line has room for Gradio's progress bar and its text, so neither covers the status.
 CSS = """
-#finetune-progress { min-height: 70px; }
+#finetune-progress, #race-progress { min-height: 70px; }
 """
 SMALL_DOWNLOAD = 20 << 20  # a new head's file (16 KB per class) is written at once; larger ones on request
 
@@ -66,7 +66,8 @@ STRATEGY_CHOICES = [(T("ft_strategy_head"), "head"), (T("ft_strategy_classifier"
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = ("status", "summary", "skipped", "history", "loss", "accuracy", "confusion", "per_class",
-              "wrong", "map", "download", "snippet", "prepare", "try_box", "results", "cell", "cell_caption")
+              "wrong", "map", "download", "snippet", "prepare", "try_box", "results", "cell", "cell_caption",
+              "report")
 REDRAW_SECONDS = 0.3  # the curves are redrawn at most this often while training
 CELL_IMAGES = 24  # images shown for one confusion-matrix cell (each is a Grad-CAM: a forward and a backward pass)
 
@@ -182,6 +183,12 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
     deadline = time.monotonic() + FINETUNE_TIME_LIMIT  # reading the zip counts too
     progress(0, desc=say(request, "ft_stage_reading"))
 
+    # tables in words for the page; programs (no Stop switch) get the documented column names
+    api = switch is None
+
+    def for_reader(table, columns=None):
+        return table if api else worded(request, table, columns)
+
     stop = switch or StopSwitch()  # API clients stop a job by cancelling it instead
     if not stop.claim():  # a second click on Fine-tune while the first job runs
         raise error(request, "ft_already_running")
@@ -220,8 +227,8 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                                                    images=len(dataset.train) + len(dataset.val),
                                                    classes=len(dataset.classes), layout=layout_text(request, dataset))
                                         + notes,
-                                        summary=dataset.summary(), skipped=skipped_files(request, dataset),
-                                        results=gr.update(visible=True))
+                                        summary=for_reader(dataset.summary()), skipped=skipped_files(request, dataset),
+                                        results=gr.update(visible=True), report=gr.update(visible=False))
                 case finetune.FeaturesCached(done=done, total=total):
                     progress((done, total), desc=say(request, "ft_stage_features"), unit="images")
                 case finetune.BatchTrained(epoch=epoch, done=done, total=total):
@@ -235,7 +242,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                         progress((epoch, epochs_total), unit="epochs",
                                  desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total))
                         loss, accuracy = curves_html(request, history)
-                        update = ft_updates(history=history, loss=loss, accuracy=accuracy)
+                        update = ft_updates(history=for_reader(history), loss=loss, accuracy=accuracy)
                         shown = time.monotonic()
                 case finetune.Finished(model=model, report=report):
                     pass
@@ -264,16 +271,17 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         status += " " + say(request, "ft_stopped", markup="markdown", reason=tell(request, report.stopped))
     status += notes
     loss, accuracy = curves_html(request, report.history)
-    yield ft_updates(status=status, summary=dataset.summary(), skipped=skipped_files(request, dataset),
-                     history=report.history, loss=loss, accuracy=accuracy, confusion=report.confusion,
-                     per_class=report.per_class, map=map_html(request, report.feature_map),
+    yield ft_updates(status=status, summary=for_reader(dataset.summary()), skipped=skipped_files(request, dataset),
+                     history=for_reader(report.history), loss=loss, accuracy=accuracy,
+                     confusion=for_reader(report.confusion, report.confusion.columns[:1]),  # class names stay
+                     per_class=for_reader(report.per_class), map=map_html(request, report.feature_map),
                      cell=gr.update(value=None, visible=False), cell_caption=say(request, "ft_cell_hint"),
                      wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)),
                                      visible=bool(wrong)),
                      download=download, snippet=finetune.SNIPPET.format(file="finetuned_alexnet.pt"),
                      prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download",
                                                                   mb=model_bytes(model) / 1e6)),
-                     try_box=gr.update(visible=True))
+                     try_box=gr.update(visible=True), report=gr.update(visible=True))
 
 
 @on_gpu
@@ -324,7 +332,7 @@ def predict_finetuned(image_path: str | None, request: gr.Request = None):
     image_path = accept(image_path, request)
     model = visitors_model(request)
     if image_path is None:
-        raise error(request, "photo_none")
+        raise error(request, "ft_try_none")
     picture = open_photo(image_path, request)
     try:
         return model.predict(imagenet_alexnet(request), picture)
@@ -385,9 +393,11 @@ def build_finetune_tab(tab: gr.Tab):
                                      elem_id="finetune-regularise")
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
+                # min_width: on a phone each takes the whole width (side by side, Korean labels broke mid-word)
                 epochs = gr.Slider(1, 100, value=20, step=1, label=T("ft_epochs"), info=T("ft_epochs_info"),
-                                   elem_id="finetune-epochs")
-                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"))
+                                   min_width=240, elem_id="finetune-epochs")
+                batch_size = gr.Slider(4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"),
+                                       min_width=240)
             lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
     with gr.Row():
         start = gr.Button(T("ft_start"), variant="primary", elem_id="finetune-start")
@@ -409,21 +419,24 @@ def build_finetune_tab(tab: gr.Tab):
                                           column_widths=["40%", "60%"], elem_id="finetune-skipped")
         out["history"] = gr.Dataframe(label=T("ft_history"), interactive=False, max_height=260,
                                       elem_id="finetune-history")
-        with gr.Row(equal_height=False):
-            out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion")
-            out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
-        out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
-        # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
-        # (fit_columns=False: two images stay thumbnails instead of stretching to the page's width)
-        out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, fit_columns=False, height=260, object_fit="contain",
-                                 visible=False, allow_preview=False, format="jpeg", elem_id="finetune-cell")
-        out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, fit_columns=False, height=240, object_fit="contain",
-                                  visible=False, format="jpeg", elem_id="finetune-wrong")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                out["map"] = gr.HTML(elem_id="finetune-map")
-            with gr.Column(scale=2, min_width=260):
-                gr.Markdown(T("ft_map_explain"))
+        with gr.Column(visible=False) as out["report"]:  # what the trained model got right and wrong: at the end
+            with gr.Row(equal_height=False):
+                out["confusion"] = gr.Dataframe(label=T("ft_confusion"), interactive=False,
+                                                elem_id="finetune-confusion")
+                out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+            out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
+            # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
+            # (fit_columns=False: two images stay thumbnails instead of stretching to the page's width)
+            out["cell"] = gr.Gallery(label=T("ft_cell"), columns=6, fit_columns=False, height=260,
+                                     object_fit="contain", visible=False, allow_preview=False, format="jpeg",
+                                     elem_id="finetune-cell")
+            out["wrong"] = gr.Gallery(label=T("ft_wrong"), columns=6, fit_columns=False, height=240,
+                                      object_fit="contain", visible=False, format="jpeg", elem_id="finetune-wrong")
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    out["map"] = gr.HTML(elem_id="finetune-map")
+                with gr.Column(scale=2, min_width=260):
+                    gr.Markdown(T("ft_map_explain"))
     with gr.Column(visible=False) as out["try_box"]:
         gr.Markdown(T("ft_try_title"))
         with gr.Row(equal_height=False):

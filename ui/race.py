@@ -27,7 +27,7 @@ from ui.server import (
     imagenet_alexnet,
     on_gpu,
 )
-from ui.text import T, error, refusal, say
+from ui.text import T, error, refusal, say, worded
 
 API = ("Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
        "only, the whole classifier with dropout and augmentation, the whole classifier without them, and "
@@ -50,10 +50,11 @@ def race_chart(request: gr.Request | None, histories: dict[str, pd.DataFrame]) -
 
 
 def race_table(request: gr.Request | None, table: pd.DataFrame, api: bool) -> pd.DataFrame:
-    """The race's table: ways in words (the API's first column is the way's name in English)."""
+    """The race's table: ways in words (the API's first column is the way's name in English, its
+    columns keep their documented names)."""
     shown = table.copy()
     shown["way"] = [way_names(None if api else request)[way] for way in shown["way"]]
-    return shown
+    return shown if api else worded(request, shown)  # the page: headings in words
 
 
 @on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a race may be
@@ -161,7 +162,7 @@ def build_race(archive: gr.File, prepare) -> None:
         gr.Markdown(T("race_intro"))
         with gr.Row(equal_height=False):
             epochs = gr.Slider(1, 30, value=8, step=1, label=T("race_epochs_label"), info=T("race_epochs_info"),
-                               elem_id="race-epochs")
+                               min_width=240, elem_id="race-epochs")
             include_all = gr.Checkbox(value=False, label=T("race_include_all"), info=T("race_include_all_info"),
                                       elem_id="race-all")
         with gr.Row():

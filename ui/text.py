@@ -201,6 +201,19 @@ def say_in(language_code: str, key: str, markup: Markup = "html", **values: Any)
     return Written(_Sentence(language_code, markup).word(key, **values))
 
 
+# Column names that cannot be keys as they are
+COLUMN_KEYS = {"true \\ predicted": "true_predicted"}
+
+
+def worded(request: gr.Request | None, table, columns=None):
+    """``table`` (a DataFrame) with its column names, or only ``columns``, as headings in words in
+    the visitor's language (the ``column_<name>`` sentences); the data is unchanged. For the page:
+    API callers keep the documented names."""
+    names = table.columns if columns is None else columns
+    return table.rename(columns={name: say(request, f"column_{COLUMN_KEYS.get(name, name)}", markup="text")
+                                 for name in names})
+
+
 def tell(request: gr.Request | None, fact: Fact, subject: str | None = None, markup: Markup = "html") -> str:
     """A fact from ``nets/`` as a sentence in the visitor's language.
 

@@ -29,7 +29,7 @@ from ui.server import (
     LENETS,
     mnist_data,
 )
-from ui.text import T, error, refusal, say, tell
+from ui.text import T, error, refusal, say, tell, worded
 
 API = {
     "train_lenet": "Train your own LeNet on MNIST. Input: pooling ('avg' or 'max'), activation ('relu', 'sigmoid' "
@@ -110,6 +110,11 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
                                            time_limit=LENET_TRAINING_TIME_LIMIT).check(data.train_count)
     except TrainingSettingsError as problem:
         raise refusal(request, problem) from None
+    api = switch is None  # programs get the documented column names; the page, headings in words
+
+    def shown(table):
+        return table if api else worded(request, table)
+
     stop = switch or StopSwitch()  # API clients stop a run by cancelling it
     if not stop.claim():
         raise error(request, "train_already_running")
@@ -131,7 +136,7 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
                     progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
                 case lenet_training.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
                     loss, accuracy = curves_html(request, history)
-                    update = updates(loss=loss, accuracy=accuracy, history=rounded(history),
+                    update = updates(loss=loss, accuracy=accuracy, history=shown(rounded(history)),
                                      kernels=kernels_html(request, kernels, epoch))
                 case lenet_training.Finished() as finished:
                     pass
@@ -156,12 +161,12 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
     weights["label"] = say(request, "train_mine_label", markup="text", pooling=settings.pooling,
                            activation=settings.activation, acc=finished.test_acc)
     kernels = kernels_html(request, lenet_training.conv1_kernels(finished.model), "end")
-    yield updates(status=status, loss=loss, accuracy=accuracy, kernels=kernels, history=rounded(finished.history),
-                  runs=runs, weights=weights, ready=gr.update(visible=True))
+    yield updates(status=status, loss=loss, accuracy=accuracy, kernels=kernels,
+                  history=shown(rounded(finished.history)), runs=runs, weights=weights, ready=gr.update(visible=True))
 
 
-def show_runs(runs: list[dict] | None):
-    return runs_table(runs or []), gr.update(visible=bool(runs))
+def show_runs(runs: list[dict] | None, request: gr.Request = None):
+    return worded(request, runs_table(runs or [])), gr.update(visible=bool(runs))
 
 
 def predict_my_lenet(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
