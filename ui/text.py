@@ -88,6 +88,8 @@ TOAST_CSS = """
 html:lang(ko) span.toast-title.error, html:lang(ko) span.toast-title.warning { font-size: 0; }
 html:lang(ko) span.toast-title.error::before { content: "오류"; font-size: var(--text-md); }
 html:lang(ko) span.toast-title.warning::before { content: "주의"; font-size: var(--text-md); }
+/* Korean lines break between words, as English ones do (by default they break inside a word) */
+html:lang(ko) body { word-break: keep-all; }
 """
 
 
