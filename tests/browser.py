@@ -118,3 +118,16 @@ def prediction(page, timeout: float = 10.0) -> str:
             return digit
         time.sleep(0.05)
     return shown_digit(page)
+
+
+def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
+    """The locator's text once it contains ``text`` (polled every 0.2 s), or an AssertionError
+    saying what was there instead."""
+    deadline = time.monotonic() + timeout
+    content = ""
+    while time.monotonic() < deadline:
+        content = locator.inner_text() if locator.count() else ""
+        if text in content:
+            return content
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests import zips
-from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction, ready
+from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction, ready, wait_for_text
 from tests.digit_drawings import random_drawing
 from tests.server import ROOT
 
@@ -37,16 +37,6 @@ def dataset_zip(tmp_path_factory) -> str:
 
 def nothing_cut_off(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = locator.inner_text() if locator.count() else ""
-        if text in content:
-            return content
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")
 
 
 def use_digit_tab(page, size: str) -> None:

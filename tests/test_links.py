@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from tests.browser import TABS, prediction, ready
+from tests.browser import TABS, prediction, ready, wait_for_text
 
 
 def opened(browser, url: str, query: str):
@@ -17,24 +15,13 @@ def opened(browser, url: str, query: str):
     return page
 
 
-def wait_for_text(locator, text: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    content = ""
-    while time.monotonic() < deadline:
-        content = locator.inner_text() if locator.count() else ""
-        if text in content:
-            return content
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")
-
-
 def selected_tab(page) -> str:
     return page.locator('[role="tab"][aria-selected="true"]').inner_text().strip()
 
 
 def test_a_link_opens_the_compare_tab_with_its_models(browser, app_url):
     page = opened(browser, app_url, "tab=compare&classes=10&extras=VGG-16,ResNet-18&layers=VGG-16")
-    table = wait_for_text(page.locator("#models-table"), "VGG-16")
+    table = wait_for_text(page.locator("#models-table"), "VGG-16", timeout=30)
     assert TABS["compare"] in selected_tab(page)
     assert "ResNet-18" in table and "AlexNet + new head (10 classes)" in table
     page.close()
@@ -42,7 +29,7 @@ def test_a_link_opens_the_compare_tab_with_its_models(browser, app_url):
 
 def test_a_link_opens_the_photo_tab_on_an_example(browser, app_url):
     page = opened(browser, app_url, "tab=photo&photo=coffee")
-    wait_for_text(page.locator("#photo-timing"), "ms")  # the coffee photo was classified
+    wait_for_text(page.locator("#photo-timing"), "ms", timeout=30)  # the coffee photo was classified
     assert TABS["photo"] in selected_tab(page)
     page.close()
 
@@ -57,7 +44,7 @@ def test_a_link_opens_the_digit_tab_on_an_example_with_a_pixel_explained(browser
 
 def test_a_link_never_names_a_file_on_the_server(browser, app_url):
     page = opened(browser, app_url, "tab=photo&photo=../../../etc/passwd&zip=/etc/hosts")
-    toast = wait_for_text(page.locator("body"), "left out")
+    toast = wait_for_text(page.locator("body"), "left out", timeout=30)
     assert "photo=../../../etc/passwd" in toast and "zip=/etc/hosts" in toast
     assert page.locator("#photo-prediction .confidence-set").count() == 0  # nothing was loaded
     assert not page.console_errors

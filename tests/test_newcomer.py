@@ -13,21 +13,10 @@ import time
 import pytest
 
 from tests import zips
-from tests.browser import TABS, open_tab
+from tests.browser import TABS, open_tab, wait_for_text
 from tests.server import ROOT, running_app
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
-
-
-def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    content = ""
-    while time.monotonic() < deadline:
-        content = locator.inner_text() if locator.count() else ""
-        if text in content:
-            return content
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")
 
 
 @pytest.fixture(scope="module")
