@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -55,9 +54,9 @@ from nets.alexnet import (
     PENULTIMATE_FEATURES as PENULTIMATE,
 )
 from nets.dataset_zip import ImageDataset, LabelledImage
-from nets.facts import Fact, Refusal, fact
+from nets.facts import Fact, Refusal
 from nets.feature_map import FeatureMap, feature_map
-from nets.jobs import Cancelled
+from nets.jobs import JobClock
 from nets.photo import LAST_CONV_RELU, weighted_maps
 
 STRATEGIES = {
@@ -324,31 +323,6 @@ def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iter
 # --- training ---------------------------------------------------------------------------------
 
 
-class _Clock:
-    """Stops a job at the visitor's request or at the time limit, between batches; a cancelled
-    job (nobody waits for it any more) raises ``Cancelled`` at once."""
-
-    def __init__(self, settings: Settings, should_stop: Callable[[], bool] | None,
-                 cancelled: Callable[[], bool] | None) -> None:
-        self.started = time.monotonic()
-        self.limit = settings.time_limit
-        self.should_stop = should_stop or (lambda: False)
-        self.cancelled = cancelled or (lambda: False)
-        self.reason: Fact | None = None  # "stopped_by_request" or "stopped_at_time_limit"
-
-    def check(self) -> None:
-        if self.cancelled():
-            raise Cancelled("fine-tuning cancelled")
-
-    def over(self) -> bool:
-        self.check()
-        if self.reason is None and self.should_stop():
-            self.reason = fact("stopped_by_request")
-        elif self.reason is None and time.monotonic() - self.started > self.limit:
-            self.reason = fact("stopped_at_time_limit", seconds=self.limit)
-        return self.reason is not None
-
-
 Event = FeaturesCached | BatchTrained | EpochFinished | Finished
 
 
@@ -364,7 +338,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     (nobody waits any more) raises ``Cancelled`` at the next check, within a second.
     """
     settings = settings.check()
-    clock = _Clock(settings, should_stop, cancelled)
+    clock = JobClock(settings.time_limit, should_stop, cancelled, "fine-tuning")
     generator = torch.Generator().manual_seed(settings.seed)
     device = device_of(backbone)  # the GPU when the shared model is on one
     classes = len(dataset.classes)
@@ -494,7 +468,7 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     yield Finished(result, report)
 
 
-def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: _Clock) -> Report:
+def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: JobClock) -> Report:
     """Confusion matrix, per-class accuracy and the misclassified validation images."""
     names = dataset.classes
     truth = np.array([item.label for item in dataset.val])
@@ -511,5 +485,5 @@ def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, 
     wrong = [(item, names[g], float(confidence[i]))
              for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True)) if g != item.label]
     return Report(history=history, confusion=confusion, per_class=per_class, wrong=wrong,
-                  stopped=clock.reason, seconds=time.monotonic() - clock.started,
+                  stopped=clock.reason, seconds=clock.seconds,
                   guesses=guesses.astype(np.int64), confidence=confidence, val=list(dataset.val))

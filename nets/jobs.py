@@ -20,10 +20,13 @@ import contextvars
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import torch
+
+from nets.facts import Fact, fact
 
 Event = TypeVar("Event")
 JOB_NICENESS = 10  # CFS weight 110 vs 1024 for normal threads: about a tenth of a contended core
@@ -43,6 +46,41 @@ HEARTBEAT = Heartbeat()
 
 class Cancelled(Exception):
     """Nobody waits for the job's result any more: it stops at once, without finishing anything."""
+
+
+class JobClock:
+    """A training job's Stop and time limit, checked between its steps.
+
+    ``over()`` is true once the visitor pressed Stop or ``limit`` seconds have passed since the
+    clock started, and ``reason`` says which (``stopped_by_request``, ``stopped_at_time_limit``);
+    a job that ends there keeps what it learned. A cancelled job (nobody waits for it any more)
+    raises ``Cancelled`` at once instead: nothing of it is kept.
+    """
+
+    def __init__(self, limit: float, should_stop: Callable[[], bool] | None = None,
+                 cancelled: Callable[[], bool] | None = None, what: str = "the job") -> None:
+        self.started = time.monotonic()
+        self.limit = limit
+        self.should_stop = should_stop or (lambda: False)
+        self.cancelled = cancelled or (lambda: False)
+        self.what = what  # for the Cancelled message (in the server's log only)
+        self.reason: Fact | None = None
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled(f"{self.what} cancelled")
+
+    def over(self) -> bool:
+        self.check()
+        if self.reason is None and self.should_stop():
+            self.reason = fact("stopped_by_request")
+        elif self.reason is None and time.monotonic() - self.started > self.limit:
+            self.reason = fact("stopped_at_time_limit", seconds=self.limit)
+        return self.reason is not None
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
 
 
 class WorkSlots:

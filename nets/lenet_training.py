@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nets.facts import Fact, Refusal, fact
-from nets.jobs import Cancelled
+from nets.facts import Fact, Refusal
+from nets.jobs import Cancelled, JobClock
 from nets.lenet import ACTIVATIONS, INPUT_SIZE, POOLINGS, LeNet, mnist_weights, web_weights
 from nets.mnist import MnistData, stratified_choice
 
@@ -253,35 +252,6 @@ def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frames[0], frames[1]
 
 
-class _Clock:
-    """The visitor's Stop and the time limit, checked after every batch; a cancelled job (nobody
-    waits for it any more) raises ``Cancelled`` at once."""
-
-    def __init__(self, limit: float, should_stop: Callable[[], bool] | None,
-                 cancelled: Callable[[], bool] | None) -> None:
-        self.started = time.monotonic()
-        self.limit = limit
-        self.should_stop = should_stop or (lambda: False)
-        self.cancelled = cancelled or (lambda: False)
-        self.reason: Fact | None = None
-
-    def check(self) -> None:
-        if self.cancelled():
-            raise Cancelled("LeNet training cancelled")
-
-    def over(self) -> bool:
-        self.check()
-        if self.reason is None and self.should_stop():
-            self.reason = fact("stopped_by_request")
-        elif self.reason is None and time.monotonic() - self.started > self.limit:
-            self.reason = fact("stopped_at_time_limit", seconds=self.limit)
-        return self.reason is not None
-
-    @property
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -299,7 +269,7 @@ def train(settings: Settings, data: MnistData, should_stop: Callable[[], bool] |
     within a batch or a test pass (milliseconds).
     """
     settings = settings.check(data.train_count)
-    clock = _Clock(settings.time_limit, should_stop, cancelled)
+    clock = JobClock(settings.time_limit, should_stop, cancelled, "LeNet training")
     mean, std = normalization()
     chosen = stratified_choice(data.train_labels.numpy(), settings.train_images, settings.seed)
     x_train = data.train_images[torch.from_numpy(chosen)]  # (N, 28, 28) uint8, a private copy
