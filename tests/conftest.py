@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from PIL import Image
+from skimage import data
 from torch import nn
 
 from nets.alexnet import WEIGHTS_ENV, cached_weights_file, load_imagenet_alexnet
@@ -76,3 +78,14 @@ def client(app_url: str) -> Client:
 def korean_client(app_url: str) -> Client:
     """A visitor whose browser asks for Korean (``Accept-Language: ko``)."""
     return Client(app_url, verbose=False, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+
+
+# Two of scikit-image's licence-clean photos, for the photo and Grad-CAM tests.
+@pytest.fixture(scope="module")  # a test may change its copy: fresh per module, as before
+def chelsea() -> Image.Image:
+    return Image.fromarray(data.chelsea())  # 451 x 300, a cat
+
+
+@pytest.fixture(scope="module")
+def coffee() -> Image.Image:
+    return Image.fromarray(data.coffee())  # 600 x 400

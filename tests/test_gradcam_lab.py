@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from skimage import data
 from torch import nn
 
 from nets.alexnet import CONV_RELU_END, alexnet2012_two_gpu
@@ -37,16 +36,6 @@ from nets.photo import (
 
 MAP_SIZES = {"conv1": 55, "conv2": 27, "conv3": 13, "conv4": 13, "conv5": 13}
 CHANNELS = {"conv1": 64, "conv2": 192, "conv3": 384, "conv4": 256, "conv5": 256}
-
-
-@pytest.fixture(scope="module")
-def chelsea() -> Image.Image:
-    return Image.fromarray(data.chelsea())  # 451 x 300, a cat
-
-
-@pytest.fixture(scope="module")
-def coffee() -> Image.Image:
-    return Image.fromarray(data.coffee())  # 600 x 400
 
 
 @pytest.fixture(scope="module")

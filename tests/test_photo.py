@@ -52,16 +52,6 @@ def on_white(rgba: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba.convert("RGBA")).convert("RGB")
 
 
-@pytest.fixture(scope="module")
-def chelsea() -> Image.Image:
-    return Image.fromarray(data.chelsea())  # 451 x 300, a cat
-
-
-@pytest.fixture(scope="module")
-def coffee() -> Image.Image:
-    return Image.fromarray(data.coffee())  # 600 x 400
-
-
 # --- preprocessing of awkward uploads -------------------------------------------------------
 
 def test_preprocess_is_torchvisions_pipeline(chelsea: Image.Image) -> None:
