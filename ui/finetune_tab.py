@@ -32,6 +32,7 @@ from ui.server import (
     IDLE_CORES,
     REPORTS,
     ZIP_LIMITS,
+    ServerTurns,
     imagenet_alexnet,
     model_bytes,
     on_gpu,
@@ -215,7 +216,7 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
         yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
 
     shown = 0.0  # when the curves were last redrawn
-    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
+    turns = ServerTurns(nothing=ft_updates())
     try:
         for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads,
                                        heartbeat=BEAT_SECONDS):
@@ -246,11 +247,9 @@ def finetune_job(archive, strategy: str = "head", epochs: float = 20, lr: float 
                         shown = time.monotonic()
                 case finetune.Finished(model=model, report=report):
                     pass
-            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
-                update = ft_updates()  # nothing new to show; a turn for the server, so a cancel lands now
+            update = turns.due(update)
             if update is not None:
                 yield update
-                turn = time.monotonic()
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
     except finetune.Stopped as stopped:

@@ -24,6 +24,7 @@ from ui.server import (
     FINETUNE_TIME_LIMIT,
     IDLE_CORES,
     ZIP_LIMITS,
+    ServerTurns,
     imagenet_alexnet,
     on_gpu,
 )
@@ -87,7 +88,7 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
     histories: dict[str, pd.DataFrame] = {}
     rows: list[dict] = []
     finished = None
-    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
+    turns = ServerTurns(nothing=(gr.skip(), gr.skip(), gr.skip()))
     try:
         for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads,
                                        heartbeat=BEAT_SECONDS):
@@ -123,11 +124,9 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
                     pass
                 case _:  # the dataset, read; or a heartbeat
                     pass
-            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
-                update = gr.skip(), gr.skip(), gr.skip()  # nothing new; a turn for the server, so a cancel lands
+            update = turns.due(update)
             if update is not None:
                 yield update
-                turn = time.monotonic()
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
     except SettingsError as problem:

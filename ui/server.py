@@ -46,6 +46,25 @@ FINETUNE_TIME_LIMIT = 300  # seconds per job, reading the zip included
 # new to show: Gradio can cancel a generator only between two of its items, so this is how long a
 # visitor's cancel (or a closed page) may wait while the job reads a zip or waits for a slot.
 BEAT_SECONDS = 0.5
+
+
+class ServerTurns:
+    """A training handler's turns for the server: what to yield after each of the job's events.
+
+    ``due(update)`` is ``update`` when the event changed something on the page, else ``nothing``
+    (an update that leaves every output as it is) once ``BEAT_SECONDS`` have passed since the
+    last yield, else None (yield nothing)."""
+
+    def __init__(self, nothing) -> None:
+        self.nothing = nothing
+        self.given = time.monotonic()  # when the server last had a turn
+
+    def due(self, update):
+        if update is None and time.monotonic() - self.given >= BEAT_SECONDS:
+            update = self.nothing  # nothing new to show; a turn for the server, so a cancel lands now
+        if update is not None:
+            self.given = time.monotonic()
+        return update
 QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
 MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)
 

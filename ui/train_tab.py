@@ -27,6 +27,7 @@ from ui.server import (
     LENET_TRAINING_SLOTS,
     LENET_TRAINING_TIME_LIMIT,
     LENETS,
+    ServerTurns,
     mnist_data,
 )
 from ui.text import T, error, refusal, say, tell, worded
@@ -124,7 +125,7 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
     def job(closed):
         yield from lenet_training.train(settings, data, lambda: stop.pressed, closed)
 
-    turn = time.monotonic()  # when the server last had a turn (see BEAT_SECONDS)
+    turns = ServerTurns(nothing=updates())
     try:
         for event in run_in_background(job, slots=LENET_TRAINING_SLOTS, heartbeat=BEAT_SECONDS):
             update = None
@@ -140,11 +141,9 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
                                      kernels=kernels_html(request, kernels, epoch))
                 case lenet_training.Finished() as finished:
                     pass
-            if update is None and time.monotonic() - turn >= BEAT_SECONDS:
-                update = updates()  # nothing new to show; a turn for the server, so a cancel lands now
+            update = turns.due(update)
             if update is not None:
                 yield update
-                turn = time.monotonic()
     finally:
         stop.finish()
     session = request.session_hash if request is not None else ""
