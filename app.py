@@ -23,12 +23,19 @@ from ui.guard import Guard
 from ui.server import BUDGETS, DELETE_CACHE, IDLE_CORES, MAX_UPLOAD, QUEUE_SIZE, warm_up
 from ui.text import LANGUAGE_JS, TOAST_CSS, T
 
-CSS = """
+CSS = (
+    """
 /* On a phone the five tabs take two rows (the Tabs wrap); tighter padding keeps them to two. */
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
-""" + charts.CSS + TOAST_CSS + finetune_tab.CSS + train_tab.CSS + builder.CSS
+"""
+    + charts.CSS
+    + TOAST_CSS
+    + finetune_tab.CSS
+    + train_tab.CSS
+    + builder.CSS
+)
 
 
 def page_js(*scripts: str) -> str:
@@ -54,8 +61,13 @@ def build_demo() -> gr.Blocks:
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
         job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
         # A teacher's link opens a tab with its inputs filled in (ui/links.py).
-        demo.load(links.restore_view, None, [tabs, photo, *training, classes, extras, layers],
-                  api_visibility="private", show_progress="hidden")
+        demo.load(
+            links.restore_view,
+            None,
+            [tabs, photo, *training, classes, extras, layers],
+            api_visibility="private",
+            show_progress="hidden",
+        )
     IDLE_CORES.watch(demo)  # background jobs use the cores its queue leaves idle
     return demo
 
@@ -65,17 +77,32 @@ demo = build_demo()
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Classic CNNs, hands on (a Gradio app).")
-    parser.add_argument("--share", action="store_true", default=os.environ.get("SHARE") == "1",
-                        help="also serve on a public gradio.live link (or set SHARE=1)")
-    parser.add_argument("--mcp", action="store_true", default=os.environ.get("MCP_SERVER") == "1",
-                        help="also serve the endpoints as an MCP server (needs gradio[mcp]; or set MCP_SERVER=1)")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        default=os.environ.get("SHARE") == "1",
+        help="also serve on a public gradio.live link (or set SHARE=1)",
+    )
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        default=os.environ.get("MCP_SERVER") == "1",
+        help="also serve the endpoints as an MCP server (needs gradio[mcp]; or set MCP_SERVER=1)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     warm_up()
     demo.queue(max_size=QUEUE_SIZE)
-    demo.launch(i18n=T, js=page_js(LANGUAGE_JS), css=CSS, max_file_size=MAX_UPLOAD,
-                share=args.share, mcp_server=args.mcp or None, state_session_capacity=BUDGETS.sessions_kept,
-                app_kwargs={"middleware": [Middleware(Guard)]})  # per-address budgets, before Gradio
+    demo.launch(
+        i18n=T,
+        js=page_js(LANGUAGE_JS),
+        css=CSS,
+        max_file_size=MAX_UPLOAD,
+        share=args.share,
+        mcp_server=args.mcp or None,
+        state_session_capacity=BUDGETS.sessions_kept,
+        app_kwargs={"middleware": [Middleware(Guard)]},
+    )  # per-address budgets, before Gradio
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def photo_latency(url: str) -> str:
     started = time.monotonic()
     try:
         Client(url, verbose=False, headers={"X-Forwarded-For": "198.18.0.1"}).predict(
-            handle_file(CAT), api_name="/classify_photo")
+            handle_file(CAT), api_name="/classify_photo"
+        )
     except Exception as error:  # reported
         return f"failed ({type(error).__name__})"
     return f"{time.monotonic() - started:.1f} s"
@@ -95,8 +96,10 @@ def main() -> None:
         with app_process(env, cwd=args.app) as (url, process):
             time.sleep(8)  # the warm-up thread loads AlexNet
             rows.append(("idle server", f"{rss_mb(process):.0f} MB resident", "-"))
-            files = {name: Path(scratch) / name for name in ("bomb.jpg", "sixteen.png", "bombs.zip", "slow.zip",
-                                                              "colours.zip")}
+            files = {
+                name: Path(scratch) / name
+                for name in ("bomb.jpg", "sixteen.png", "bombs.zip", "slow.zip", "colours.zip")
+            }
             files["bomb.jpg"].write_bytes(attacks.scan_bomb())
             files["sixteen.png"].write_bytes(attacks.sixteen_bit_png())
             files["bombs.zip"].write_bytes(attacks.zip_of_scan_bombs())
@@ -112,20 +115,30 @@ def main() -> None:
                     return "refused: " + str(error)[:60]
 
             with Watch(process) as w:
-                answer, visitor = during(url, lambda: send(handle_file(str(files["bomb.jpg"])),
-                                                           api_name="/classify_photo"))
-            rows.append(("progressive JPEG, 1,010 scans, 7000x7000 (362 KB) as a photo",
-                         f"{answer}; {w.cpu:.1f} s CPU, {w.seconds:.1f} s", visitor))
+                answer, visitor = during(
+                    url, lambda: send(handle_file(str(files["bomb.jpg"])), api_name="/classify_photo")
+                )
+            rows.append(
+                (
+                    "progressive JPEG, 1,010 scans, 7000x7000 (362 KB) as a photo",
+                    f"{answer}; {w.cpu:.1f} s CPU, {w.seconds:.1f} s",
+                    visitor,
+                )
+            )
             with Watch(process) as w:
-                answer, visitor = during(url, lambda: send(handle_file(str(files["bombs.zip"])), "head", 2,
-                                                           api_name="/finetune"))
-            rows.append(("a zip of 12 photos and 10 such bombs (3000x3000)", f"{w.cpu:.1f} s CPU, {w.seconds:.1f} s",
-                         visitor))
+                answer, visitor = during(
+                    url, lambda: send(handle_file(str(files["bombs.zip"])), "head", 2, api_name="/finetune")
+                )
+            rows.append(
+                ("a zip of 12 photos and 10 such bombs (3000x3000)", f"{w.cpu:.1f} s CPU, {w.seconds:.1f} s", visitor)
+            )
             with Watch(process) as w:
-                answer, visitor = during(url, lambda: send(handle_file(str(files["sixteen.png"])),
-                                                           api_name="/classify_photo"))
-            rows.append(("16-bit PNG, 7000x7000 (112 KB) as a photo", f"+{w.memory:.0f} MB peak, {w.seconds:.1f} s",
-                         visitor))
+                answer, visitor = during(
+                    url, lambda: send(handle_file(str(files["sixteen.png"])), api_name="/classify_photo")
+                )
+            rows.append(
+                ("16-bit PNG, 7000x7000 (112 KB) as a photo", f"+{w.memory:.0f} MB peak, {w.seconds:.1f} s", visitor)
+            )
             with Watch(process) as w:
                 for i in range(6):
                     client = Client(url, verbose=False, headers={"X-Forwarded-For": f"198.18.2.{i}"})
@@ -136,18 +149,27 @@ def main() -> None:
                 busy = cpu_seconds(process)
                 time.sleep(1.0)
                 busy = cpu_seconds(process) - busy
-            rows.append(("six fine-tunes of a 52 MB zip, each cancelled 2 s after it was sent",
-                         f"+{w.memory:.0f} MB peak; {busy:.2f} s CPU per s, 1.5 s after the last cancel", "-"))
-            path = attacks.upload(url, "colours.zip", files["colours.zip"].read_bytes(),
-                                  {"X-Forwarded-For": "198.18.3.1"})
+            rows.append(
+                (
+                    "six fine-tunes of a 52 MB zip, each cancelled 2 s after it was sent",
+                    f"+{w.memory:.0f} MB peak; {busy:.2f} s CPU per s, 1.5 s after the last cancel",
+                    "-",
+                )
+            )
+            path = attacks.upload(
+                url, "colours.zip", files["colours.zip"].read_bytes(), {"X-Forwarded-For": "198.18.3.1"}
+            )
             session, admitted = uuid.uuid4().hex, []
 
             def flood():
                 for _ in range(258):
-                    body = {"data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4, False],
-                            "session_hash": session}
-                    status, answer = attacks.post(url, "/gradio_api/call/finetune", json.dumps(body).encode(),
-                                                  {"X-Forwarded-For": "198.18.3.1"})
+                    body = {
+                        "data": [attacks.file_data(path, "colours.zip"), "all", 100, 3e-5, 4, False],
+                        "session_hash": session,
+                    }
+                    status, answer = attacks.post(
+                        url, "/gradio_api/call/finetune", json.dumps(body).encode(), {"X-Forwarded-For": "198.18.3.1"}
+                    )
                     if status == 200:
                         admitted.append(answer["event_id"])
                 return len(admitted)
@@ -156,26 +178,40 @@ def main() -> None:
             rows.append(("one session joins the fine-tune event 258 times", f"{count} of 258 queued", visitor))
             index = attacks.fn_index(url, "finetune")
             for event_id in admitted:
-                attacks.post(url, "/gradio_api/cancel", json.dumps(
-                    {"session_hash": session, "event_id": event_id, "fn_index": index}).encode())
+                attacks.post(
+                    url,
+                    "/gradio_api/cancel",
+                    json.dumps({"session_hash": session, "event_id": event_id, "fn_index": index}).encode(),
+                )
             time.sleep(3)
             for i in range(5):
                 client = Client(url, verbose=False, headers={"X-Forwarded-For": f"198.18.4.{i}"})
-                client.predict(handle_file(str(files["colours.zip"])), "classifier", 1, 1e-4, 8,
-                               api_name="/finetune")
+                client.predict(handle_file(str(files["colours.zip"])), "classifier", 1, 1e-4, 8, api_name="/finetune")
                 with contextlib.suppress(Exception):  # an older app wrote every model at once, unasked
                     client.predict(api_name="/download_finetuned")
             written = sum(p.stat().st_size for p in temp.rglob("*.pt") if p.is_file())
-            rows.append(("five whole-classifier fine-tunes, each downloaded",
-                         f"{written / 1e9:.2f} GB of model files on disk", "-"))
+            rows.append(
+                (
+                    "five whole-classifier fine-tunes, each downloaded",
+                    f"{written / 1e9:.2f} GB of model files on disk",
+                    "-",
+                )
+            )
             with Watch(process) as w:
                 for i in range(2000):
-                    body = json.dumps({"session_hash": uuid.uuid4().hex, "component_id": 10**9, "fn_name": "x",
-                                       "data": None}).encode()
-                    attacks.post(url, "/gradio_api/component_server", body,
-                                 {"X-Forwarded-For": f"198.19.{i // 200}.{i % 200}"})
-            rows.append(("2,000 fresh sessions (a request naming no component)",
-                         f"+{w.memory:.0f} MB ({w.memory * 1024 / 2000:.0f} KB each)", "-"))
+                    body = json.dumps(
+                        {"session_hash": uuid.uuid4().hex, "component_id": 10**9, "fn_name": "x", "data": None}
+                    ).encode()
+                    attacks.post(
+                        url, "/gradio_api/component_server", body, {"X-Forwarded-For": f"198.19.{i // 200}.{i % 200}"}
+                    )
+            rows.append(
+                (
+                    "2,000 fresh sessions (a request naming no component)",
+                    f"+{w.memory:.0f} MB ({w.memory * 1024 / 2000:.0f} KB each)",
+                    "-",
+                )
+            )
             with Watch(process) as w:
                 huge = b'{"data": ["' + b"x" * (300 << 20) + b'"]}'
                 try:

@@ -41,8 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch, app_process({"TORCH_HOME": weights_home(scratch)}) as (url, _), \
-            sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        app_process({"TORCH_HOME": weights_home(scratch)}) as (url, _),
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         downloaded: dict[str, int] = {}
@@ -85,8 +88,10 @@ def main() -> None:
     print(f"| figure ({args.digits} mouse-drawn digits, Chromium, this machine) | value |")
     print("| --- | ---: |")
     print(f"| digits read right, in the page | {right} of {args.digits} |")
-    print(f"| stroke's end to answer on screen: median / p95 / max | {statistics.median(delays):.0f} / "
-          f"{percentile(delays, 95):.0f} / {max(delays):.0f} ms |")
+    print(
+        f"| stroke's end to answer on screen: median / p95 / max | {statistics.median(delays):.0f} / "
+        f"{percentile(delays, 95):.0f} / {max(delays):.0f} ms |"
+    )
     print(f"| one read of the 400x400 canvas (preprocessing + LeNet), median | {engine:.1f} ms |")
     print(f"| requests to the server while drawing | {len(requests)} |")
     print(f"| LeNet's weights, downloaded once | {weights / 1024:.0f} KB |")

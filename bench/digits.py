@@ -67,20 +67,39 @@ def main() -> None:
     drawings = dataset(args.drawings, seed=2026)
     greys = [np.asarray(image) for image, _ in drawings]
     labels = [label for _, label in drawings]
-    rows.append(("hand-drawn style, dark on light composites", len(labels),
-                 *accuracy(reader, [composite(g) for g in greys], labels)))
-    rows.append(("hand-drawn style, light ink on dark", len(labels),
-                 *accuracy(reader, [255 - g for g in greys], labels)))
+    rows.append(
+        (
+            "hand-drawn style, dark on light composites",
+            len(labels),
+            *accuracy(reader, [composite(g) for g in greys], labels),
+        )
+    )
+    rows.append(
+        ("hand-drawn style, light ink on dark", len(labels), *accuracy(reader, [255 - g for g in greys], labels))
+    )
 
     folder = Path(args.mnist)
     if folder.is_dir():
         images, targets = mnist.load_split(folder, "test")
-        rows.append(("MNIST test set (28x28, through the app's preprocessing)", len(targets),
-                     *accuracy(reader, [im.numpy() for im in images], targets.tolist())))
+        rows.append(
+            (
+                "MNIST test set (28x28, through the app's preprocessing)",
+                len(targets),
+                *accuracy(reader, [im.numpy() for im in images], targets.tolist()),
+            )
+        )
         picks = rng.choice(len(targets), 2000, replace=False)
-        rows.append(("MNIST test digits upscaled 10x onto a 400x400 canvas", len(picks),
-                     *accuracy(reader, [composite(on_canvas(images[i].numpy(), rng)) for i in picks],
-                               [int(targets[i]) for i in picks])))
+        rows.append(
+            (
+                "MNIST test digits upscaled 10x onto a 400x400 canvas",
+                len(picks),
+                *accuracy(
+                    reader,
+                    [composite(on_canvas(images[i].numpy(), rng)) for i in picks],
+                    [int(targets[i]) for i in picks],
+                ),
+            )
+        )
     else:
         print(f"(no MNIST files in {folder}: MNIST rows skipped)")
     try:
@@ -88,8 +107,13 @@ def main() -> None:
 
         uci = load_digits()
         small = [(im / 16 * 255).astype(np.uint8) for im in uci.images]
-        rows.append(("UCI digits (43 other writers, 8x8), upscaled 20x off-centre", len(small),
-                     *accuracy(reader, [composite(on_canvas(im, rng, scale=20)) for im in small], uci.target.tolist())))
+        rows.append(
+            (
+                "UCI digits (43 other writers, 8x8), upscaled 20x off-centre",
+                len(small),
+                *accuracy(reader, [composite(on_canvas(im, rng, scale=20)) for im in small], uci.target.tolist()),
+            )
+        )
     except ImportError:
         print("(scikit-learn not installed: the UCI digits row is skipped)")
 

@@ -73,12 +73,22 @@ def main() -> None:
         print(f"| ratio, training only | {ours / naive:.2f}x |")
         print(f"| ratio, including reading the zip | {(reading + ours) / (reading + naive):.2f}x |")
 
-        hostile = {name: build() for name, build in (
-            ("zip slip", zips.zip_slip), ("absolute path", zips.absolute_path), ("symlink", zips.symlink_member),
-            ("3 GiB of zeros", zips.bomb_3gb), ("30,000 entries", zips.many_entries),
-            ("only a nested zip", zips.nested_zip_only), ("a PNG named .zip", zips.png_renamed),
-            ("empty", zips.empty_zip), ("one class", zips.one_class), ("no images", zips.no_images),
-            ("a class with one image", zips.class_with_one_image))}
+        hostile = {
+            name: build()
+            for name, build in (
+                ("zip slip", zips.zip_slip),
+                ("absolute path", zips.absolute_path),
+                ("symlink", zips.symlink_member),
+                ("3 GiB of zeros", zips.bomb_3gb),
+                ("30,000 entries", zips.many_entries),
+                ("only a nested zip", zips.nested_zip_only),
+                ("a PNG named .zip", zips.png_renamed),
+                ("empty", zips.empty_zip),
+                ("one class", zips.one_class),
+                ("no images", zips.no_images),
+                ("a class with one image", zips.class_with_one_image),
+            )
+        }
         with app_process({"TORCH_HOME": torch_home}) as (url, process):
             client = Client(url, verbose=False)
             print("\n| hostile zip | refused in | message |")

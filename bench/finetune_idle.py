@@ -62,8 +62,10 @@ def main() -> None:
                 client.predict(handle_file(str(archive)), api_name="/finetune")
                 app.append(time.perf_counter() - started)
     t, a = statistics.median(tutorial), statistics.median(app)
-    print(f"checkout: {args.app}; {os.cpu_count()} cores; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads by default")
+    print(
+        f"checkout: {args.app}; {os.cpu_count()} cores; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads by default"
+    )
     print("| 3 classes x 60 photos, seconds (median of 3) | value |")
     print("| --- | ---: |")
     print(f"| tutorial loop: read the zip, frozen backbone on every batch, 10 epochs | {t:.2f} |")

@@ -92,10 +92,13 @@ def scenarios(model, path: Path) -> dict[str, tuple[Callable, Callable | None]]:
             opened = open_rgb(path)
             shown = display_copy(opened)
             cam_overlay(shown, grad_cam(model, opened, layer, cam_size=shown.size).cam)
+
         return run
 
-    rows = {"today's heatmap (conv5, top guess)": (today, None),
-            "first explanation of a photo (conv5, top guess)": (first, None)}
+    rows = {
+        "today's heatmap (conv5, top guess)": (today, None),
+        "first explanation of a photo (conv5, top guess)": (first, None),
+    }
     for layer in reversed(LAYERS[:-1]):
         rows[f"new layer, analysis kept: {layer}"] = (explain(layer, None), after_conv5)
     rows["new class, analysis kept: conv5 (3rd guess)"] = (explain("conv5", third), after_conv5)
@@ -127,8 +130,10 @@ def main() -> None:
             timings.setdefault(name, []).append(value)
 
     today = timings["today's heatmap (conv5, top guess)"]
-    print(f"{len(PHOTOS)} photos ({', '.join(path.name for path in PHOTOS)}), median of {repeats} runs each, "
-          f"heatmap and overlay at {DISPLAY} px, 1 torch thread\n")
+    print(
+        f"{len(PHOTOS)} photos ({', '.join(path.name for path in PHOTOS)}), median of {repeats} runs each, "
+        f"heatmap and overlay at {DISPLAY} px, 1 torch thread\n"
+    )
     print("| request | median ms | ratio to today's (median photo) | worst photo |")
     print("| --- | ---: | ---: | ---: |")
     for name, values in timings.items():
@@ -140,8 +145,10 @@ def main() -> None:
     kept = [analyse_photo(model, picture) for _ in range(20)]
     for analysis in kept:
         analysis.grad_cam("conv1")  # the gradients of every layer for one class
-    print(f"\nmemory per kept analysis (graph + one class's gradients at all layers): "
-          f"{(resident_mb() - before) / len(kept):.1f} MB")
+    print(
+        f"\nmemory per kept analysis (graph + one class's gradients at all layers): "
+        f"{(resident_mb() - before) / len(kept):.1f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from tests.server import ROOT, running_app
 DIGIT = ROOT / "assets" / "examples" / "digit_3.png"
 PHOTO = ROOT / "assets" / "photos" / "cat.jpg"
 
-ECHO_APP = textwrap.dedent('''
+ECHO_APP = textwrap.dedent("""
     import gradio as gr
     with gr.Blocks() as demo:
         sketch = gr.Sketchpad(canvas_size=(400, 400), format="png", layers=False, transforms=())
@@ -46,7 +46,7 @@ ECHO_APP = textwrap.dedent('''
         sketch.input(lambda value: {"0": 1.0}, sketch, label, api_name="constant_label")
         photo.change(lambda path: path, photo, photo_out, api_name="echo_photo")
     demo.queue().launch()
-''')
+""")
 
 
 def median_ms(call, repeats: int) -> float:
@@ -120,14 +120,22 @@ def main() -> None:
     first = statistics.median(s[1] for s in starts)
     print("| measure | this app | baseline | ratio |")
     print("| --- | ---: | ---: | ---: |")
-    print(f"| /predict_digit median latency vs echo app (payload echoed back) | {digit:.0f} ms | "
-          f"{echo_sketch:.0f} ms | {digit / echo_sketch:.2f}x |")
-    print(f"| /predict_digit median latency vs echo app (constant label) | {digit:.0f} ms | {constant:.0f} ms | "
-          f"{digit / constant:.2f}x |")
-    print(f"| /classify_photo median latency vs echo app + raw torchvision forward | {photo:.0f} ms | "
-          f"{echo_photo:.0f} + {forward:.0f} ms | {photo / (echo_photo + forward):.2f}x |")
-    print(f"| first digit answer after a cold `python app.py` vs `import torch, torchvision, gradio` | "
-          f"{first:.1f} s | {imports:.1f} s | {first / imports:.2f}x |")
+    print(
+        f"| /predict_digit median latency vs echo app (payload echoed back) | {digit:.0f} ms | "
+        f"{echo_sketch:.0f} ms | {digit / echo_sketch:.2f}x |"
+    )
+    print(
+        f"| /predict_digit median latency vs echo app (constant label) | {digit:.0f} ms | {constant:.0f} ms | "
+        f"{digit / constant:.2f}x |"
+    )
+    print(
+        f"| /classify_photo median latency vs echo app + raw torchvision forward | {photo:.0f} ms | "
+        f"{echo_photo:.0f} + {forward:.0f} ms | {photo / (echo_photo + forward):.2f}x |"
+    )
+    print(
+        f"| first digit answer after a cold `python app.py` vs `import torch, torchvision, gradio` | "
+        f"{first:.1f} s | {imports:.1f} s | {first / imports:.2f}x |"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ def draw(url: str, digits: list[tuple[str, int]]) -> list[tuple[str, float, str,
     client = Client(url, verbose=False)
     out = []
     for path, label in digits:
-        endpoint, seconds, error, result = call(client, "/predict_digit",
-                                                {"background": None, "layers": [], "composite": handle_file(path)})
+        endpoint, seconds, error, result = call(
+            client, "/predict_digit", {"background": None, "layers": [], "composite": handle_file(path)}
+        )
         out.append((endpoint, seconds, error, bool(result) and result.get("label") == str(label)))
     return out
 
@@ -106,11 +107,14 @@ def main() -> None:
                 time.sleep(2.0)  # the fine-tune is under way before the class arrives
             load_started = time.time()
             share = args.digit_requests
-            visitors = [pool.submit(draw, url, [(str(p), d) for p, d in digits[i * share : (i + 1) * share]])
-                        for i in range(args.digit_clients)]
-            visitors += [pool.submit(show, url, [str(PHOTOS[(i + k) % len(PHOTOS)])
-                                                 for k in range(args.photo_requests)])
-                         for i in range(args.photo_clients)]
+            visitors = [
+                pool.submit(draw, url, [(str(p), d) for p, d in digits[i * share : (i + 1) * share]])
+                for i in range(args.digit_clients)
+            ]
+            visitors += [
+                pool.submit(show, url, [str(PHOTOS[(i + k) % len(PHOTOS)]) for k in range(args.photo_requests)])
+                for i in range(args.photo_clients)
+            ]
             for visitor in visitors:
                 for endpoint, seconds, error, ok in visitor.result():
                     if error:
@@ -134,15 +138,21 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for endpoint, values in latencies.items():
         total = len(values) + len(failures[endpoint])
-        print(f"| {endpoint} | {total} | {len(failures[endpoint])} | {percentile(values, 50) * 1000:.0f} ms | "
-              f"{percentile(values, 95) * 1000:.0f} ms | {max(values, default=float('nan')) * 1000:.0f} ms |")
+        print(
+            f"| {endpoint} | {total} | {len(failures[endpoint])} | {percentile(values, 50) * 1000:.0f} ms | "
+            f"{percentile(values, 95) * 1000:.0f} ms | {max(values, default=float('nan')) * 1000:.0f} ms |"
+        )
     overlap = min(finetune_span[1], load_ended) - max(finetune_span[0], load_started)
-    print(f"\nfine-tune (whole classifier, 4 epochs, 72 images): {finetune_span[1] - finetune_span[0]:.1f} s, "
-          f"{'failed: ' + failures['/finetune'][0] if failures['/finetune'] else 'finished'}; "
-          f"it overlapped the load for {max(overlap, 0):.1f} of {load_ended - load_started:.1f} s")
+    print(
+        f"\nfine-tune (whole classifier, 4 epochs, 72 images): {finetune_span[1] - finetune_span[0]:.1f} s, "
+        f"{'failed: ' + failures['/finetune'][0] if failures['/finetune'] else 'finished'}; "
+        f"it overlapped the load for {max(overlap, 0):.1f} of {load_ended - load_started:.1f} s"
+    )
     print(f"digits read right: {right[0]} of {len(latencies['/predict_digit'])}")
-    print(f"server still answers afterwards: {'yes' if alive else 'NO'}; peak memory {memory:.0f} MiB; "
-          f"server CPU time {server_cpu:.1f} s (start-up included)")
+    print(
+        f"server still answers afterwards: {'yes' if alive else 'NO'}; peak memory {memory:.0f} MiB; "
+        f"server CPU time {server_cpu:.1f} s (start-up included)"
+    )
     print(f"the visitors' own CPU time (gradio_client, on the same 2 cores): {children_cpu - server_cpu:.1f} s")
     for endpoint, messages in failures.items():
         for message in messages[:3]:

@@ -36,12 +36,14 @@ def main() -> None:
         with app_process({"TORCH_HOME": torch_home}) as (url, _):
             client = Client(url, verbose=False)
             started = time.perf_counter()
-            status, _, table = client.predict(handle_file(str(args.zip)), args.epochs, args.all,
-                                              api_name="/race_strategies")
+            status, _, table = client.predict(
+                handle_file(str(args.zip)), args.epochs, args.all, api_name="/race_strategies"
+            )
             waited = time.perf_counter() - started
     frame = pd.DataFrame(table["data"], columns=table["headers"])
-    print(f"{args.zip.name}, {args.epochs} epochs per way; "
-          f"the caller waited {waited:.1f} s (upload and reading included)")
+    print(
+        f"{args.zip.name}, {args.epochs} epochs per way; the caller waited {waited:.1f} s (upload and reading included)"
+    )
     print("| " + " | ".join(frame.columns) + " |")
     print("| --- |" + " ---: |" * (len(frame.columns) - 1))
     for row in frame.itertuples(index=False):

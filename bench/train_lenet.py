@@ -72,25 +72,33 @@ def speed_table(data: MnistData, repeats: int) -> None:
         runs["plain"].append(tuple(seconds))
     wall = {side: statistics.median(s for s, _ in times) for side, times in runs.items()}
     cpu = {side: statistics.median(c for _, c in times) for side, times in runs.items()}
-    print(f"### Average pooling + ReLU, 2 epochs, 10,000 images, batch {settings.batch_size} "
-          f"(median of {repeats} alternating runs each, torch at 1 thread)\n")
+    print(
+        f"### Average pooling + ReLU, 2 epochs, 10,000 images, batch {settings.batch_size} "
+        f"(median of {repeats} alternating runs each, torch at 1 thread)\n"
+    )
     print("| training | test accuracy | seconds | CPU seconds | every run's seconds |")
     print("| --- | ---: | ---: | ---: | --- |")
-    names = {"app": f"the app's (`nets.lenet_training.train`: one-cycle Adam, peak lr {settings.lr:g}, "
-                    "test pass after each epoch, events, stop checks)",
-             "plain": "plain PyTorch loop (same model, images, order, epochs and batch; Adam lr 1e-3, "
-                      "no schedule, no evaluation)"}
+    names = {
+        "app": f"the app's (`nets.lenet_training.train`: one-cycle Adam, peak lr {settings.lr:g}, "
+        "test pass after each epoch, events, stop checks)",
+        "plain": "plain PyTorch loop (same model, images, order, epochs and batch; Adam lr 1e-3, "
+        "no schedule, no evaluation)",
+    }
     for side, accuracy in (("app", finished.test_acc), ("plain", plain_acc)):
         every = ", ".join(f"{s:.2f}" for s, _ in runs[side])
         print(f"| {names[side]} | {accuracy:.2%} | {wall[side]:.2f} | {cpu[side]:.2f} | {every} |")
-    print(f"\nRatio app / plain: **{wall['app'] / wall['plain']:.2f}x** in seconds, "
-          f"**{cpu['app'] / cpu['plain']:.2f}x** in CPU seconds (the goal: at most 1.5x, with at least 96%).\n")
+    print(
+        f"\nRatio app / plain: **{wall['app'] / wall['plain']:.2f}x** in seconds, "
+        f"**{cpu['app'] / cpu['plain']:.2f}x** in CPU seconds (the goal: at most 1.5x, with at least 96%).\n"
+    )
 
 
 def variants_table(data: MnistData) -> None:
     settings = Settings()
-    print(f"### The variants with the default settings ({settings.epochs} epochs, "
-          f"{settings.train_images:,} images, batch {settings.batch_size}, one-cycle peak lr {settings.lr:g})\n")
+    print(
+        f"### The variants with the default settings ({settings.epochs} epochs, "
+        f"{settings.train_images:,} images, batch {settings.batch_size}, one-cycle peak lr {settings.lr:g})\n"
+    )
     epochs = " | ".join(f"test acc, epoch {e}" for e in range(1, settings.epochs + 1))
     print(f"| pooling | activation | {epochs} | seconds | CPU seconds |")
     print("| --- | --- |" + " ---: |" * (settings.epochs + 2))
@@ -108,8 +116,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = training_data()
-    print(f"MNIST in use: {data.source} ({data.train_count:,} training, {data.test_count:,} test images, "
-          f"from {data.where.name}); torch {torch.__version__}, {torch.get_num_threads()} thread\n")
+    print(
+        f"MNIST in use: {data.source} ({data.train_count:,} training, {data.test_count:,} test images, "
+        f"from {data.where.name}); torch {torch.__version__}, {torch.get_num_threads()} thread\n"
+    )
     speed_table(data, max(1, args.repeats))
     variants_table(data)
 

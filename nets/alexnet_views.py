@@ -39,7 +39,7 @@ def _grid(tiles: np.ndarray, columns: int, gap: int = GAP) -> np.ndarray:
     for number, tile in enumerate(tiles):
         top = gap + (number // columns) * (height + gap)
         left = gap + (number % columns) * (width + gap)
-        canvas[top:top + height, left:left + width] = tile
+        canvas[top : top + height, left : left + width] = tile
     return canvas
 
 
@@ -71,11 +71,12 @@ def layer_activations(model: nn.Module, image: Image.Image, layer: str) -> torch
     layer = check_layer(layer)
     with torch.inference_mode():
         batch = preprocess(image).to(device_of(model))  # (1, 3, 224, 224)
-        return model.features[:CONV_RELU_END[layer]](batch)[0].cpu()  # (C, n, n)
+        return model.features[: CONV_RELU_END[layer]](batch)[0].cpu()  # (C, n, n)
 
 
-def strongest_feature_maps(model: nn.Module, image: Image.Image | PhotoAnalysis, layer: str = "conv1",
-                           count: int = 16) -> tuple[Image.Image, list[tuple[int, float]]]:
+def strongest_feature_maps(
+    model: nn.Module, image: Image.Image | PhotoAnalysis, layer: str = "conv1", count: int = 16
+) -> tuple[Image.Image, list[tuple[int, float]]]:
     """The ``count`` channels of ``layer`` a photo excites most (by mean activation), as a grid of
     greyscale tiles, strongest first, with [(channel, mean activation), ...] in the same order.
 

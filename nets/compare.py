@@ -43,7 +43,12 @@ ALEXNET_TORCHVISION = "AlexNet (torchvision)"
 ALEXNET_FINETUNED = "AlexNet + new head (N classes)"  # the table shows N as a number
 
 MODELS: tuple[str, ...] = (
-    LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_2012_TWO_GPU, ALEXNET_TORCHVISION, ALEXNET_FINETUNED,
+    LENET_NOTE,
+    LENET_DIGITS,
+    ALEXNET_2012,
+    ALEXNET_2012_TWO_GPU,
+    ALEXNET_TORCHVISION,
+    ALEXNET_FINETUNED,
 )
 """The models the tab always shows, in table order."""
 
@@ -319,11 +324,15 @@ def shares_table(models: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for _, row in models.iterrows():
-        for measure, conv, fc in (("parameters", "conv_params_pct", "fc_params_pct"),
-                                  ("compute", "conv_mult_adds_pct", "fc_mult_adds_pct")):
+        for measure, conv, fc in (
+            ("parameters", "conv_params_pct", "fc_params_pct"),
+            ("compute", "conv_mult_adds_pct", "fc_mult_adds_pct"),
+        ):
             other = max(0.0, round(100 - row[conv] - row[fc], 1))
-            rows += [{"model": row["model"], "measure": measure, "part": part, "percent": float(value)}
-                     for part, value in zip(PARTS, (row[conv], row[fc], other), strict=True)]
+            rows += [
+                {"model": row["model"], "measure": measure, "part": part, "percent": float(value)}
+                for part, value in zip(PARTS, (row[conv], row[fc], other), strict=True)
+            ]
     return pd.DataFrame(rows, columns=list(SHARES_TABLE_COLUMNS))
 
 
@@ -354,20 +363,34 @@ def note_claims() -> list[Fact]:
     count = {name: _summary(name).parameters for name in (LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_TORCHVISION)}
 
     def split(s: _Summary) -> dict[str, object]:
-        return {"fc_params_pct": _percent(s.fc_params, s.parameters),
-                "conv_mult_adds_pct": _percent(s.conv_mult_adds, s.mult_adds),
-                "mult_adds": s.mult_adds, "input_size": s.input_size}
+        return {
+            "fc_params_pct": _percent(s.fc_params, s.parameters),
+            "conv_mult_adds_pct": _percent(s.conv_mult_adds, s.mult_adds),
+            "mult_adds": s.mult_adds,
+            "input_size": s.input_size,
+        }
 
     return [
-        fact("claim_lenet_parameters", note=60_000, three_channels=count[LENET_NOTE],
-             one_channel=count[LENET_DIGITS]),
+        fact("claim_lenet_parameters", note=60_000, three_channels=count[LENET_NOTE], one_channel=count[LENET_DIGITS]),
         fact("claim_lenet_layers", note=(2, 3), layers=layer_counts(LENET_NOTE)),
-        fact("claim_alexnet_parameters", note=60_000_000, y2012=count[ALEXNET_2012],
-             torchvision=count[ALEXNET_TORCHVISION]),
-        fact("claim_alexnet_layers", note=(5, 3), y2012=layer_counts(ALEXNET_2012),
-             torchvision=layer_counts(ALEXNET_TORCHVISION)),
-        fact("claim_alexnet_split", note=(96, 92), torchvision=split(_summary(ALEXNET_TORCHVISION)),
-             y2012=split(_summary(ALEXNET_2012))),
+        fact(
+            "claim_alexnet_parameters",
+            note=60_000_000,
+            y2012=count[ALEXNET_2012],
+            torchvision=count[ALEXNET_TORCHVISION],
+        ),
+        fact(
+            "claim_alexnet_layers",
+            note=(5, 3),
+            y2012=layer_counts(ALEXNET_2012),
+            torchvision=layer_counts(ALEXNET_TORCHVISION),
+        ),
+        fact(
+            "claim_alexnet_split",
+            note=(96, 92),
+            torchvision=split(_summary(ALEXNET_TORCHVISION)),
+            y2012=split(_summary(ALEXNET_2012)),
+        ),
     ]
 
 
@@ -388,10 +411,16 @@ def two_gpu_split() -> Fact:
     """
     two, one = _summary(ALEXNET_2012_TWO_GPU), _summary(ALEXNET_2012)
     return fact(
-        "alexnet_two_gpu", gpus=GPUS_2012, gpu=GPU_2012, gpu_memory_gb=GPU_2012_MEMORY_GB,
-        grouped_layers=list(GROUPED_LAYERS_2012), two_gpu=two.parameters, one_tower=one.parameters,
+        "alexnet_two_gpu",
+        gpus=GPUS_2012,
+        gpu=GPU_2012,
+        gpu_memory_gb=GPU_2012_MEMORY_GB,
+        grouped_layers=list(GROUPED_LAYERS_2012),
+        two_gpu=two.parameters,
+        one_tower=one.parameters,
         fewer_parameters=one.parameters - two.parameters,
         fewer_parameters_pct=_percent(one.parameters - two.parameters, one.parameters),
-        two_gpu_mult_adds=two.mult_adds, one_tower_mult_adds=one.mult_adds,
+        two_gpu_mult_adds=two.mult_adds,
+        one_tower_mult_adds=one.mult_adds,
         fewer_mult_adds_pct=_percent(one.mult_adds - two.mult_adds, one.mult_adds),
     )

@@ -46,8 +46,7 @@ def check_position(layer: Any, channel: Any, row: Any, col: Any) -> None:
         raise ConvolutionError("convolution_layer_out_of_range", value=layer, low=1, high=2)
     channels, side = LAYERS[int(layer)]
     if not _in_range(channel, 0, channels - 1):
-        raise ConvolutionError("convolution_channel_out_of_range", value=channel, low=0, high=channels - 1,
-                               layer=layer)
+        raise ConvolutionError("convolution_channel_out_of_range", value=channel, low=0, high=channels - 1, layer=layer)
     if not _in_range(row, 0, side - 1):
         raise ConvolutionError("convolution_row_out_of_range", value=row, low=0, high=side - 1, layer=layer)
     if not _in_range(col, 0, side - 1):
@@ -65,8 +64,9 @@ def layer_outputs(model: LeNet, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"input": x[0], "conv1": conv1[0], "pool1": pool1[0], "conv2": conv2[0], "pool2": pool2[0]}
 
 
-def explain_convolution(model: LeNet, digit_tensor: torch.Tensor, layer: int, channel: int, row: int,
-                        col: int) -> dict[str, Any]:
+def explain_convolution(
+    model: LeNet, digit_tensor: torch.Tensor, layer: int, channel: int, row: int, col: int
+) -> dict[str, Any]:
     """How LeNet computed feature map ``channel`` of conv ``layer`` (1 or 2) at ``(row, col)``.
 
     ``digit_tensor`` is LeNet's input ``(1, C, 32, 32)`` (``Digit.tensor``). Returns plain Python:
@@ -115,8 +115,13 @@ def explain_convolution(model: LeNet, digit_tensor: torch.Tensor, layer: int, ch
         "activation": model.activation,
         "value": float(fmap[row, col]),
         "input_box": input_box,
-        "pool": {"block": fmap[top : top + 2, left : left + 2].tolist(), "top": top, "left": left,
-                 "value": float(pooled[row // 2, col // 2]), "pooling": model.pooling},
+        "pool": {
+            "block": fmap[top : top + 2, left : left + 2].tolist(),
+            "top": top,
+            "left": left,
+            "value": float(pooled[row // 2, col // 2]),
+            "pooling": model.pooling,
+        },
     }
 
 

@@ -60,7 +60,7 @@ def class_names(text: str | Iterable[str], limits: ZipLimits = DEFAULT_LIMITS) -
     for name in names:
         if len(name) > MAX_NAME_LENGTH:
             raise DraftError("class_name_too_long", name=name[:MAX_NAME_LENGTH] + "…", limit=MAX_NAME_LENGTH)
-        if any(ch in "/\\:*?\"<>|" or unicodedata.category(ch).startswith("C") for ch in name):
+        if any(ch in '/\\:*?"<>|' or unicodedata.category(ch).startswith("C") for ch in name):
             raise DraftError("class_name_bad_character", name=name)
         if name.startswith(".") or name.lower() in RESERVED_NAMES:
             raise DraftError("class_name_reserved", name=name)
@@ -102,13 +102,17 @@ class DatasetDraft:
 
     def counts(self) -> pd.DataFrame:
         """Images per class, in the classes' order: columns class, images."""
-        return pd.DataFrame([(name, len(self.images.get(name, []))) for name in self.classes],
-                            columns=["class", "images"]).astype({"images": "int64"})
+        return pd.DataFrame(
+            [(name, len(self.images.get(name, []))) for name in self.classes], columns=["class", "images"]
+        ).astype({"images": "int64"})
 
     def short_classes(self) -> list[tuple[str, int]]:
         """(class, images) for every class with fewer images than fine-tuning needs."""
-        return [(name, len(self.images.get(name, []))) for name in self.classes
-                if len(self.images.get(name, [])) < self.limits.min_images_per_class]
+        return [
+            (name, len(self.images.get(name, [])))
+            for name in self.classes
+            if len(self.images.get(name, [])) < self.limits.min_images_per_class
+        ]
 
     # --- changing it --------------------------------------------------------------------------
 

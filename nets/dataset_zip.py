@@ -119,7 +119,8 @@ class ImageDataset:
         val = Counter(item.label for item in self.val)
         rows = [(name, train[i], val[i], train[i] + val[i]) for i, name in enumerate(self.classes)]
         return pd.DataFrame(rows, columns=["class", "train", "val", "total"]).astype(
-            {"train": "int64", "val": "int64", "total": "int64"})
+            {"train": "int64", "val": "int64", "total": "int64"}
+        )
 
 
 class DatasetError(Refusal):
@@ -136,9 +137,14 @@ class _Member:
     label: str = ""  # class folder name once placed
 
 
-def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(),
-                   valid_pct: float = 0.2, seed: int = 0,
-                   progress: Callable[[int, int], None] | None = None) -> ImageDataset:
+def read_image_zip(
+    source: str | Path | bytes,
+    *,
+    limits: ZipLimits = ZipLimits(),
+    valid_pct: float = 0.2,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImageDataset:
     """Read an uploaded zip of class folders into memory, or raise ``DatasetError`` saying why not."""
     if not 0.0 < valid_pct < 1.0:
         raise ValueError(f"valid_pct must be between 0 and 1, not {valid_pct}")
@@ -171,8 +177,10 @@ def read_image_zip(source: str | Path | bytes, *, limits: ZipLimits = ZipLimits(
     _check_decoded(decoded, classes, has_val, limits, failed=kinds["damaged"])
     index = {name: i for i, name in enumerate(classes)}
     if has_val:
-        train, val = ([LabelledImage(m.name, image, index[m.label])
-                       for m, image in decoded if m.split == split] for split in ("train", "val"))
+        train, val = (
+            [LabelledImage(m.name, image, index[m.label]) for m, image in decoded if m.split == split]
+            for split in ("train", "val")
+        )
     else:
         train, val = _split(decoded, index, valid_pct, seed)
         layout = fact(layout.code, **layout.values, valid_pct=valid_pct, seed=seed)
@@ -209,8 +217,15 @@ def _open_zip(stream: BinaryIO, limits: ZipLimits) -> zipfile.ZipFile:
     stream.seek(0)
     try:
         return zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            struct.error, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+        NotImplementedError,
+    ) as error:
         raise DatasetError("zip_damaged", detail=str(error)) from None
 
 
@@ -218,8 +233,16 @@ def _looks_like(stream: BinaryIO) -> str | None:
     """What an upload that is not a zip seems to be instead, from its first bytes ("png", "rar"...)."""
     stream.seek(0)
     head = stream.read(8)
-    kinds = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"), (b"Rar!", "rar"),
-             (b"7z\xbc\xaf", "7z"), (b"\x1f\x8b", "gzip"), (b"%PDF", "pdf"), (b"RIFF", "riff"))
+    kinds = (
+        (b"\x89PNG", "png"),
+        (b"\xff\xd8\xff", "jpeg"),
+        (b"GIF8", "gif"),
+        (b"Rar!", "rar"),
+        (b"7z\xbc\xaf", "7z"),
+        (b"\x1f\x8b", "gzip"),
+        (b"%PDF", "pdf"),
+        (b"RIFF", "riff"),
+    )
     return next((what for magic, what in kinds if head.startswith(magic)), None)
 
 
@@ -238,7 +261,7 @@ def _declared_table_of_contents(stream: BinaryIO, size: int) -> tuple[int, int] 
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or len(tail) - at < 22:
             return None
-    entries, table_bytes = struct.unpack("<HI", tail[at + 10:at + 16])
+    entries, table_bytes = struct.unpack("<HI", tail[at + 10 : at + 16])
     end_record = size - tail_size + at
     if end_record >= 20 + 56:
         stream.seek(end_record - 20)
@@ -251,8 +274,7 @@ def _declared_table_of_contents(stream: BinaryIO, size: int) -> tuple[int, int] 
 
 
 def _too_many_entries(entries: int, limits: ZipLimits) -> DatasetError:
-    return DatasetError("zip_too_many_entries", entries=entries, limit=limits.max_entries,
-                        max_images=limits.max_images)
+    return DatasetError("zip_too_many_entries", entries=entries, limit=limits.max_entries, max_images=limits.max_images)
 
 
 def _check_table_of_contents(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[_Member]:
@@ -314,8 +336,7 @@ def _is_junk(parts: tuple[str, ...]) -> bool:
     return any(part.startswith(".") or part.lower() in JUNK_NAMES for part in parts)
 
 
-def _check_images_before_reading(images: list[_Member], others: list[_Member],
-                                 limits: ZipLimits) -> None:
+def _check_images_before_reading(images: list[_Member], others: list[_Member], limits: ZipLimits) -> None:
     """Refuse a zip with no images, password-protected images or bomb-like image sizes."""
     if not images:
         archives = [m.name for m in others if PurePosixPath(m.name).suffix.lower() in ARCHIVE_EXTENSIONS]
@@ -330,21 +351,28 @@ def _check_images_before_reading(images: list[_Member], others: list[_Member],
     for member in images:
         info = member.info
         if info.file_size > limits.max_file_bytes:
-            raise DatasetError("image_file_too_big", name=member.name, size=info.file_size,
-                               limit=limits.max_file_bytes)
+            raise DatasetError("image_file_too_big", name=member.name, size=info.file_size, limit=limits.max_file_bytes)
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
-            raise DatasetError("image_ratio_bomb", name=member.name, ratio=ratio, compressed=info.compress_size,
-                               size=info.file_size, limit=limits.max_ratio)
+            raise DatasetError(
+                "image_ratio_bomb",
+                name=member.name,
+                ratio=ratio,
+                compressed=info.compress_size,
+                size=info.file_size,
+                limit=limits.max_ratio,
+            )
 
 
-def _place(images: list[_Member], skip: Callable[[_Member, str, Fact], None]
-           ) -> tuple[list[_Member], Fact, bool]:
+def _place(images: list[_Member], skip: Callable[[_Member, str, Fact], None]) -> tuple[list[_Member], Fact, bool]:
     """Work out the layout; give each usable image its split and class. (placed, layout, has_val)"""
     tops = {m.parts[0] for m in images if len(m.parts) >= 2}
     wrapper = ""
-    if (len(tops) == 1 and next(iter(tops)).lower() not in TRAIN_FOLDERS | VAL_FOLDERS
-            and any(len(m.parts) >= 3 for m in images)):
+    if (
+        len(tops) == 1
+        and next(iter(tops)).lower() not in TRAIN_FOLDERS | VAL_FOLDERS
+        and any(len(m.parts) >= 3 for m in images)
+    ):
         wrapper = next(iter(tops))  # one folder around everything, e.g. mydata/cats/a.jpg
     for m in images:
         m.inner = m.parts[1:] if wrapper and len(m.parts) >= 2 else m.parts
@@ -399,11 +427,16 @@ def _check_classes(placed: list[_Member], has_val: bool, limits: ZipLimits) -> N
     if len(counts) == 1:
         raise DatasetError("zip_one_class", name=next(iter(counts)))
     if len(counts) > limits.max_classes:
-        raise DatasetError("zip_too_many_classes", count=len(counts), limit=limits.max_classes,
-                           examples=sorted(counts)[:3])
+        raise DatasetError(
+            "zip_too_many_classes", count=len(counts), limit=limits.max_classes, examples=sorted(counts)[:3]
+        )
     if len(placed) > limits.max_images:
-        raise DatasetError("zip_too_many_images", count=len(placed), limit=limits.max_images,
-                           per_class=limits.max_images // len(counts))
+        raise DatasetError(
+            "zip_too_many_images",
+            count=len(placed),
+            limit=limits.max_images,
+            per_class=limits.max_images // len(counts),
+        )
     _check_counts(counts, limits, failed=0)
 
 
@@ -412,13 +445,21 @@ def _check_counts(counts: Counter[str], limits: ZipLimits, failed: int) -> None:
     unreadable images were skipped)."""
     small = sorted((n, name) for name, n in counts.items() if n < limits.min_images_per_class)
     if small:
-        raise DatasetError("zip_too_few_images", classes=[(name, n) for n, name in small],
-                           minimum=limits.min_images_per_class, failed=failed)
+        raise DatasetError(
+            "zip_too_few_images",
+            classes=[(name, n) for n, name in small],
+            minimum=limits.min_images_per_class,
+            failed=failed,
+        )
 
 
-def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
-            progress: Callable[[int, int], None] | None,
-            skip: Callable[[_Member, str, Fact], None]) -> list[tuple[_Member, Image.Image]]:
+def _decode(
+    zf: zipfile.ZipFile,
+    placed: list[_Member],
+    limits: ZipLimits,
+    progress: Callable[[int, int], None] | None,
+    skip: Callable[[_Member, str, Fact], None],
+) -> list[tuple[_Member, Image.Image]]:
     """Read, decode and shrink each image in turn; damaged ones are skipped with the reason."""
     decoded = []
     pixels = 0
@@ -427,16 +468,18 @@ def _decode(zf: zipfile.ZipFile, placed: list[_Member], limits: ZipLimits,
         if image is not None:
             pixels += image.width * image.height
             if pixels > limits.max_total_pixels:
-                raise DatasetError("zip_too_many_pixels", limit=limits.max_total_pixels, name=member.name,
-                                   index=i, count=len(placed))
+                raise DatasetError(
+                    "zip_too_many_pixels", limit=limits.max_total_pixels, name=member.name, index=i, count=len(placed)
+                )
             decoded.append((member, shrink(image)))
         if progress is not None:
             progress(i, len(placed))
     return decoded
 
 
-def _read_one(zf: zipfile.ZipFile, member: _Member, limits: ZipLimits,
-              skip: Callable[[_Member, str, Fact], None]) -> Image.Image | None:
+def _read_one(
+    zf: zipfile.ZipFile, member: _Member, limits: ZipLimits, skip: Callable[[_Member, str, Fact], None]
+) -> Image.Image | None:
     """One member decoded to RGB (JPEGs already at reduced scale), or None when it is unusable."""
     cap = min(member.info.file_size, limits.max_file_bytes)
     try:
@@ -470,8 +513,9 @@ def shrink(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
-def _check_decoded(decoded: list[tuple[_Member, Image.Image]], classes: list[str], has_val: bool,
-                   limits: ZipLimits, failed: int) -> None:
+def _check_decoded(
+    decoded: list[tuple[_Member, Image.Image]], classes: list[str], has_val: bool, limits: ZipLimits, failed: int
+) -> None:
     """After decoding: refuse if unreadable images left a class too small or a split empty."""
     counts = Counter({name: 0 for name in classes})
     counts.update(m.label for m, _ in decoded)
@@ -484,8 +528,9 @@ def _check_decoded(decoded: list[tuple[_Member, Image.Image]], classes: list[str
                 raise DatasetError("zip_split_missing_class", split=split, names=missing, failed=failed)
 
 
-def _split(decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], valid_pct: float,
-           seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
+def _split(
+    decoded: list[tuple[_Member, Image.Image]], index: dict[str, int], valid_pct: float, seed: int
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """A stratified, seeded split: the same zip and seed always give the same validation images."""
     train, val = [], []
     for name, label in index.items():
@@ -507,9 +552,16 @@ def _warnings(dataset: ImageDataset, kinds: Counter[str]) -> list[Fact]:
     warnings = []
     totals = dataset.summary().set_index("class")["total"]
     if totals.min() > 0 and totals.max() / totals.min() >= 3:
-        warnings.append(fact("unbalanced", big=str(totals.idxmax()), big_count=int(totals.max()),
-                             small=str(totals.idxmin()), small_count=int(totals.min()),
-                             ratio=float(totals.max() / totals.min())))
+        warnings.append(
+            fact(
+                "unbalanced",
+                big=str(totals.idxmax()),
+                big_count=int(totals.max()),
+                small=str(totals.idxmin()),
+                small_count=int(totals.min()),
+                ratio=float(totals.max() / totals.min()),
+            )
+        )
     if dataset.skipped:
         # by kind: "not an image", "outside", "damaged", "unused", "archive"
         warnings.append(fact("skipped", count=len(dataset.skipped), kinds=dict(kinds.most_common())))

@@ -29,14 +29,22 @@ ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # a fixed timestamp, so the zip's bytes depend
 VAL_SHARE = 0.2  # the split layout puts this share of each class in val/
 
 
-def make_shapes_zip(path_or_none: str | Path | None, *, classes: tuple[str, ...] = SHAPES[:3],
-                    per_class: int = 24, layout: str = "flat", seed: int = 0,
-                    size: tuple[int, int] = (128, 160)) -> bytes:
+def make_shapes_zip(
+    path_or_none: str | Path | None,
+    *,
+    classes: tuple[str, ...] = SHAPES[:3],
+    per_class: int = 24,
+    layout: str = "flat",
+    seed: int = 0,
+    size: tuple[int, int] = (128, 160),
+) -> bytes:
     """A zip of drawn shapes, "flat" (<class>/) or "split" (train/, val/); also saved if given a path."""
     unknown = [name for name in classes if name not in SHAPES]
     if unknown or layout not in ("flat", "split") or per_class < 1:
-        raise ValueError(f"classes must come from {SHAPES} (not {unknown}), layout 'flat' or "
-                         f"'split' (not {layout!r}), per_class at least 1 (not {per_class})")
+        raise ValueError(
+            f"classes must come from {SHAPES} (not {unknown}), layout 'flat' or "
+            f"'split' (not {layout!r}), per_class at least 1 (not {per_class})"
+        )
     rng = np.random.default_rng(seed)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
@@ -85,8 +93,9 @@ def draw_shape(kind: str, rng: np.random.Generator, size: tuple[int, int] = (128
     return image
 
 
-def _polygon(kind: str, rng: np.random.Generator, cx: float, cy: float, radius: float,
-             angle: float) -> list[tuple[float, float]]:
+def _polygon(
+    kind: str, rng: np.random.Generator, cx: float, cy: float, radius: float, angle: float
+) -> list[tuple[float, float]]:
     """The corners of a regular-ish polygon shape around (cx, cy), rotated by ``angle``."""
     if kind == "square":
         radii, corners = [radius] * 4, 4
@@ -98,16 +107,31 @@ def _polygon(kind: str, rng: np.random.Generator, cx: float, cy: float, radius: 
         radii, corners = [radius, radius * 0.45] * 5, 10
     else:  # cross: a plus sign, 12 corners at two radii
         arm = 0.35
-        offsets = [(arm, 1), (arm, arm), (1, arm), (1, -arm), (arm, -arm), (arm, -1),
-                   (-arm, -1), (-arm, -arm), (-1, -arm), (-1, arm), (-arm, arm), (-arm, 1)]
+        offsets = [
+            (arm, 1),
+            (arm, arm),
+            (1, arm),
+            (1, -arm),
+            (arm, -arm),
+            (arm, -1),
+            (-arm, -1),
+            (-arm, -arm),
+            (-1, -arm),
+            (-1, arm),
+            (-arm, arm),
+            (-arm, 1),
+        ]
         cos, sin = math.cos(angle), math.sin(angle)
-        return [(cx + radius * (x * cos - y * sin), cy + radius * (x * sin + y * cos))
-                for x, y in offsets]
+        return [(cx + radius * (x * cos - y * sin), cy + radius * (x * sin + y * cos)) for x, y in offsets]
     # a little jitter per corner (up to 6% of the radius) so no two shapes are exactly regular
     jitter = rng.uniform(-0.06, 0.06, size=(corners, 2)) * radius
-    return [(cx + r * math.cos(angle + 2 * math.pi * k / corners) + jitter[k, 0],
-             cy + r * math.sin(angle + 2 * math.pi * k / corners) + jitter[k, 1])
-            for k, r in enumerate(radii)]
+    return [
+        (
+            cx + r * math.cos(angle + 2 * math.pi * k / corners) + jitter[k, 0],
+            cy + r * math.sin(angle + 2 * math.pi * k / corners) + jitter[k, 1],
+        )
+        for k, r in enumerate(radii)
+    ]
 
 
 def _background(rng: np.random.Generator, width: int, height: int) -> Image.Image:

@@ -73,10 +73,17 @@ def feature_map(features: torch.Tensor, dataset: ImageDataset, guesses: np.ndarr
     splits = ["train"] * len(dataset.train) + ["val"] * len(dataset.val)
     guess = np.concatenate([np.full(len(dataset.train), -1), np.asarray(guesses, dtype=np.int64)])
     labels = np.array([item.label for item in items], dtype=np.int64)
-    points = pd.DataFrame({
-        "x": coordinates[:, 0].round(4), "y": coordinates[:, 1].round(4), "label": labels,
-        "class": [dataset.classes[label] for label in labels], "split": splits,
-        "name": [item.name for item in items], "guess": guess,
-        "mistake": (guess >= 0) & (guess != labels),
-    }, columns=COLUMNS)
+    points = pd.DataFrame(
+        {
+            "x": coordinates[:, 0].round(4),
+            "y": coordinates[:, 1].round(4),
+            "label": labels,
+            "class": [dataset.classes[label] for label in labels],
+            "split": splits,
+            "name": [item.name for item in items],
+            "guess": guess,
+            "mistake": (guess >= 0) & (guess != labels),
+        },
+        columns=COLUMNS,
+    )
     return FeatureMap(points=points, explained=(float(shares[0]), float(shares[1])), classes=list(dataset.classes))

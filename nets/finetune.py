@@ -74,13 +74,15 @@ EVAL_TRANSFORM = IMAGENET_TRANSFORM  # resize 256, centre crop 224, ImageNet mea
 # whose gradients add up (AlexNet has no batch norm, so this is exactly the same step).
 FEATURE_BATCH = 16
 MICRO_BATCH = 8
-TRAIN_TRANSFORM = v2.Compose([
-    v2.ToImage(),
-    v2.RandomResizedCrop(EVAL_TRANSFORM.crop_size[0], scale=(0.5, 1.0), antialias=True),
-    v2.RandomHorizontalFlip(),
-    v2.ToDtype(torch.float32, scale=True),
-    v2.Normalize(mean=EVAL_TRANSFORM.mean, std=EVAL_TRANSFORM.std),
-])
+TRAIN_TRANSFORM = v2.Compose(
+    [
+        v2.ToImage(),
+        v2.RandomResizedCrop(EVAL_TRANSFORM.crop_size[0], scale=(0.5, 1.0), antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=EVAL_TRANSFORM.mean, std=EVAL_TRANSFORM.std),
+    ]
+)
 FORMAT = "classic-cnns/alexnet-finetune/1"
 
 
@@ -100,8 +102,11 @@ class Settings:
         """These settings, or a ``SettingsError`` naming the one out of range."""
         if self.strategy not in STRATEGIES:
             raise SettingsError("unknown_strategy", strategy=self.strategy, choices=list(STRATEGIES))
-        for name, value, low, high in (("epochs", self.epochs, 1, 200), ("lr", self.lr, 1e-6, 1.0),
-                                       ("batch_size", self.batch_size, 1, 256)):
+        for name, value, low, high in (
+            ("epochs", self.epochs, 1, 200),
+            ("lr", self.lr, 1e-6, 1.0),
+            ("batch_size", self.batch_size, 1, 256),
+        ):
             if not low <= float(value) <= high:
                 raise SettingsError("setting_out_of_range", setting=name, value=value, low=low, high=high)
         return self
@@ -229,8 +234,12 @@ class FineTuned:
             "strategy": self.strategy,
             "classes": list(self.classes),
             "state_dict": {prefix + k: v.detach().cpu().clone() for k, v in self._trained().state_dict().items()},
-            "preprocessing": {"resize": EVAL_TRANSFORM.resize_size[0], "crop": EVAL_TRANSFORM.crop_size[0],
-                              "mean": list(EVAL_TRANSFORM.mean), "std": list(EVAL_TRANSFORM.std)},
+            "preprocessing": {
+                "resize": EVAL_TRANSFORM.resize_size[0],
+                "crop": EVAL_TRANSFORM.crop_size[0],
+                "mean": list(EVAL_TRANSFORM.mean),
+                "std": list(EVAL_TRANSFORM.std),
+            },
             "best_epoch": self.best_epoch,
             "val_acc": self.val_acc,
         }
@@ -277,8 +286,11 @@ class Report:
     def cell(self, true: int, guess: int) -> list[tuple[LabelledImage, float]]:
         """The validation images of class ``true`` that the model called ``guess``, with its
         probability for that guess (one cell of the confusion matrix), most confident first."""
-        found = [(item, float(self.confidence[i])) for i, item in enumerate(self.val)
-                 if item.label == true and int(self.guesses[i]) == guess]
+        found = [
+            (item, float(self.confidence[i]))
+            for i, item in enumerate(self.val)
+            if item.label == true and int(self.guesses[i]) == guess
+        ]
         return sorted(found, key=lambda pair: -pair[1])
 
 
@@ -295,12 +307,17 @@ def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     split being "train" or "validation"."""
     frames = []
     for kind, name in (("loss", "loss"), ("acc", "accuracy")):
-        parts = [pd.DataFrame({"epoch": history["epoch"].astype("int64"), name: history[f"{prefix}_{kind}"],
-                               "split": split})
-                 for prefix, split in (("train", "train"), ("val", "validation"))]
-        frames.append(pd.concat(parts, ignore_index=True) if len(history) else
-                      pd.DataFrame({"epoch": pd.Series(dtype="int64"), name: pd.Series(dtype="float64"),
-                                    "split": pd.Series(dtype="str")}))
+        parts = [
+            pd.DataFrame({"epoch": history["epoch"].astype("int64"), name: history[f"{prefix}_{kind}"], "split": split})
+            for prefix, split in (("train", "train"), ("val", "validation"))
+        ]
+        frames.append(
+            pd.concat(parts, ignore_index=True)
+            if len(history)
+            else pd.DataFrame(
+                {"epoch": pd.Series(dtype="int64"), name: pd.Series(dtype="float64"), "split": pd.Series(dtype="str")}
+            )
+        )
     return frames[0], frames[1]
 
 
@@ -326,9 +343,13 @@ def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iter
 Event = FeaturesCached | BatchTrained | EpochFinished | Finished
 
 
-def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Settings(),
-             should_stop: Callable[[], bool] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> Iterator[Event]:
+def finetune(
+    backbone: nn.Module,
+    dataset: ImageDataset,
+    settings: Settings = Settings(),
+    should_stop: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Iterator[Event]:
     """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``Finished``.
 
     ``EpochFinished`` carries the growing history after every epoch; ``Finished`` holds the best
@@ -365,8 +386,9 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         cached.append(torch.cat(feats) if feats else torch.empty(0, width, device=device))
     x_train, x_val = cached
     with torch.no_grad():
-        pretrained = (torch.cat(cached) if stage is penultimate else
-                      forward_head(backbone, torch.cat(cached), pre_logits=True))  # (T + V, 4096)
+        pretrained = (
+            torch.cat(cached) if stage is penultimate else forward_head(backbone, torch.cat(cached), pre_logits=True)
+        )  # (T + V, 4096)
 
     if settings.strategy == "head":
         model: nn.Module = new_head(classes, generator).to(device)
@@ -449,8 +471,15 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
         if validation is None:  # stopped while validating: the epoch does not count either
             break
         val_loss, val_acc, logits = validation
-        rows.append({"epoch": epoch, "train_loss": round(total_loss / seen, 4), "train_acc": round(correct / seen, 4),
-                     "val_loss": round(val_loss, 4), "val_acc": round(val_acc, 4)})
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": round(total_loss / seen, 4),
+                "train_acc": round(correct / seen, 4),
+                "val_loss": round(val_loss, 4),
+                "val_acc": round(val_acc, 4),
+            }
+        )
         if (val_acc, -val_loss) > (best_key[0], -best_key[1]):
             # the best epoch's weights and its validation scores (the report needs no second pass)
             best_key, best = (val_acc, val_loss), (epoch, copy.deepcopy(model.state_dict()), logits)
@@ -461,8 +490,13 @@ def finetune(backbone: nn.Module, dataset: ImageDataset, settings: Settings = Se
     best_epoch, weights, logits = best
     model.load_state_dict(weights)
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"])
-    result = FineTuned(classes=list(dataset.classes), strategy=settings.strategy, module=model.eval(),
-                       best_epoch=best_epoch, val_acc=best_key[0])
+    result = FineTuned(
+        classes=list(dataset.classes),
+        strategy=settings.strategy,
+        module=model.eval(),
+        best_epoch=best_epoch,
+        val_acc=best_key[0],
+    )
     report = _report(dataset, logits, history, clock)
     report.feature_map = feature_map(pretrained.cpu(), dataset, report.guesses)
     yield Finished(result, report)
@@ -479,11 +513,28 @@ def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, 
     confusion = pd.DataFrame(counts, columns=names)
     confusion.insert(0, "true \\ predicted", names)
     images = counts.sum(1)
-    per_class = pd.DataFrame({"class": names, "images": images, "correct": np.diag(counts),
-                              "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3)})
+    per_class = pd.DataFrame(
+        {
+            "class": names,
+            "images": images,
+            "correct": np.diag(counts),
+            "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3),
+        }
+    )
     confidence = probabilities[np.arange(len(guesses)), guesses].astype(np.float32)  # (V,)
-    wrong = [(item, names[g], float(confidence[i]))
-             for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True)) if g != item.label]
-    return Report(history=history, confusion=confusion, per_class=per_class, wrong=wrong,
-                  stopped=clock.reason, seconds=clock.seconds,
-                  guesses=guesses.astype(np.int64), confidence=confidence, val=list(dataset.val))
+    wrong = [
+        (item, names[g], float(confidence[i]))
+        for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True))
+        if g != item.label
+    ]
+    return Report(
+        history=history,
+        confusion=confusion,
+        per_class=per_class,
+        wrong=wrong,
+        stopped=clock.reason,
+        seconds=clock.seconds,
+        guesses=guesses.astype(np.int64),
+        confidence=confidence,
+        val=list(dataset.val),
+    )

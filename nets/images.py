@@ -41,8 +41,9 @@ class ImageError(Refusal):
     caller names it)."""
 
 
-def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
-                name: str | None = None) -> Image.Image:
+def open_header(
+    source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> Image.Image:
     """Open ``source`` lazily (only its header is read) and check it is an image of sane size.
 
     The caller closes the returned image. Raises ``ImageError`` for anything that is not an image
@@ -69,8 +70,12 @@ def open_header(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_
         scans = count_jpeg_scans(image.fp)
         if scans > MAX_SCANS or scans * width * height > MAX_SCAN_PIXELS:
             image.close()
-            raise ImageError("image_too_many_scans", name=label, scans=scans,
-                             limit=min(MAX_SCANS, MAX_SCAN_PIXELS // (width * height)))
+            raise ImageError(
+                "image_too_many_scans",
+                name=label,
+                scans=scans,
+                limit=min(MAX_SCANS, MAX_SCAN_PIXELS // (width * height)),
+            )
     return image
 
 
@@ -91,8 +96,13 @@ def count_jpeg_scans(stream: BinaryIO, chunk: int = 1 << 20) -> int:
     return count
 
 
-def open_rgb(source: str | Path | bytes | BinaryIO, *, max_pixels: int = MAX_PIXELS,
-             name: str | None = None, draft_size: int | None = None) -> Image.Image:
+def open_rgb(
+    source: str | Path | bytes | BinaryIO,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    name: str | None = None,
+    draft_size: int | None = None,
+) -> Image.Image:
     """Decode ``source`` into an upright 8-bit RGB image (transparency flattened onto white).
 
     ``draft_size`` lets JPEGs decode at a reduced scale when only that many pixels per side are

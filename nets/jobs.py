@@ -57,8 +57,13 @@ class JobClock:
     raises ``Cancelled`` at once instead: nothing of it is kept.
     """
 
-    def __init__(self, limit: float, should_stop: Callable[[], bool] | None = None,
-                 cancelled: Callable[[], bool] | None = None, what: str = "the job") -> None:
+    def __init__(
+        self,
+        limit: float,
+        should_stop: Callable[[], bool] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        what: str = "the job",
+    ) -> None:
         self.started = time.monotonic()
         self.limit = limit
         self.should_stop = should_stop or (lambda: False)
@@ -113,9 +118,13 @@ class WorkSlots:
             self._free.release()
 
 
-def run_in_background(job: Callable[[Callable[[], bool]], Iterator[Event]], niceness: int = JOB_NICENESS,
-                      torch_threads: int | Callable[[], int] = 1, slots: WorkSlots | None = None,
-                      heartbeat: float | None = None) -> Iterator[Event | Heartbeat]:
+def run_in_background(
+    job: Callable[[Callable[[], bool]], Iterator[Event]],
+    niceness: int = JOB_NICENESS,
+    torch_threads: int | Callable[[], int] = 1,
+    slots: WorkSlots | None = None,
+    heartbeat: float | None = None,
+) -> Iterator[Event | Heartbeat]:
     """Iterate over ``job(closed)``'s events, computed in a background thread.
 
     ``job`` gets a ``closed()`` callable, true once nobody listens any more: it checks it between

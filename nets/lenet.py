@@ -57,8 +57,9 @@ class LeNet(nn.Module):
     variant's ``state_dict`` has the same keys and shapes.
     """
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 10, pooling: str = "avg",
-                 activation: str = "relu") -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 10, pooling: str = "avg", activation: str = "relu"
+    ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
@@ -127,8 +128,14 @@ def mnist_weights(assets: Path = ASSETS) -> LeNetWeights:
     return LeNetWeights(file=assets / "lenet_mnist.pth", meta=meta)
 
 
-def lenet(*, weights: LeNetWeights | None = None, in_channels: int = 3, num_classes: int = 10,
-          pooling: str = "avg", activation: str = "relu") -> LeNet:
+def lenet(
+    *,
+    weights: LeNetWeights | None = None,
+    in_channels: int = 3,
+    num_classes: int = 10,
+    pooling: str = "avg",
+    activation: str = "relu",
+) -> LeNet:
     """Build LeNet; with ``weights`` the checkpoint decides channels and classes and is loaded.
 
     ``pooling`` and ``activation`` choose the variant (see ``LeNet``); a checkpoint whose metadata
@@ -149,9 +156,16 @@ def lenet(*, weights: LeNetWeights | None = None, in_channels: int = 3, num_clas
 # --- the same weights for the browser ------------------------------------------------------
 
 
-def web_weights(state_dict: Mapping[str, torch.Tensor], *, mean: float, std: float, input_size: int = INPUT_SIZE,
-                pooling: str = "avg", activation: str = "relu",
-                categories: Sequence[str] | None = None) -> dict[str, Any]:
+def web_weights(
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    mean: float,
+    std: float,
+    input_size: int = INPUT_SIZE,
+    pooling: str = "avg",
+    activation: str = "relu",
+    categories: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """A LeNet ``state_dict`` and the facts needed to use it, as JSON-able data for the browser.
 
     ``{"format": WEB_FORMAT, "mean", "std", "input_size", "pooling", "activation", "categories",
@@ -169,9 +183,16 @@ def web_weights(state_dict: Mapping[str, torch.Tensor], *, mean: float, std: flo
         tensors[name] = {"shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode("ascii")}
     if categories is None:
         categories = [str(i) for i in range(int(state_dict["classifier.4.bias"].shape[0]))]
-    return {"format": WEB_FORMAT, "mean": float(mean), "std": float(std), "input_size": int(input_size),
-            "pooling": pooling, "activation": activation, "categories": [str(c) for c in categories],
-            "tensors": tensors}
+    return {
+        "format": WEB_FORMAT,
+        "mean": float(mean),
+        "std": float(std),
+        "input_size": int(input_size),
+        "pooling": pooling,
+        "activation": activation,
+        "categories": [str(c) for c in categories],
+        "tensors": tensors,
+    }
 
 
 def read_web_weights(web: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -188,9 +209,15 @@ def read_web_weights(web: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], d
 @functools.cache
 def _mnist_web_weights(assets: Path) -> dict[str, Any]:
     weights = mnist_weights(assets)
-    return web_weights(weights.get_state_dict(), mean=weights.mean, std=weights.std, input_size=weights.input_size,
-                       pooling=weights.meta.get("pooling", "avg"), activation=weights.meta.get("activation", "relu"),
-                       categories=weights.meta["categories"])
+    return web_weights(
+        weights.get_state_dict(),
+        mean=weights.mean,
+        std=weights.std,
+        input_size=weights.input_size,
+        pooling=weights.meta.get("pooling", "avg"),
+        activation=weights.meta.get("activation", "relu"),
+        categories=weights.meta["categories"],
+    )
 
 
 def mnist_web_weights(assets: Path = ASSETS) -> dict[str, Any]:

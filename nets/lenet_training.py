@@ -96,20 +96,30 @@ class Settings:
         images = _whole(self.train_images)
         high = available if available is not None else images
         if images is None or not MIN_TRAIN_IMAGES <= images <= (high or 0):
-            raise TrainingSettingsError("train_images_out_of_range", value=self.train_images, low=MIN_TRAIN_IMAGES,
-                                        high=high if high is not None else MIN_TRAIN_IMAGES)
+            raise TrainingSettingsError(
+                "train_images_out_of_range",
+                value=self.train_images,
+                low=MIN_TRAIN_IMAGES,
+                high=high if high is not None else MIN_TRAIN_IMAGES,
+            )
         batch_size = _whole(self.batch_size)
         if batch_size is None or not BATCH_SIZES[0] <= batch_size <= BATCH_SIZES[1]:
-            raise TrainingSettingsError("setting_out_of_range", setting="batch_size", value=self.batch_size,
-                                        low=BATCH_SIZES[0], high=BATCH_SIZES[1])
+            raise TrainingSettingsError(
+                "setting_out_of_range",
+                setting="batch_size",
+                value=self.batch_size,
+                low=BATCH_SIZES[0],
+                high=BATCH_SIZES[1],
+            )
         try:
             lr = float(self.lr)
         except (TypeError, ValueError):
             lr = math.nan
         if not LRS[0] <= lr <= LRS[1]:
             raise TrainingSettingsError("setting_out_of_range", setting="lr", value=self.lr, low=LRS[0], high=LRS[1])
-        return Settings(self.pooling, self.activation, epochs, images, batch_size, lr, int(self.seed),
-                        float(self.time_limit))
+        return Settings(
+            self.pooling, self.activation, epochs, images, batch_size, lr, int(self.seed), float(self.time_limit)
+        )
 
 
 # --- what a job reports, in order: Started, (BatchTrained..., EpochFinished)..., Finished ---------
@@ -217,13 +227,20 @@ def browser_weights(model: LeNet) -> dict[str, Any]:
     """A visitor's trained LeNet in the browser engine's format, with the normalisation and the
     variant (pooling, activation) the engine needs to run it."""
     mean, std = normalization()
-    return web_weights(model.state_dict(), mean=mean, std=std, input_size=INPUT_SIZE, pooling=model.pooling,
-                       activation=model.activation)
+    return web_weights(
+        model.state_dict(),
+        mean=mean,
+        std=std,
+        input_size=INPUT_SIZE,
+        pooling=model.pooling,
+        activation=model.activation,
+    )
 
 
 @torch.inference_mode()
-def evaluate(model: LeNet, images: torch.Tensor, labels: torch.Tensor,
-             cancelled: Callable[[], bool] = lambda: False) -> tuple[float, float]:
+def evaluate(
+    model: LeNet, images: torch.Tensor, labels: torch.Tensor, cancelled: Callable[[], bool] = lambda: False
+) -> tuple[float, float]:
     """``(mean cross-entropy, accuracy)`` of ``model`` on uint8 ``images`` (N, 28, 28)."""
     mean, std = normalization()
     was_training = model.training
@@ -245,9 +262,16 @@ def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     split), split being "train" or "test"."""
     frames = []
     for kind, name in (("loss", "loss"), ("acc", "accuracy")):
-        parts = [pd.DataFrame({"epoch": history["epoch"].astype("int64"),
-                               name: history[f"{split}_{kind}"].astype("float64"), "split": split})
-                 for split in ("train", "test")]
+        parts = [
+            pd.DataFrame(
+                {
+                    "epoch": history["epoch"].astype("int64"),
+                    name: history[f"{split}_{kind}"].astype("float64"),
+                    "split": split,
+                }
+            )
+            for split in ("train", "test")
+        ]
         frames.append(pd.concat(parts, ignore_index=True))
     return frames[0], frames[1]
 
@@ -255,8 +279,12 @@ def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --- training -----------------------------------------------------------------------------------
 
 
-def train(settings: Settings, data: MnistData, should_stop: Callable[[], bool] | None = None,
-          cancelled: Callable[[], bool] | None = None) -> Iterator[Event]:
+def train(
+    settings: Settings,
+    data: MnistData,
+    should_stop: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Iterator[Event]:
     """Train a LeNet on ``data`` as ``settings`` say, reporting as it goes; the last event is ``Finished``.
 
     ``settings.train_images`` images are chosen from ``data``'s training images class by class
@@ -279,8 +307,9 @@ def train(settings: Settings, data: MnistData, should_stop: Callable[[], bool] |
 
     model = new_lenet(settings.pooling, settings.activation, settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=epochs * steps_per_epoch,
-                                                   pct_start=WARMUP)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=settings.lr, total_steps=epochs * steps_per_epoch, pct_start=WARMUP
+    )
     order_generator = torch.Generator().manual_seed(settings.seed)
     report_every = max(1, steps_per_epoch // PROGRESS_STEPS)
     yield Started(epochs, count, data.test_count, steps_per_epoch, data.fact(), conv1_kernels(model))
@@ -315,14 +344,30 @@ def train(settings: Settings, data: MnistData, should_stop: Callable[[], bool] |
             break
         test_loss, test_acc = evaluate(model, data.test_images, data.test_labels, clock.cancelled)
         tested = (seen, test_loss, test_acc)
-        rows.append({"epoch": epoch, "train_loss": epoch_loss / count, "train_acc": epoch_correct / count,
-                     "test_loss": test_loss, "test_acc": test_acc, "seconds": clock.seconds})
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": epoch_loss / count,
+                "train_acc": epoch_correct / count,
+                "test_loss": test_loss,
+                "test_acc": test_acc,
+                "seconds": clock.seconds,
+            }
+        )
         yield EpochFinished(epoch, epochs, pd.DataFrame(rows, columns=HISTORY_COLUMNS), conv1_kernels(model))
 
     if tested is None or tested[0] != seen:  # the model changed since its last test (or never had one)
         tested = (seen, *evaluate(model, data.test_images, data.test_labels, clock.cancelled))
     model.eval().requires_grad_(False)
     stopped = clock.reason if seen < epochs * count else None  # a stop after the last batch changed nothing
-    yield Finished(model=model, history=pd.DataFrame(rows, columns=HISTORY_COLUMNS), test_loss=tested[1],
-                   test_acc=tested[2], seconds=clock.seconds, stopped=stopped, images_seen=seen,
-                   epochs_done=seen / count, settings=settings)
+    yield Finished(
+        model=model,
+        history=pd.DataFrame(rows, columns=HISTORY_COLUMNS),
+        test_loss=tested[1],
+        test_acc=tested[2],
+        seconds=clock.seconds,
+        stopped=stopped,
+        images_seen=seen,
+        epochs_done=seen / count,
+        settings=settings,
+    )

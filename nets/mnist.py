@@ -86,8 +86,10 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SUBSET_FILE = ASSETS / "mnist_subset.npz"
 SUBSET_SIZES = {"train": 20_000, "test": 2_000}  # 22,000 of MNIST's 70,000 images: 3.6 MB compressed
 SUBSET_SEED = 0
-SOURCE_NOTE = ("MNIST (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), CC BY-SA 3.0: "
-               "a class-stratified, seeded choice from the standard files; *_indices are their positions there")
+SOURCE_NOTE = (
+    "MNIST (Yann LeCun, Corinna Cortes, Christopher J.C. Burges), CC BY-SA 3.0: "
+    "a class-stratified, seeded choice from the standard files; *_indices are their positions there"
+)
 SOURCES = ("auto", "full", "subset")
 
 
@@ -107,13 +109,15 @@ def stratified_choice(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
     # the items left over go to the classes with the largest remainders (ties: the smaller class label)
     quota[np.argsort(-(exact - quota), kind="stable")[: count - int(quota.sum())]] += 1
     rng = np.random.default_rng(seed)
-    picks = [rng.choice(np.flatnonzero(labels == c), size=int(q), replace=False) for c, q in zip(classes, quota,
-                                                                                                   strict=True)]
+    picks = [
+        rng.choice(np.flatnonzero(labels == c), size=int(q), replace=False) for c, q in zip(classes, quota, strict=True)
+    ]
     return np.sort(np.concatenate(picks)).astype(np.int64)
 
 
-def write_subset(folder: Path, path: Path = SUBSET_FILE, sizes: dict[str, int] | None = None,
-                 seed: int = SUBSET_SEED) -> Path:
+def write_subset(
+    folder: Path, path: Path = SUBSET_FILE, sizes: dict[str, int] | None = None, seed: int = SUBSET_SEED
+) -> Path:
     """Write the app's MNIST subset, chosen from the four standard files in ``folder``, to ``path``.
 
     The ``.npz`` holds ``train_images`` (N, 28, 28) and ``test_images`` uint8 (ink bright, as in
@@ -202,8 +206,13 @@ def _read_full(folder: Path) -> MnistData:
 @functools.cache
 def _read_subset(path: Path) -> MnistData:
     with np.load(path) as subset:
-        arrays = {split: (torch.from_numpy(subset[f"{split}_images"]),
-                          torch.from_numpy(subset[f"{split}_labels"].astype(np.int64))) for split in ("train", "test")}
+        arrays = {
+            split: (
+                torch.from_numpy(subset[f"{split}_images"]),
+                torch.from_numpy(subset[f"{split}_labels"].astype(np.int64)),
+            )
+            for split in ("train", "test")
+        }
     return MnistData(*arrays["train"], *arrays["test"], "subset", path)
 
 

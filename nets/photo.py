@@ -58,10 +58,22 @@ LAYERS: tuple[str, ...] = tuple(CONV_RELU_END)  # "conv1".."conv5": where Grad-C
 GRADIENT_CLASSES_KEPT = 4  # a PhotoAnalysis keeps the gradients of this many classes (up to 2 MB each)
 
 # matplotlib's 'inferno' at 0, 0.1, ..., 1: dark (nothing) -> purple -> orange -> pale yellow.
-INFERNO = np.array([
-    (0, 0, 4), (22, 11, 57), (66, 10, 104), (106, 23, 110), (147, 38, 103), (188, 55, 84),
-    (221, 81, 58), (243, 120, 25), (252, 165, 10), (246, 215, 70), (252, 255, 164),
-], dtype=np.float32)
+INFERNO = np.array(
+    [
+        (0, 0, 4),
+        (22, 11, 57),
+        (66, 10, 104),
+        (106, 23, 110),
+        (147, 38, 103),
+        (188, 55, 84),
+        (221, 81, 58),
+        (243, 120, 25),
+        (252, 165, 10),
+        (246, 215, 70),
+        (252, 255, 164),
+    ],
+    dtype=np.float32,
+)
 OUTLINE_COLOUR = (64, 224, 255)  # cyan: stands out against every inferno colour
 
 
@@ -174,8 +186,9 @@ def weighted_maps(gradients: torch.Tensor, maps: torch.Tensor) -> tuple[np.ndarr
     return heat.cpu().numpy().astype(np.float32), peak
 
 
-def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True,
-             cam_size: tuple[int, int] | None = None) -> Prediction:
+def classify(
+    model: nn.Module, image: Image.Image, top: int = 5, explain: bool = True, cam_size: tuple[int, int] | None = None
+) -> Prediction:
     """AlexNet's ``top`` guesses for a photo, with the Grad-CAM of the best one if ``explain``.
 
     ``model`` is torchvision's AlexNet in eval mode (``load_imagenet_alexnet()``); it is only
@@ -196,8 +209,15 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
             probabilities = torch.softmax(model(preprocess(image).to(device_of(model))), dim=1)[0].cpu()  # (1000,)
         seconds = time.perf_counter() - start
         best = torch.topk(probabilities, k=min(top, probabilities.numel()))
-        return Prediction(top=_named(best), probabilities=probabilities, seconds=seconds, cam=None,
-                          cam_cells=None, cam_class=None, cam_seconds=0.0)
+        return Prediction(
+            top=_named(best),
+            probabilities=probabilities,
+            seconds=seconds,
+            cam=None,
+            cam_cells=None,
+            cam_class=None,
+            cam_seconds=0.0,
+        )
     width, height = image.size
     # Grad-CAM needs autograd even if the caller runs under torch.inference_mode() (whose tensors
     # cannot take part in a backward pass); grad mode is per thread, so this affects only us.
@@ -209,8 +229,15 @@ def classify(model: nn.Module, image: Image.Image, top: int = 5, explain: bool =
         cam = cam_on_photo(cam_cells, *(cam_size or (width, height)))  # (H, W)
         cam_seconds = time.perf_counter() - start
 
-    return Prediction(top=_named(best), probabilities=probabilities, seconds=seconds, cam=cam,
-                      cam_cells=cam_cells, cam_class=CATEGORIES[winner], cam_seconds=cam_seconds)
+    return Prediction(
+        top=_named(best),
+        probabilities=probabilities,
+        seconds=seconds,
+        cam=cam,
+        cam_cells=cam_cells,
+        cam_class=CATEGORIES[winner],
+        cam_seconds=cam_seconds,
+    )
 
 
 def _named(best) -> dict[str, float]:
@@ -343,12 +370,12 @@ class PhotoAnalysis:
         with torch.inference_mode(False), torch.enable_grad():
             batch = preprocess(image).to(device_of(model))  # (1, 3, 224, 224)
             with torch.no_grad():
-                x = model.features[:CONV_RELU_END[LAYERS[0]]](batch)  # (1, 64, 55, 55): conv1 after ReLU
+                x = model.features[: CONV_RELU_END[LAYERS[0]]](batch)  # (1, 64, 55, 55): conv1 after ReLU
             x.requires_grad_(True)  # a leaf of our own: the graph starts here, the weights stay frozen
             self._maps: dict[str, torch.Tensor] = {LAYERS[0]: x}
             cut = CONV_RELU_END[LAYERS[0]]
             for layer in LAYERS[1:]:  # conv2 (1, 192, 27, 27), conv3 (1, 384, 13, 13), conv4, conv5 (.., 256, 13, 13)
-                x = model.features[cut:CONV_RELU_END[layer]](x)
+                x = model.features[cut : CONV_RELU_END[layer]](x)
                 self._maps[layer], cut = x, CONV_RELU_END[layer]
             x = model.features[cut:](x)  # (1, 256, 6, 6): the last max pooling
             x = torch.flatten(model.avgpool(x), 1)  # (1, 9216)
@@ -371,8 +398,9 @@ class PhotoAnalysis:
         """(C, n, n) a layer's maps for this photo, after its ReLU (a detached copy, on the CPU)."""
         return self._maps[check_layer(layer)].detach()[0].cpu().clone()
 
-    def grad_cam(self, layer: str = "conv5", target: int | str | None = None,
-                 cam_size: tuple[int, int] | None = None) -> Explanation:
+    def grad_cam(
+        self, layer: str = "conv5", target: int | str | None = None, cam_size: tuple[int, int] | None = None
+    ) -> Explanation:
         """Grad-CAM at ``layer`` ("conv1".."conv5") for ``target`` (None: the top guess; a class
         index or name), mapped onto the photo or onto a ``cam_size`` (width, height) copy of it."""
         layer = check_layer(layer)
@@ -383,10 +411,18 @@ class PhotoAnalysis:
             cam_cells, peak = weighted_maps(self._gradient(index, layer), maps)  # (n, n)
         cam = cam_on_photo(cam_cells, *(cam_size or self.size))  # (H, W)
         return Explanation(
-            layer=layer, cells=maps.shape[-1], channels=maps.shape[1], class_index=index,
-            class_name=CATEGORIES[index], probability=float(self.probabilities[index]),
-            rank=int(self._ranks[index]), cam_cells=cam_cells, cam=cam, peak=peak,
-            forward_seconds=self.forward_seconds, cam_seconds=time.perf_counter() - start,
+            layer=layer,
+            cells=maps.shape[-1],
+            channels=maps.shape[1],
+            class_index=index,
+            class_name=CATEGORIES[index],
+            probability=float(self.probabilities[index]),
+            rank=int(self._ranks[index]),
+            cam_cells=cam_cells,
+            cam=cam,
+            peak=peak,
+            forward_seconds=self.forward_seconds,
+            cam_seconds=time.perf_counter() - start,
         )
 
     def _gradient(self, index: int, layer: str) -> torch.Tensor:
@@ -400,10 +436,11 @@ class PhotoAnalysis:
             if layer not in known:
                 below = LAYERS.index(layer)
                 above = next((LAYERS[i] for i in range(below + 1, len(LAYERS)) if LAYERS[i] in known), None)
-                wanted = LAYERS[below:LAYERS.index(above)] if above else LAYERS[below:]
+                wanted = LAYERS[below : LAYERS.index(above)] if above else LAYERS[below:]
                 source, seed = (self._maps[above], known[above]) if above else (self._logits[index], None)
-                gradients = torch.autograd.grad(source, [self._maps[name] for name in wanted], grad_outputs=seed,
-                                                retain_graph=True)  # nothing lands on any .grad
+                gradients = torch.autograd.grad(
+                    source, [self._maps[name] for name in wanted], grad_outputs=seed, retain_graph=True
+                )  # nothing lands on any .grad
                 known.update(zip(wanted, gradients, strict=True))
             return known[layer]
 
@@ -416,8 +453,13 @@ def analyse_photo(model: nn.Module, image: Image.Image) -> PhotoAnalysis:
     return PhotoAnalysis(model, image)
 
 
-def grad_cam(model: nn.Module, image: Image.Image, layer: str = "conv5", target: int | str | None = None,
-             cam_size: tuple[int, int] | None = None) -> Explanation:
+def grad_cam(
+    model: nn.Module,
+    image: Image.Image,
+    layer: str = "conv5",
+    target: int | str | None = None,
+    cam_size: tuple[int, int] | None = None,
+) -> Explanation:
     """Grad-CAM of one photo at ``layer`` ("conv1".."conv5") for ``target`` (None: the top guess;
     a class index or an ImageNet name), in one forward and one backward pass.
 
@@ -442,8 +484,7 @@ def inferno(values: np.ndarray) -> np.ndarray:
     return np.round(colours).astype(np.uint8)
 
 
-def cam_overlay(image: Image.Image, cam: np.ndarray, max_side: int = 768,
-                strength: float = 0.55) -> Image.Image:
+def cam_overlay(image: Image.Image, cam: np.ndarray, max_side: int = 768, strength: float = 0.55) -> Image.Image:
     """A display image: the photo (at most ``max_side`` px) with the heatmap and the seen region.
 
     Inside the region the network saw, the photo is blended with the inferno colours of the
@@ -467,15 +508,17 @@ def cam_overlay(image: Image.Image, cam: np.ndarray, max_side: int = 768,
     faded = np.repeat(0.5 * grey + 64.0, 3, axis=2)  # (h, w, 3): washed-out grey
 
     left, top, right, bottom = seen_region(width, height)
-    box = (math.floor(left * scale), math.floor(top * scale),
-           max(math.ceil(right * scale), math.floor(left * scale) + 1),
-           max(math.ceil(bottom * scale), math.floor(top * scale) + 1))
+    box = (
+        math.floor(left * scale),
+        math.floor(top * scale),
+        max(math.ceil(right * scale), math.floor(left * scale) + 1),
+        max(math.ceil(bottom * scale), math.floor(top * scale) + 1),
+    )
     inside = np.zeros(heat.shape, dtype=bool)  # (h, w)
-    inside[box[1]:box[3], box[0]:box[2]] = True
+    inside[box[1] : box[3], box[0] : box[2]] = True
     blended = np.where(inside[..., None], coloured, faded)  # (h, w, 3)
     overlay = Image.fromarray(np.clip(np.round(blended), 0, 255).astype(np.uint8), "RGB")
 
     line = max(1, round(max(size) / 300))
-    ImageDraw.Draw(overlay).rectangle((box[0], box[1], box[2] - 1, box[3] - 1),
-                                      outline=OUTLINE_COLOUR, width=line)
+    ImageDraw.Draw(overlay).rectangle((box[0], box[1], box[2] - 1, box[3] - 1), outline=OUTLINE_COLOUR, width=line)
     return overlay

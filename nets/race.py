@@ -47,8 +47,16 @@ WAYS = {
     "all": Way("all", True, ft.SUGGESTED_LR["all"]),
 }
 DEFAULT_WAYS = ("head", "classifier", "classifier_plain")
-COLUMNS = ["way", "trainable_parameters", "seconds", "best_train_acc", "best_val_acc", "gap", "best_epoch",
-           "epochs_done"]
+COLUMNS = [
+    "way",
+    "trainable_parameters",
+    "seconds",
+    "best_train_acc",
+    "best_val_acc",
+    "gap",
+    "best_epoch",
+    "epochs_done",
+]
 
 
 def trainable_parameters(way: str, classes: int) -> int:
@@ -100,15 +108,29 @@ Event = WayStarted | WayProgress | WayFinished | RaceFinished
 def row(way: str, classes: int, history: pd.DataFrame, seconds: float, best_epoch: int) -> dict:
     best_train = float(history["train_acc"].max()) if len(history) else 0.0
     best_val = float(history["val_acc"].max()) if len(history) else 0.0
-    return {"way": way, "trainable_parameters": trainable_parameters(way, classes), "seconds": round(seconds, 2),
-            "best_train_acc": round(best_train, 4), "best_val_acc": round(best_val, 4),
-            "gap": round(best_train - best_val, 4), "best_epoch": best_epoch, "epochs_done": len(history)}
+    return {
+        "way": way,
+        "trainable_parameters": trainable_parameters(way, classes),
+        "seconds": round(seconds, 2),
+        "best_train_acc": round(best_train, 4),
+        "best_val_acc": round(best_val, 4),
+        "gap": round(best_train - best_val, 4),
+        "best_epoch": best_epoch,
+        "epochs_done": len(history),
+    }
 
 
-def race(backbone: nn.Module, dataset: ImageDataset, epochs: int = 8, ways: tuple[str, ...] = DEFAULT_WAYS,
-         seed: int = 0, time_limit: float = 300.0, batch_size: int = 32,
-         should_stop: Callable[[], bool] | None = None,
-         cancelled: Callable[[], bool] | None = None) -> Iterator[Event]:
+def race(
+    backbone: nn.Module,
+    dataset: ImageDataset,
+    epochs: int = 8,
+    ways: tuple[str, ...] = DEFAULT_WAYS,
+    seed: int = 0,
+    time_limit: float = 300.0,
+    batch_size: int = 32,
+    should_stop: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Iterator[Event]:
     """Fine-tune ``dataset`` each way in ``ways``, in turn, on the same split with the same seed.
 
     The time limit is shared fairly: each way may use an equal part of what is left, so every way
@@ -130,12 +152,23 @@ def race(backbone: nn.Module, dataset: ImageDataset, epochs: int = 8, ways: tupl
             raise Cancelled("race cancelled")
         left = time_limit - (time.monotonic() - started)
         share = max(1.0, left / (len(ways) - number + 1))
-        settings = replace(ft.Settings(), strategy=WAYS[way].strategy, regularise=WAYS[way].regularise,
-                           lr=WAYS[way].lr, epochs=int(epochs), batch_size=batch_size, seed=seed, time_limit=share)
+        settings = replace(
+            ft.Settings(),
+            strategy=WAYS[way].strategy,
+            regularise=WAYS[way].regularise,
+            lr=WAYS[way].lr,
+            epochs=int(epochs),
+            batch_size=batch_size,
+            seed=seed,
+            time_limit=share,
+        )
         yield WayStarted(way, number, len(ways))
         way_started = time.monotonic()
-        history, stopped, best_epoch = pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss",
-                                                             "val_acc"]), None, 0
+        history, stopped, best_epoch = (
+            pd.DataFrame(columns=["epoch", "train_loss", "train_acc", "val_loss", "val_acc"]),
+            None,
+            0,
+        )
         try:
             for event in ft.finetune(backbone, dataset, settings, stop, cancelled):
                 if isinstance(event, ft.Finished):
@@ -153,4 +186,3 @@ def race(backbone: nn.Module, dataset: ImageDataset, epochs: int = 8, ways: tupl
         if stopped is not None and stopped.code == "stopped_by_request":
             break
     yield RaceFinished(pd.DataFrame(rows, columns=COLUMNS), histories)
-

@@ -134,8 +134,9 @@ def image_ink(array: np.ndarray) -> np.ndarray:
     grey = Image.fromarray(array)  # "L": ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B
     scale = WORK_SIZE / max(grey.size)
     if scale < 1:
-        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))),
-                           Image.Resampling.BOX)
+        grey = grey.resize(
+            (max(1, round(grey.width * scale)), max(1, round(grey.height * scale))), Image.Resampling.BOX
+        )
     gray = np.asarray(grey, dtype=np.float32) / 255.0  # (h, w) brightness, at most WORK_SIZE a side
     # The background is what most of the image is; ink is whatever departs from it.
     background = float(np.median(gray))
@@ -270,8 +271,9 @@ def squeeze_canvas(ink: np.ndarray) -> np.ndarray:
     Anti-aliased like ``scale_into_box`` (Lanczos), clipped and normalised by its maximum, so only
     the crop and the centring differ from the MNIST way. ``(28, 28)`` uint8, ink bright.
     """
-    squeezed = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize((FIELD, FIELD),
-                                                                                  Image.Resampling.LANCZOS))
+    squeezed = np.asarray(
+        Image.fromarray(ink.astype(np.float32), mode="F").resize((FIELD, FIELD), Image.Resampling.LANCZOS)
+    )
     squeezed = np.clip(squeezed, 0, None)
     squeezed = np.clip(squeezed / max(float(squeezed.max()), 1e-6), 0, 1)
     return np.round(squeezed * 255).astype(np.uint8)
@@ -296,8 +298,11 @@ def sketch_ways(value: Any) -> dict[str, np.ndarray | None]:
     if ink is None:
         return dict.fromkeys(WAYS)
     boxed = scale_into_box(crop_to_ink(ink))
-    return {"squeezed": squeeze_canvas(ink), "cropped_not_centred": place_in_corner(boxed),
-            "mnist_style": centre_in_field(boxed)}
+    return {
+        "squeezed": squeeze_canvas(ink),
+        "cropped_not_centred": place_in_corner(boxed),
+        "mnist_style": centre_in_field(boxed),
+    }
 
 
 def digit_from_mnist(mnist: np.ndarray, mean: float, std: float, input_size: int) -> Digit:

@@ -24,7 +24,7 @@ def _scan_segments(data: bytes) -> list[tuple[int, int]]:
     """(start, end) of each scan of a JPEG: its SOS header and entropy-coded data, up to the next marker."""
     scans, at = [], data.find(b"\xff\xda")
     while at >= 0:
-        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         end = at + 2 + length
         while True:  # the entropy-coded data ends at the first marker that is not FF00 or a restart
             end = data.index(b"\xff", end)
@@ -69,8 +69,9 @@ def sixteen_bit_png(side: int = 7000) -> bytes:
 @cache
 def zip_of_scan_bombs(bombs: int = 10, good_per_class: int = 6) -> bytes:
     """Two good classes of colour photos, and ``bombs`` scan bombs hidden in them."""
-    members = [(f"{colour}/{i}.jpg", zips.colour_jpeg(colour, i)) for colour in ("red", "blue")
-               for i in range(good_per_class)]
+    members = [
+        (f"{colour}/{i}.jpg", zips.colour_jpeg(colour, i)) for colour in ("red", "blue") for i in range(good_per_class)
+    ]
     members += [(f"red/bomb_{i}.jpg", scan_bomb(1000, 3000, 3000)) for i in range(bombs)]
     return zips.build(members)
 
@@ -100,8 +101,9 @@ def slow_zip(images: int = 900, side: int = 512) -> bytes:
 
 def post(url: str, path: str, body: bytes, headers: dict | None = None, timeout: float = 30) -> tuple[int, dict]:
     """POST a body; (status, JSON answer)."""
-    request = urllib.request.Request(url + path, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url + path, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -116,10 +118,20 @@ def post(url: str, path: str, body: bytes, headers: dict | None = None, timeout:
 def upload(url: str, name: str, data: bytes, headers: dict | None = None) -> str:
     """Upload a file through Gradio's upload route; the server-side path it was stored at."""
     boundary = "----attack"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    status, answer = post(url, "/gradio_api/upload", body,
-                          {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, answer = post(
+        url,
+        "/gradio_api/upload",
+        body,
+        {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})},
+    )
     assert status == 200, answer
     return answer[0]
 

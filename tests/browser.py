@@ -17,10 +17,18 @@ from tests.digit_drawings import Drawing
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 TABS = {"digit": "Digit", "train": "Train", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 # a webcam for the dataset builder: Chromium's test pattern, access granted without a prompt
-                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    # a webcam for the dataset builder: Chromium's test pattern, access granted without a prompt
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 
 
 def chromium_path() -> str:
@@ -34,13 +42,13 @@ def chromium_path() -> str:
     return path
 
 
-def open_tab(browser, url: str, tab: str = "digit", size: str = "desktop", theme: str = "light",
-             locale: str = "en-US"):
+def open_tab(browser, url: str, tab: str = "digit", size: str = "desktop", theme: str = "light", locale: str = "en-US"):
     """A fresh page of the app on ``tab``, at a desktop or phone size (a phone has touch), in a
     theme and a browser language. Console errors and page errors are kept in ``page.console_errors``."""
     width, height = SIZES[size]
-    page = browser.new_page(viewport={"width": width, "height": height}, locale=locale,
-                            has_touch=size == "phone", is_mobile=size == "phone")
+    page = browser.new_page(
+        viewport={"width": width, "height": height}, locale=locale, has_touch=size == "phone", is_mobile=size == "phone"
+    )
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))

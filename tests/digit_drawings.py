@@ -68,8 +68,11 @@ TEMPLATES: dict[int, list[list[Stroke]]] = {
     ],
     8: [
         [arc(0.35, 0.25, 0.24, 0.23, -90, 270, 32), arc(0.35, 0.72, 0.3, 0.27, 90, 450, 36)],
-        [arc(0.35, 0.25, 0.25, 0.24, 0, 270, 28) + arc(0.35, 0.73, 0.3, 0.26, 90, -270, 36)
-         + arc(0.35, 0.25, 0.25, 0.24, 270, 360, 8)],
+        [
+            arc(0.35, 0.25, 0.25, 0.24, 0, 270, 28)
+            + arc(0.35, 0.73, 0.3, 0.26, 90, -270, 36)
+            + arc(0.35, 0.25, 0.25, 0.24, 270, 360, 8)
+        ],
     ],
     9: [
         [arc(0.35, 0.28, 0.29, 0.27, 0, 360, 36) + line((0.64, 0.28), (0.58, 1.0))],
@@ -88,8 +91,13 @@ class Drawing:
     canvas: tuple[int, int]  # (width, height)
 
 
-def random_drawing(label: int, rng: np.random.Generator, canvas: tuple[int, int] = (400, 400),
-                   size: tuple[float, float] = (0.35, 0.85), width: tuple[float, float] = (0.07, 0.15)) -> Drawing:
+def random_drawing(
+    label: int,
+    rng: np.random.Generator,
+    canvas: tuple[int, int] = (400, 400),
+    size: tuple[float, float] = (0.35, 0.85),
+    width: tuple[float, float] = (0.07, 0.15),
+) -> Drawing:
     """A random hand-drawn-style ``label``: slanted, rotated, stretched, wobbly, placed anywhere.
 
     ``size`` is the digit's height as a share of the canvas height, ``width`` the stroke width as
@@ -109,8 +117,9 @@ def random_drawing(label: int, rng: np.random.Generator, canvas: tuple[int, int]
         x, y = s[:, 0] * stretch, s[:, 1]
         x = x - slant * (y - 0.5)  # italic slant leans the top to the right
         cx, cy = x - 0.35 * stretch, y - 0.5
-        wobbly.append(np.stack([cx * math.cos(angle) - cy * math.sin(angle),
-                                cx * math.sin(angle) + cy * math.cos(angle)], 1))
+        wobbly.append(
+            np.stack([cx * math.cos(angle) - cy * math.sin(angle), cx * math.sin(angle) + cy * math.cos(angle)], 1)
+        )
     w, h = canvas
     height = rng.uniform(*size) * h
     pts = np.concatenate(wobbly) * height

@@ -57,16 +57,21 @@ def peak_memory_mb(process: subprocess.Popen) -> float:
 
 
 @contextlib.contextmanager
-def app_process(env: dict[str, str] | None = None, script: str = "app.py",
-                log: Path | None = None, cwd: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
+def app_process(
+    env: dict[str, str] | None = None, script: str = "app.py", log: Path | None = None, cwd: Path = ROOT
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like ``running_app``, but yields ``(url, process)`` for benchmarks that watch the process
     (``cwd``: the checkout to run, this one by default)."""
     port = free_port()
-    environment = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                   "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    environment = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **(env or {}),
+    }
     out = open(log, "w") if log else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, script], cwd=cwd, env=environment, stdout=out,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, script], cwd=cwd, env=environment, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)

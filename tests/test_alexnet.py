@@ -32,6 +32,7 @@ def model2012() -> nn.Module:
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any download attempt fail at once, as on a machine without internet."""
+
     def refuse(*args, **kwargs):
         raise urllib.error.URLError("no network (blocked by the test)")
 
@@ -40,6 +41,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- the 2012 network of the note ---------------------------------------------------------
+
 
 def test_2012_parameter_count(model2012: nn.Module) -> None:
     assert sum(p.numel() for p in model2012.parameters()) == 62_378_344
@@ -58,10 +60,11 @@ def test_2012_refuses_224_pixels_and_says_227(model2012: nn.Module) -> None:
 
 # --- torchvision's ImageNet AlexNet, through the stand-in weights ---------------------------
 
-def test_loaded_from_torch_home_equals_the_saved_file(standin_weights: Path,
-                                                      imagenet_alexnet: nn.Module) -> None:
-    saved = torch.load(standin_weights / "hub" / "checkpoints" / cached_weights_file().name,
-                       map_location="cpu", weights_only=True)
+
+def test_loaded_from_torch_home_equals_the_saved_file(standin_weights: Path, imagenet_alexnet: nn.Module) -> None:
+    saved = torch.load(
+        standin_weights / "hub" / "checkpoints" / cached_weights_file().name, map_location="cpu", weights_only=True
+    )
     loaded = imagenet_alexnet.state_dict()
     assert loaded.keys() == saved.keys()
     assert all(torch.equal(loaded[name], saved[name]) for name in saved)
@@ -73,8 +76,9 @@ def test_loaded_model_is_frozen_and_in_eval_mode(imagenet_alexnet: nn.Module) ->
     assert not any(p.requires_grad for p in imagenet_alexnet.parameters())
 
 
-def test_weights_env_var_points_at_a_local_file(standin_weights: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch, no_network) -> None:
+def test_weights_env_var_points_at_a_local_file(
+    standin_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network
+) -> None:
     file = standin_weights / "hub" / "checkpoints" / cached_weights_file().name
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))  # nothing cached there
     monkeypatch.setenv(WEIGHTS_ENV, str(file))
@@ -84,8 +88,9 @@ def test_weights_env_var_points_at_a_local_file(standin_weights: Path, tmp_path:
     assert torch.equal(model.classifier[6].bias, saved["classifier.6.bias"])
 
 
-def test_missing_weights_without_network_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       no_network) -> None:
+def test_missing_weights_without_network_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network
+) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     start = time.perf_counter()
@@ -160,8 +165,9 @@ def test_shared_model_loads_once_for_many_threads(monkeypatch: pytest.MonkeyPatc
     assert shared.loaded and shared.get() is results[0]
 
 
-def test_shared_model_with_the_standin_weights(standin_weights: Path, monkeypatch: pytest.MonkeyPatch,
-                                               no_network) -> None:
+def test_shared_model_with_the_standin_weights(
+    standin_weights: Path, monkeypatch: pytest.MonkeyPatch, no_network
+) -> None:
     monkeypatch.setenv("TORCH_HOME", str(standin_weights))
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     shared = SharedAlexNet()

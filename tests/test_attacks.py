@@ -22,8 +22,12 @@ from tests import attacks, zips
 from tests.server import ROOT, app_process, cpu_seconds
 from ui.finetune_tab import FT_OUTPUTS
 
-BUDGETS = {"BUDGET_DOWNLOAD_BYTES": "500000000", "BUDGET_SESSIONS_KEPT": "300",
-           "BUDGET_UPLOAD_BYTES_PER_WINDOW": str(40 << 20), "BUDGET_FINETUNES_WAITING": "3"}
+BUDGETS = {
+    "BUDGET_DOWNLOAD_BYTES": "500000000",
+    "BUDGET_SESSIONS_KEPT": "300",
+    "BUDGET_UPLOAD_BYTES_PER_WINDOW": str(40 << 20),
+    "BUDGET_FINETUNES_WAITING": "3",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,7 @@ def server(standin_weights, tmp_path_factory):
     """(url, process, temp folder) of a fresh app with its own temp folder (its disk use is measured)."""
     temp = tmp_path_factory.mktemp("attacked")
     log = temp / "app.log"
-    env = {"TORCH_HOME": str(standin_weights), "TMPDIR": str(temp), "GRADIO_TEMP_DIR": str(temp / "gradio"),
-           **BUDGETS}
+    env = {"TORCH_HOME": str(standin_weights), "TMPDIR": str(temp), "GRADIO_TEMP_DIR": str(temp / "gradio"), **BUDGETS}
     with app_process(env, log=log) as (url, process):
         yield url, process, temp
 
@@ -170,8 +173,9 @@ def test_one_session_cannot_fill_the_queue(server):
     """258 joins of the fine-tune event from one session: one is queued, the rest refused at once,
     and another visitor's photo is still answered."""
     url, _, _ = server
-    path = attacks.upload(url, "colours.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6),
-                          {"X-Forwarded-For": "192.0.2.7"})
+    path = attacks.upload(
+        url, "colours.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6), {"X-Forwarded-For": "192.0.2.7"}
+    )
     session, admitted, refused = uuid.uuid4().hex, [], []
     started = time.monotonic()
     for _ in range(258):
@@ -187,8 +191,9 @@ def test_one_session_cannot_fill_the_queue(server):
 
 def test_fine_tunes_are_capped_per_address_and_in_all(server):
     url, _, _ = server
-    path = attacks.upload(url, "colours.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6),
-                          {"X-Forwarded-For": "192.0.2.8"})
+    path = attacks.upload(
+        url, "colours.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6), {"X-Forwarded-For": "192.0.2.8"}
+    )
     events = []
     # a class behind one school address: four may wait or train at once, the fifth is told why
     answers = [(_call_finetune(url, path, session := uuid.uuid4().hex, "192.0.2.8"), session) for _ in range(5)]
@@ -197,8 +202,7 @@ def test_fine_tunes_are_capped_per_address_and_in_all(server):
     events += [(session, answer["event_id"]) for (status, answer), session in answers if status == 200]
     time.sleep(1.0)  # two of them train (the concurrency limit), two wait
     # strangers from many addresses: at most three wait in all (BUDGET_FINETUNES_WAITING=3): one more
-    others = [(_call_finetune(url, path, session := uuid.uuid4().hex, f"192.0.2.{100 + i}"), session)
-              for i in range(4)]
+    others = [(_call_finetune(url, path, session := uuid.uuid4().hex, f"192.0.2.{100 + i}"), session) for i in range(4)]
     assert [status for (status, _), _ in others] == [200, 503, 503, 503]
     assert "3 fine-tunes are already waiting" in others[-1][0][1]["detail"]
     events += [(session, answer["event_id"]) for (status, answer), session in others if status == 200]
@@ -258,8 +262,9 @@ def test_new_sessions_from_one_address_are_rate_limited(server):
     statuses = []
     for _ in range(140):
         body = json.dumps({"data": [5, []], "session_hash": uuid.uuid4().hex}).encode()
-        statuses.append(attacks.post(url, "/gradio_api/call/compare_models", body,
-                                     {"X-Forwarded-For": "192.0.2.50"})[0])
+        statuses.append(
+            attacks.post(url, "/gradio_api/call/compare_models", body, {"X-Forwarded-For": "192.0.2.50"})[0]
+        )
     assert statuses[:100].count(200) == 100  # a class opening the page is fine
     assert statuses.count(429) >= 15  # 140 new sessions within seconds from one address are not
 
@@ -274,8 +279,12 @@ def test_a_visitors_model_outlives_a_flood_of_fresh_sessions(server, tmp_path):
     owner.predict(handle_file(str(archive)), "head", 5, api_name="/finetune")
     for i in range(400):  # fresh sessions from many addresses (each within its own budget)
         body = json.dumps({"data": [5, []], "session_hash": uuid.uuid4().hex}).encode()
-        assert attacks.post(url, "/gradio_api/call/compare_models", body,
-                            {"X-Forwarded-For": f"10.1.{i // 100}.{i % 100}"})[0] == 200
+        assert (
+            attacks.post(
+                url, "/gradio_api/call/compare_models", body, {"X-Forwarded-For": f"10.1.{i // 100}.{i % 100}"}
+            )[0]
+            == 200
+        )
     red = tmp_path / "red.jpg"
     zips.colour_photo("red", 99).save(red)
     assert owner.predict(handle_file(str(red)), api_name="/predict_finetuned")["label"] == "red"
@@ -288,10 +297,14 @@ def test_uploads_are_budgeted_per_address(server):
     attacks.upload(url, "a.bin", chunk, headers)
     attacks.upload(url, "b.bin", chunk, headers)
     boundary = "----x"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"c.bin\"\r\n\r\n".encode()
-            + chunk + f"\r\n--{boundary}--\r\n".encode())
-    status, answer = attacks.post(url, "/gradio_api/upload", body,
-                                  {"Content-Type": f"multipart/form-data; boundary={boundary}", **headers})
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="c.bin"\r\n\r\n'.encode()
+        + chunk
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, answer = attacks.post(
+        url, "/gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}", **headers}
+    )
     assert status == 429 and "uploaded too much" in answer["detail"]
     attacks.upload(url, "d.bin", chunk, {"X-Forwarded-For": "192.0.2.78"})  # another address is not affected
 

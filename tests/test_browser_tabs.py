@@ -49,8 +49,10 @@ def use_digit_tab(page, size: str) -> None:
 def use_photo_tab(page, size: str) -> None:
     page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
     page.locator("#photo-cam img").wait_for(timeout=30_000)
-    assert len(page.locator("#photo-prediction .confidence-set").all()) == 5 or \
-        page.locator("#photo-prediction").inner_text().count("%") == 5
+    assert (
+        len(page.locator("#photo-prediction .confidence-set").all()) == 5
+        or page.locator("#photo-prediction").inner_text().count("%") == 5
+    )
     wait_for_text(page.locator("#photo-timing"), "ms")
 
 
@@ -61,8 +63,7 @@ def use_finetune_tab(page, size: str, archive: str) -> None:
     found = re.search(r"validation accuracy\s+(\d+)%", status)
     assert found and int(found.group(1)) >= 90, repr(status)
     # the skipped file's reason wraps inside its table instead of running past the box
-    widths = page.locator("#finetune-skipped").evaluate(
-        "e => [e.querySelector('table').scrollWidth, e.clientWidth]")
+    widths = page.locator("#finetune-skipped").evaluate("e => [e.querySelector('table').scrollWidth, e.clientWidth]")
     assert widths[0] <= widths[1] + 1, widths
     page.locator("#finetune-try-photo input[type=file]").set_input_files(str(ROOT / "assets/photos/coffee.jpg"))
     answer = wait_for_text(page.locator("#finetune-try-answer"), "%")
@@ -96,17 +97,22 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
     if tab == "finetune":
         use_finetune_tab(page, size, dataset_zip)
     else:
-        {"digit": use_digit_tab, "train": use_train_tab, "photo": use_photo_tab,
-         "compare": use_compare_tab}[tab](page, size)
+        {"digit": use_digit_tab, "train": use_train_tab, "photo": use_photo_tab, "compare": use_compare_tab}[tab](
+            page, size
+        )
     assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
     page.screenshot(path=str(shots / f"{tab}-{size}-{theme}.png"), full_page=True)
     assert not page.console_errors, page.console_errors
     page.close()
 
 
-KOREAN_TITLES = {"digit": "LeNet에게 숫자 그려 보여 주기", "train": "LeNet 직접 학습시키기",
-                 "photo": "AlexNet에게 사진 보여 주기", "finetune": "내 이미지로 AlexNet 미세 조정하기",
-                 "compare": "모델 비교: 파라미터, 메모리, 연산량"}
+KOREAN_TITLES = {
+    "digit": "LeNet에게 숫자 그려 보여 주기",
+    "train": "LeNet 직접 학습시키기",
+    "photo": "AlexNet에게 사진 보여 주기",
+    "finetune": "내 이미지로 AlexNet 미세 조정하기",
+    "compare": "모델 비교: 파라미터, 메모리, 연산량",
+}
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -140,8 +146,10 @@ def test_stop_ends_training_and_keeps_the_best_epoch_so_far(browser, app_url, da
     epochs.press("Enter")
     page.locator("#finetune-start").click()
     # one epoch is trained and validated: its row is in the history (a header row and one more)
-    page.wait_for_function("Number(document.querySelector('#finetune-history [role=grid]')"
-                           "?.getAttribute('aria-rowcount')) >= 2", timeout=120_000)
+    page.wait_for_function(
+        "Number(document.querySelector('#finetune-history [role=grid]')?.getAttribute('aria-rowcount')) >= 2",
+        timeout=120_000,
+    )
     started = time.monotonic()
     page.locator("#finetune-stop").click()
     status = wait_for_text(page.locator("#finetune-status"), "stopped at your request", timeout=60)

@@ -163,7 +163,7 @@ def test_models_table_has_the_promised_columns_and_types():
 
 def test_extras_appear_in_menu_order_once():
     table = models_table(extras=["ResNet-50", "VGG-16", "ResNet-50"])
-    assert list(table["model"])[len(MODELS):] == ["VGG-16", "ResNet-50"]
+    assert list(table["model"])[len(MODELS) :] == ["VGG-16", "ResNet-50"]
 
 
 def real_layer_shapes(name: str) -> list[tuple[str, str]]:
@@ -226,16 +226,25 @@ def test_models_on_meta_allocate_nothing(name):
 
 def test_note_claims_put_exact_counts_beside_the_note():
     claims = {claim.code: claim.values for claim in note_claims()}
-    assert list(claims) == ["claim_lenet_parameters", "claim_lenet_layers", "claim_alexnet_parameters",
-                            "claim_alexnet_layers", "claim_alexnet_split"]
+    assert list(claims) == [
+        "claim_lenet_parameters",
+        "claim_lenet_layers",
+        "claim_alexnet_parameters",
+        "claim_alexnet_layers",
+        "claim_alexnet_split",
+    ]
     assert claims["claim_lenet_parameters"] == {"note": 60_000, "three_channels": 62_006, "one_channel": 61_706}
     assert claims["claim_alexnet_parameters"] == {"note": 60_000_000, "y2012": 62_378_344, "torchvision": 61_100_840}
     assert claims["claim_lenet_layers"]["layers"] == {"Conv2d": 2, "AvgPool2d": 2, "Linear": 3}
     assert claims["claim_alexnet_layers"]["y2012"] == {"Conv2d": 5, "LocalResponseNorm": 2, "MaxPool2d": 3, "Linear": 3}
     assert claims["claim_alexnet_layers"]["torchvision"]["Conv2d"] == 5
     split = claims["claim_alexnet_split"]["torchvision"]
-    assert split == {"fc_params_pct": 96.0, "conv_mult_adds_pct": 91.8, "mult_adds": 714_188_480,
-                     "input_size": "3x224x224"}
+    assert split == {
+        "fc_params_pct": 96.0,
+        "conv_mult_adds_pct": 91.8,
+        "mult_adds": 714_188_480,
+        "input_size": "3x224x224",
+    }
 
 
 def test_shares_table_has_every_model_and_adds_up():
@@ -316,9 +325,16 @@ def test_two_gpu_split_gives_the_numbers_for_its_sentence():
     assert split.code == "alexnet_two_gpu"
     two, one = row(models_table(), ALEXNET_2012_TWO_GPU), row(models_table(), ALEXNET_2012)
     assert split.values == {
-        "gpus": 2, "gpu": "GTX 580", "gpu_memory_gb": 3, "grouped_layers": ["conv2", "conv4", "conv5"],
-        "two_gpu": TWO_GPU_PARAMETERS, "one_tower": 62_378_344, "fewer_parameters": 1_413_120,
-        "fewer_parameters_pct": 2.3, "two_gpu_mult_adds": two["mult_adds"], "one_tower_mult_adds": one["mult_adds"],
+        "gpus": 2,
+        "gpu": "GTX 580",
+        "gpu_memory_gb": 3,
+        "grouped_layers": ["conv2", "conv4", "conv5"],
+        "two_gpu": TWO_GPU_PARAMETERS,
+        "one_tower": 62_378_344,
+        "fewer_parameters": 1_413_120,
+        "fewer_parameters_pct": 2.3,
+        "two_gpu_mult_adds": two["mult_adds"],
+        "one_tower_mult_adds": one["mult_adds"],
         "fewer_mult_adds_pct": round(100 * (one["mult_adds"] - two["mult_adds"]) / one["mult_adds"], 1),
     }
     assert (split.values["one_tower_mult_adds"], split.values["two_gpu_mult_adds"]) == (1_135_256_096, 724_406_816)

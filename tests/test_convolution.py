@@ -17,8 +17,16 @@ from nets.lenet import LeNet
 from nets.sketch import WAYS, sketch_ways
 from tests.digit_drawings import Drawing, random_drawing, render
 
-POSITIONS = [(1, 0, 0, 0), (1, 2, 13, 14), (1, 5, 27, 27), (1, 4, 9, 20), (2, 0, 0, 0), (2, 7, 4, 5),
-             (2, 15, 9, 9), (2, 11, 3, 6)]
+POSITIONS = [
+    (1, 0, 0, 0),
+    (1, 2, 13, 14),
+    (1, 5, 27, 27),
+    (1, 4, 9, 20),
+    (2, 0, 0, 0),
+    (2, 7, 4, 5),
+    (2, 15, 9, 9),
+    (2, 11, 3, 6),
+]
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +159,10 @@ def test_mnist_style_beats_squeezing_the_canvas_on_small_off_centre_digits(reade
         for way, digit, _ in preprocessing_lesson(stroke_layer(drawing), reader.weights, reader.model):
             right[way] += digit == drawing.label
     accuracy = {way: 100 * right[way] / total for way in WAYS}
-    print("\npreprocessing lesson, 100 small off-centre digits: "
-          + ", ".join(f"{way} {accuracy[way]:.0f}%" for way in WAYS))
+    print(
+        "\npreprocessing lesson, 100 small off-centre digits: "
+        + ", ".join(f"{way} {accuracy[way]:.0f}%" for way in WAYS)
+    )
     assert accuracy["mnist_style"] >= accuracy["squeezed"] + 30
     assert accuracy["mnist_style"] >= accuracy["cropped_not_centred"]
     assert accuracy["mnist_style"] >= 90

@@ -46,6 +46,7 @@ def counts(items: list, classes: list[str]) -> dict[str, int]:
 
 # --- good zips ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("wrapper", ["", "my shapes"])
 def test_flat_layout_reads_classes_counts_and_reports_skipped_files(wrapper: str) -> None:
     data = zips.wrapped_zip() if wrapper else zips.flat_zip()
@@ -67,8 +68,9 @@ def test_flat_layout_reads_classes_counts_and_reports_skipped_files(wrapper: str
     assert skipped[f"{prefix}triangle/broken.jpg"].values["name"] == f"{prefix}triangle/broken.jpg"
     read = [item.name for item in dataset.train + dataset.val]
     assert len(read) == len(set(read)) == sum(zips.FLAT_TOTALS.values())
-    assert not any("MACOSX" in name or "/." in name or name.startswith(".") or "Thumbs" in name
-                   for name in read + list(skipped))
+    assert not any(
+        "MACOSX" in name or "/." in name or name.startswith(".") or "Thumbs" in name for name in read + list(skipped)
+    )
     assert f"{prefix}{zips.BIG_PNG}" in read  # nested deeper in square/, upper-case extension
     assert fact("skipped", count=3, kinds={"not an image": 2, "damaged": 1}) in dataset.warnings
 
@@ -203,57 +205,200 @@ def test_valid_pct_must_be_a_fraction() -> None:
 # --- hostile zips and mistakes -----------------------------------------------------------------
 
 HOSTILE = [  # (what, builder, limits, the refusal's code, some of its values, phrases of its English sentence)
-    ("zip slip", zips.zip_slip, None, "unsafe_path_climbs", {"name": "../evil.jpg"},
-     ["'../evil.jpg'", "climbs out", "refused as a whole"]),
-    ("absolute path", zips.absolute_path, None, "unsafe_path_absolute", {"name": "/tmp/evil.jpg"},
-     ["'/tmp/evil.jpg'", "absolute"]),
-    ("drive letter", zips.drive_letter, None, "unsafe_path_drive", {"name": "C:/Windows/evil.jpg"},
-     ["'C:/Windows/evil.jpg'", "drive letter"]),
-    ("backslash path", zips.backslash_path, None, "unsafe_path_backslash", {"name": "..\\..\\evil.jpg"},
-     ["..\\..\\evil.jpg", "backslashes"]),
-    ("symlink", zips.symlink_member, None, "zip_symlink", {"name": "circle/link.jpg"},
-     ["symbolic link", "'circle/link.jpg'"]),
-    ("3 GB of zeros", zips.bomb_3gb, None, "zip_expands_too_much", {"size": 3 * zips.GB, "limit": zips.GB},
-     ["expand to 3 GB", "limit of 1 GB", "zip bomb"]),
-    ("ratio bomb", zips.ratio_bomb, None, "image_ratio_bomb", {"name": "circle/big.bmp", "limit": 200},
-     ["'circle/big.bmp'", "expand 1,0", "limit is 200", "zip bomb"]),
-    ("image over 25 MB", zips.oversized_image, None, "image_file_too_big",
-     {"name": "circle/huge.bmp", "size": 30 * zips.MB},
-     ["'circle/huge.bmp'", "30 MB", "25 MB per image"]),
-    ("30,000 entries", zips.many_entries, None, "zip_too_many_entries", {"entries": 30_000, "limit": 5_000},
-     ["30,000 files and folders", "limit is 5,000"]),
-    ("70,000 entries (ZIP64)", lambda: zips.many_entries(70_000), None, "zip_too_many_entries", {"entries": 70_000},
-     ["70,000 files", "limit is 5,000"]),
-    ("entry count that lies", zips.entry_count_lies, None, "zip_too_many_entries", {"entries": 30_000},
-     ["30,000 files and folders"]),
-    ("8 MB table of contents", zips.huge_table_of_contents, None, "zip_contents_list_too_big", {"entries": 5_000},
-     ["list of contents is 7.", "5,000 files"]),
-    ("only a nested zip", zips.nested_zip_only, None, "zip_only_archives", {"names": ["dataset.zip"]},
-     ["'dataset.zip'", "unzip the inner zip"]),
-    ("PNG renamed .zip", zips.png_renamed, None, "not_a_zip", {"looks_like": "png"},
-     ["not a zip archive", "PNG image"]),
+    (
+        "zip slip",
+        zips.zip_slip,
+        None,
+        "unsafe_path_climbs",
+        {"name": "../evil.jpg"},
+        ["'../evil.jpg'", "climbs out", "refused as a whole"],
+    ),
+    (
+        "absolute path",
+        zips.absolute_path,
+        None,
+        "unsafe_path_absolute",
+        {"name": "/tmp/evil.jpg"},
+        ["'/tmp/evil.jpg'", "absolute"],
+    ),
+    (
+        "drive letter",
+        zips.drive_letter,
+        None,
+        "unsafe_path_drive",
+        {"name": "C:/Windows/evil.jpg"},
+        ["'C:/Windows/evil.jpg'", "drive letter"],
+    ),
+    (
+        "backslash path",
+        zips.backslash_path,
+        None,
+        "unsafe_path_backslash",
+        {"name": "..\\..\\evil.jpg"},
+        ["..\\..\\evil.jpg", "backslashes"],
+    ),
+    (
+        "symlink",
+        zips.symlink_member,
+        None,
+        "zip_symlink",
+        {"name": "circle/link.jpg"},
+        ["symbolic link", "'circle/link.jpg'"],
+    ),
+    (
+        "3 GB of zeros",
+        zips.bomb_3gb,
+        None,
+        "zip_expands_too_much",
+        {"size": 3 * zips.GB, "limit": zips.GB},
+        ["expand to 3 GB", "limit of 1 GB", "zip bomb"],
+    ),
+    (
+        "ratio bomb",
+        zips.ratio_bomb,
+        None,
+        "image_ratio_bomb",
+        {"name": "circle/big.bmp", "limit": 200},
+        ["'circle/big.bmp'", "expand 1,0", "limit is 200", "zip bomb"],
+    ),
+    (
+        "image over 25 MB",
+        zips.oversized_image,
+        None,
+        "image_file_too_big",
+        {"name": "circle/huge.bmp", "size": 30 * zips.MB},
+        ["'circle/huge.bmp'", "30 MB", "25 MB per image"],
+    ),
+    (
+        "30,000 entries",
+        zips.many_entries,
+        None,
+        "zip_too_many_entries",
+        {"entries": 30_000, "limit": 5_000},
+        ["30,000 files and folders", "limit is 5,000"],
+    ),
+    (
+        "70,000 entries (ZIP64)",
+        lambda: zips.many_entries(70_000),
+        None,
+        "zip_too_many_entries",
+        {"entries": 70_000},
+        ["70,000 files", "limit is 5,000"],
+    ),
+    (
+        "entry count that lies",
+        zips.entry_count_lies,
+        None,
+        "zip_too_many_entries",
+        {"entries": 30_000},
+        ["30,000 files and folders"],
+    ),
+    (
+        "8 MB table of contents",
+        zips.huge_table_of_contents,
+        None,
+        "zip_contents_list_too_big",
+        {"entries": 5_000},
+        ["list of contents is 7.", "5,000 files"],
+    ),
+    (
+        "only a nested zip",
+        zips.nested_zip_only,
+        None,
+        "zip_only_archives",
+        {"names": ["dataset.zip"]},
+        ["'dataset.zip'", "unzip the inner zip"],
+    ),
+    (
+        "PNG renamed .zip",
+        zips.png_renamed,
+        None,
+        "not_a_zip",
+        {"looks_like": "png"},
+        ["not a zip archive", "PNG image"],
+    ),
     ("truncated zip", zips.truncated_zip, None, "not_a_zip", {"looks_like": None}, ["not a zip archive", "damaged"]),
     ("empty zip", zips.empty_zip, None, "zip_empty", {}, ["zip is empty"]),
-    ("one class", zips.one_class, None, "zip_one_class", {"name": "circle"},
-     ["only one class folder ('circle')", "at least 2 classes"]),
-    ("no images", zips.no_images, None, "zip_no_images_only_others", {"example": "circle/about.txt"},
-     ["no images", "'circle/about.txt'"]),
-    ("class with one image", zips.class_with_one_image, None, "zip_too_few_images",
-     {"classes": [("square", 1)], "minimum": 5, "failed": 0}, ["'square': 1", "at least 5"]),
-    ("class of damaged images", zips.damaged_class, None, "zip_too_few_images",
-     {"classes": [("square", 0)], "failed": 6}, ["skipping 6 unreadable", "'square': 0", "at least 5"]),
-    ("encrypted flag", zips.encrypted_flag, None, "zip_encrypted", {"names": ["square/square_002.jpg"]},
-     ["password-protected", "'square/square_002.jpg'"]),
-    ("train/val mismatch", zips.train_val_mismatch, None, "zip_class_mismatch",
-     {"only_train": ["triangle"], "only_val": ["star"]}, ["only in train/: 'triangle'", "only in val/: 'star'"]),
-    ("too many classes", zips.flat_zip, ZipLimits(max_classes=2), "zip_too_many_classes", {"count": 3, "limit": 2},
-     ["3 class folders", "limit is 2"]),
-    ("too many images", zips.flat_zip, ZipLimits(max_images=20), "zip_too_many_images", {"count": 33, "limit": 20},
-     ["33 images", "limit is 20"]),
-    ("too many pixels in all", zips.flat_zip, ZipLimits(max_total_pixels=300_000), "zip_too_many_pixels",
-     {"limit": 300_000}, ["more than 0.3 megapixels", "image ", "smaller images"]),
-    ("zip over the size limit", zips.flat_zip, ZipLimits(max_zip_bytes=50_000), "zip_too_big", {"limit": 50_000},
-     ["The zip is ", "KB; the limit is 48.8 KB"]),
+    (
+        "one class",
+        zips.one_class,
+        None,
+        "zip_one_class",
+        {"name": "circle"},
+        ["only one class folder ('circle')", "at least 2 classes"],
+    ),
+    (
+        "no images",
+        zips.no_images,
+        None,
+        "zip_no_images_only_others",
+        {"example": "circle/about.txt"},
+        ["no images", "'circle/about.txt'"],
+    ),
+    (
+        "class with one image",
+        zips.class_with_one_image,
+        None,
+        "zip_too_few_images",
+        {"classes": [("square", 1)], "minimum": 5, "failed": 0},
+        ["'square': 1", "at least 5"],
+    ),
+    (
+        "class of damaged images",
+        zips.damaged_class,
+        None,
+        "zip_too_few_images",
+        {"classes": [("square", 0)], "failed": 6},
+        ["skipping 6 unreadable", "'square': 0", "at least 5"],
+    ),
+    (
+        "encrypted flag",
+        zips.encrypted_flag,
+        None,
+        "zip_encrypted",
+        {"names": ["square/square_002.jpg"]},
+        ["password-protected", "'square/square_002.jpg'"],
+    ),
+    (
+        "train/val mismatch",
+        zips.train_val_mismatch,
+        None,
+        "zip_class_mismatch",
+        {"only_train": ["triangle"], "only_val": ["star"]},
+        ["only in train/: 'triangle'", "only in val/: 'star'"],
+    ),
+    (
+        "too many classes",
+        zips.flat_zip,
+        ZipLimits(max_classes=2),
+        "zip_too_many_classes",
+        {"count": 3, "limit": 2},
+        ["3 class folders", "limit is 2"],
+    ),
+    (
+        "too many images",
+        zips.flat_zip,
+        ZipLimits(max_images=20),
+        "zip_too_many_images",
+        {"count": 33, "limit": 20},
+        ["33 images", "limit is 20"],
+    ),
+    (
+        "too many pixels in all",
+        zips.flat_zip,
+        ZipLimits(max_total_pixels=300_000),
+        "zip_too_many_pixels",
+        {"limit": 300_000},
+        ["more than 0.3 megapixels", "image ", "smaller images"],
+    ),
+    (
+        "zip over the size limit",
+        zips.flat_zip,
+        ZipLimits(max_zip_bytes=50_000),
+        "zip_too_big",
+        {"limit": 50_000},
+        ["The zip is ", "KB; the limit is 48.8 KB"],
+    ),
 ]
 
 
@@ -281,8 +426,7 @@ def print_times():
 
 
 @pytest.mark.parametrize("what, build, limits, code, values, phrases", HOSTILE, ids=[case[0] for case in HOSTILE])
-def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, code, values, phrases,
-                                                         sandbox) -> None:
+def test_hostile_zip_is_refused_fast_without_touching_disk(what, build, limits, code, values, phrases, sandbox) -> None:
     data = build()
     before = sandbox()
     start = time.perf_counter()

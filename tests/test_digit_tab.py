@@ -95,8 +95,9 @@ def test_a_finger_on_a_phone_draws_without_scrolling_and_sees_the_answer(browser
         assert page.evaluate("window.scrollY") == scrolled  # the finger drew; the page did not scroll
         answer_box = page.locator("#digit-prediction").bounding_box()
         canvas_box = page.locator("#digit-canvas").bounding_box()
-        assert answer_box["y"] >= 0 and answer_box["y"] + answer_box["height"] <= canvas_box["y"] + 5, \
+        assert answer_box["y"] >= 0 and answer_box["y"] + answer_box["height"] <= canvas_box["y"] + 5, (
             "on a phone the answer sits above the canvas, visible while drawing"
+        )
         clear(page)
     assert answers == ["2", "4", "7"]
     page.close()
@@ -220,17 +221,25 @@ def test_explain_convolution_returns_lenets_own_numbers(client):
     answer = client.predict(example_value(7), 1, 2, 10, 13, api_name="/explain_convolution")
     assert np.allclose(answer["kernel"], model.features[0].weight[2].detach().numpy(), atol=1e-7)
     assert answer["bias"] == pytest.approx(float(model.features[0].bias[2].detach()))
-    assert answer["sum"] == pytest.approx(np.sum(np.array(answer["patch"]) * np.array(answer["kernel"]))
-                                          + answer["bias"], abs=1e-5)
+    assert answer["sum"] == pytest.approx(
+        np.sum(np.array(answer["patch"]) * np.array(answer["kernel"])) + answer["bias"], abs=1e-5
+    )
     assert answer["relu"] == pytest.approx(max(0.0, answer["sum"])) == pytest.approx(answer["value"], abs=1e-5)
     assert answer["input_box"] == [10, 13, 15, 18]
     assert answer["pool"]["value"] == pytest.approx(np.mean(answer["pool"]["block"]), abs=1e-5)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ((3, 0, 0, 0), "no convolution layer 3"), ((1, 6, 0, 0), "no feature map 6"), ((2, 0, 10, 0), "Row 10"),
-    ((2, 0, 0, -1), "Column -1"), ((1, 0.5, 0, 0), "feature map 0.5"),
-], ids=["layer 3", "map 6", "row 10", "column -1", "map 0.5"])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ((3, 0, 0, 0), "no convolution layer 3"),
+        ((1, 6, 0, 0), "no feature map 6"),
+        ((2, 0, 10, 0), "Row 10"),
+        ((2, 0, 0, -1), "Column -1"),
+        ((1, 0.5, 0, 0), "feature map 0.5"),
+    ],
+    ids=["layer 3", "map 6", "row 10", "column -1", "map 0.5"],
+)
 def test_explain_convolution_refuses_what_lenet_does_not_have(client, arguments, message):
     from gradio_client.exceptions import AppError
 
@@ -248,9 +257,11 @@ def test_the_preprocessing_lesson_agrees_with_predict_digit(client, tmp_path):
         value = {"background": None, "layers": [], "composite": handle_file(str(path))}
         table = client.predict(value, api_name="/preprocessing_lesson")
         rows = [dict(zip(table["headers"], row, strict=True)) for row in table["data"]]
-        assert [row["way"] for row in rows] == ["The whole canvas squeezed to 28x28",
-                                                "Cropped and scaled to 20x20, but not centred",
-                                                "MNIST's way: cropped, scaled to 20x20, centred by its centre of mass"]
+        assert [row["way"] for row in rows] == [
+            "The whole canvas squeezed to 28x28",
+            "Cropped and scaled to 20x20, but not centred",
+            "MNIST's way: cropped, scaled to 20x20, centred by its centre of mass",
+        ]
         read = client.predict(value, api_name="/predict_digit")
         assert str(rows[2]["digit"]) == read["label"]
         assert rows[2]["confidence"] == pytest.approx(read["confidences"][0]["confidence"], abs=1e-4)

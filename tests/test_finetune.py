@@ -134,8 +134,9 @@ def test_stopping_before_any_epoch_raises(imagenet_alexnet, colours):
     assert stopped.value.reason == fact("stopped_at_time_limit", seconds=0.0)
 
 
-def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours, standin_weights, tmp_path,
-                                                       monkeypatch):
+def test_checkpoint_loads_with_the_torchvision_snippet(
+    imagenet_alexnet, colours, standin_weights, tmp_path, monkeypatch
+):
     """The downloaded file and the snippet shown in the tab give the same answer as the app."""
     _, model, _ = run(imagenet_alexnet, colours)
     path = tmp_path / "finetuned_alexnet.pt"
@@ -157,10 +158,12 @@ def test_checkpoint_loads_with_the_torchvision_snippet(imagenet_alexnet, colours
 
 
 def test_settings_are_checked():
-    refused = {"strategy": ("unknown_strategy", {"strategy": "everything"}),
-               "epochs": ("setting_out_of_range", {"setting": "epochs", "value": 0, "low": 1, "high": 200}),
-               "lr": ("setting_out_of_range", {"setting": "lr", "value": 5.0, "low": 1e-6, "high": 1.0}),
-               "batch_size": ("setting_out_of_range", {"setting": "batch_size", "value": 0, "low": 1, "high": 256})}
+    refused = {
+        "strategy": ("unknown_strategy", {"strategy": "everything"}),
+        "epochs": ("setting_out_of_range", {"setting": "epochs", "value": 0, "low": 1, "high": 200}),
+        "lr": ("setting_out_of_range", {"setting": "lr", "value": 5.0, "low": 1e-6, "high": 1.0}),
+        "batch_size": ("setting_out_of_range", {"setting": "batch_size", "value": 0, "low": 1, "high": 256}),
+    }
     for setting, (code, values) in refused.items():
         bad = {setting: values.get("value", values.get("strategy"))}
         with pytest.raises(SettingsError) as error:
@@ -170,8 +173,15 @@ def test_settings_are_checked():
 
 
 def test_curves_name_their_axes_and_count_whole_epochs():
-    history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "train_acc": [0.5, 0.75],
-                            "val_loss": [1.2, 0.7], "val_acc": [0.4, 0.8]})
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "train_loss": [1.0, 0.5],
+            "train_acc": [0.5, 0.75],
+            "val_loss": [1.2, 0.7],
+            "val_acc": [0.4, 0.8],
+        }
+    )
     loss, accuracy = curves(history)
     assert list(loss.columns) == ["epoch", "loss", "split"] and list(accuracy.columns) == ["epoch", "accuracy", "split"]
     assert loss["epoch"].tolist() == [1, 2, 1, 2] and pd.api.types.is_integer_dtype(loss["epoch"])

@@ -36,8 +36,9 @@ def photo(tmp_path, colour: str, seed: int) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("layout, classes", [("split", ("red", "green", "blue")),
-                                             ("flat", ("red", "green", "blue", "yellow"))])
+@pytest.mark.parametrize(
+    "layout, classes", [("split", ("red", "green", "blue")), ("flat", ("red", "green", "blue", "yellow"))]
+)
 def test_a_zip_fine_tunes_and_then_classifies_new_photos(app_url, tmp_path, layout, classes):
     client = Client(app_url, verbose=False)
     archive = save(tmp_path, f"{layout}.zip", zips.colour_dataset_zip(layout, classes, 30))

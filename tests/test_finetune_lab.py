@@ -60,11 +60,18 @@ def test_a_built_dataset_is_read_exactly_as_its_zip(tmp_path):
     assert not (tmp_path / "draft").exists()
 
 
-@pytest.mark.parametrize("text, code", [
-    ("cat", "draft_too_few_classes"), ("cat, Cat", "class_name_repeated"), ("train, cat", "class_name_reserved"),
-    (".hidden, cat", "class_name_reserved"), ("a/b, cat", "class_name_bad_character"),
-    ("x" * 41 + ", cat", "class_name_too_long"), (", ".join(f"c{i}" for i in range(21)), "draft_too_many_classes"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("cat", "draft_too_few_classes"),
+        ("cat, Cat", "class_name_repeated"),
+        ("train, cat", "class_name_reserved"),
+        (".hidden, cat", "class_name_reserved"),
+        ("a/b, cat", "class_name_bad_character"),
+        ("x" * 41 + ", cat", "class_name_too_long"),
+        (", ".join(f"c{i}" for i in range(21)), "draft_too_many_classes"),
+    ],
+)
 def test_class_names_that_a_zip_could_not_carry_are_refused(text, code):
     with pytest.raises(DraftError) as refused:
         class_names(text)
@@ -123,8 +130,7 @@ def colours():
     return read_image_zip(colour_dataset_zip("flat", ("red", "green", "blue"), 10))
 
 
-def test_without_dropout_and_augmentation_the_classifier_is_the_same_network_minus_its_cure(imagenet_alexnet,
-                                                                                            colours):
+def test_without_dropout_and_augmentation_the_classifier_is_the_same_network_minus_its_cure(imagenet_alexnet, colours):
     def trained(regularise: bool):
         settings = Settings(strategy="classifier", epochs=2, lr=1e-4, regularise=regularise)
         *_, finished = finetune(imagenet_alexnet, colours, settings)
@@ -236,17 +242,24 @@ def shapes(tmp_path_factory) -> str:
 def test_race_strategies_returns_one_row_per_way_from_real_training(app_url, shapes):
     status, chart, table = Client(app_url, verbose=False).predict(handle_file(shapes), 2, api_name="/race_strategies")
     rows = [dict(zip(table["headers"], row, strict=True)) for row in table["data"]]
-    assert [row["way"] for row in rows] == ["new head", "whole classifier with dropout and augmentation",
-                                            "whole classifier without dropout or augmentation"]
+    assert [row["way"] for row in rows] == [
+        "new head",
+        "whole classifier with dropout and augmentation",
+        "whole classifier without dropout or augmentation",
+    ]
     assert rows[0]["trainable_parameters"] == 3 * 4097 and rows[0]["seconds"] == min(r["seconds"] for r in rows)
     assert all(0 <= row["best_val_acc"] <= 1 and row["epochs_done"] == 2 for row in rows)
     assert "Fastest: **new head**" in status and chart.count("<polyline") == 3
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ((0,), "Value 0 is less than minimum value 1"),
-    ((2.5,), "Epochs per way must be a whole number from 1 to 30, not 2.5"),
-], ids=["no epochs", "half an epoch"])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ((0,), "Value 0 is less than minimum value 1"),
+        ((2.5,), "Epochs per way must be a whole number from 1 to 30, not 2.5"),
+    ],
+    ids=["no epochs", "half an epoch"],
+)
 def test_a_race_that_cannot_run_says_why(app_url, shapes, arguments, message):
     with pytest.raises(AppError, match=message):
         Client(app_url, verbose=False).predict(handle_file(shapes), *arguments, api_name="/race_strategies")
@@ -299,8 +312,11 @@ def save_screenshot(page, name: str) -> None:
 
 
 def toast_says(page, words: str) -> None:
-    page.wait_for_function("words => [...document.querySelectorAll('.toast-body')]"
-                           ".some(t => t.innerText.includes(words))", arg=words, timeout=15_000)
+    page.wait_for_function(
+        "words => [...document.querySelectorAll('.toast-body')].some(t => t.innerText.includes(words))",
+        arg=words,
+        timeout=15_000,
+    )
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])

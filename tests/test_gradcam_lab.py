@@ -61,6 +61,7 @@ def hook_grad_cam(model: nn.Module, image: Image.Image, layer: str, index: int) 
 
 # --- any layer ----------------------------------------------------------------------------------
 
+
 def test_the_five_layers_give_five_different_heatmaps(seen, chelsea: Image.Image) -> None:
     explained = {layer: seen.grad_cam(layer) for layer in LAYERS}
     for layer, explanation in explained.items():
@@ -71,7 +72,7 @@ def test_the_five_layers_give_five_different_heatmaps(seen, chelsea: Image.Image
         assert explanation.peak > 0 and explanation.cam_cells.max() == pytest.approx(1.0)
         assert explanation.cam_cells.std() > 0.05  # a real map, not a flat one
     for number, first in enumerate(LAYERS):
-        for second in LAYERS[number + 1:]:
+        for second in LAYERS[number + 1 :]:
             difference = np.abs(explained[first].cam - explained[second].cam).mean()
             assert difference > 0.02, (first, second)
     assert len({explanation.class_index for explanation in explained.values()}) == 1  # the top guess
@@ -87,8 +88,9 @@ def test_conv5_for_the_top_guess_is_todays_heatmap(imagenet_alexnet: nn.Module, 
 
 
 @pytest.mark.parametrize("layer, rank", [("conv1", 1), ("conv3", 3), ("conv4", 2)])
-def test_any_layer_and_class_matches_hook_based_grad_cam(imagenet_alexnet: nn.Module, coffee: Image.Image,
-                                                        layer: str, rank: int) -> None:
+def test_any_layer_and_class_matches_hook_based_grad_cam(
+    imagenet_alexnet: nn.Module, coffee: Image.Image, layer: str, rank: int
+) -> None:
     analysis = analyse_photo(imagenet_alexnet, coffee)
     index = CATEGORIES.index(list(analysis.top(rank))[rank - 1])
     explanation = analysis.grad_cam(layer, index)
@@ -97,6 +99,7 @@ def test_any_layer_and_class_matches_hook_based_grad_cam(imagenet_alexnet: nn.Mo
 
 
 # --- any class ----------------------------------------------------------------------------------
+
 
 def test_the_third_guess_is_explained_and_named(seen) -> None:
     first, _, third = list(seen.top(3))
@@ -128,17 +131,26 @@ def test_ranks_cover_all_thousand_classes(seen) -> None:
 
 # --- refusals -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("layer", ["conv6", "fc1", "", None, 5])
-def test_an_unknown_layer_is_refused_with_the_choices(imagenet_alexnet: nn.Module, chelsea: Image.Image,
-                                                      layer: object) -> None:
+def test_an_unknown_layer_is_refused_with_the_choices(
+    imagenet_alexnet: nn.Module, chelsea: Image.Image, layer: object
+) -> None:
     with pytest.raises(ExplainError) as refused:
         grad_cam(imagenet_alexnet, chelsea, layer=layer)
     assert refused.value.code == "unknown_layer"
     assert refused.value.values == {"value": str(layer), "choices": ["conv1", "conv2", "conv3", "conv4", "conv5"]}
 
 
-@pytest.mark.parametrize("name, suggested", [("golden retriver", "golden retriever"), ("tabby cta", "tabby"),
-                                             ("siamese", "Siamese cat"), ("persian kat", "Persian cat")])
+@pytest.mark.parametrize(
+    "name, suggested",
+    [
+        ("golden retriver", "golden retriever"),
+        ("tabby cta", "tabby"),
+        ("siamese", "Siamese cat"),
+        ("persian kat", "Persian cat"),
+    ],
+)
 def test_an_unknown_class_is_refused_with_close_names(seen, name: str, suggested: str) -> None:
     with pytest.raises(ExplainError) as refused:
         seen.grad_cam("conv5", name)
@@ -149,8 +161,14 @@ def test_an_unknown_class_is_refused_with_close_names(seen, name: str, suggested
 
 
 def test_other_bad_classes_are_refused(seen) -> None:
-    cases = {1000: "class_index_out_of_range", -1: "class_index_out_of_range", True: "unknown_class",
-             2.0: "unknown_class", "qwzx": "unknown_class", "CARDIGAN": "ambiguous_class"}
+    cases = {
+        1000: "class_index_out_of_range",
+        -1: "class_index_out_of_range",
+        True: "unknown_class",
+        2.0: "unknown_class",
+        "qwzx": "unknown_class",
+        "CARDIGAN": "ambiguous_class",
+    }
     for target, code in cases.items():
         with pytest.raises(ExplainError) as refused:
             seen.grad_cam("conv5", target)
@@ -167,6 +185,7 @@ def test_other_bad_classes_are_refused(seen) -> None:
 
 
 # --- finding a class ----------------------------------------------------------------------------
+
 
 def test_class_names_are_imagenets_in_index_order() -> None:
     names = class_names()
@@ -186,9 +205,11 @@ def test_find_classes_puts_the_best_matches_first() -> None:
 
 # --- the heatmap on the photo -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("layer", LAYERS)
-def test_heatmaps_are_in_0_1_and_zero_outside_the_seen_region(imagenet_alexnet: nn.Module, coffee: Image.Image,
-                                                              layer: str) -> None:
+def test_heatmaps_are_in_0_1_and_zero_outside_the_seen_region(
+    imagenet_alexnet: nn.Module, coffee: Image.Image, layer: str
+) -> None:
     analysis = analyse_photo(imagenet_alexnet, coffee)
     for cam_size in (None, (300, 200)):
         cam = analysis.grad_cam(layer, cam_size=cam_size).cam
@@ -204,12 +225,22 @@ def test_heatmaps_are_in_0_1_and_zero_outside_the_seen_region(imagenet_alexnet: 
 
 # --- reusing one forward pass -------------------------------------------------------------------
 
-def test_reused_gradients_give_the_same_heatmaps_as_fresh_ones(imagenet_alexnet: nn.Module,
-                                                                chelsea: Image.Image) -> None:
+
+def test_reused_gradients_give_the_same_heatmaps_as_fresh_ones(
+    imagenet_alexnet: nn.Module, chelsea: Image.Image
+) -> None:
     analysis = analyse_photo(imagenet_alexnet, chelsea)
     second = CATEGORIES.index(list(analysis.top(2))[1])
-    order = [("conv5", None), ("conv3", None), ("conv1", second), ("conv4", second), ("conv1", None),
-             ("conv2", 7), ("conv5", 7), ("conv2", None)]
+    order = [
+        ("conv5", None),
+        ("conv3", None),
+        ("conv1", second),
+        ("conv4", second),
+        ("conv1", None),
+        ("conv2", 7),
+        ("conv5", 7),
+        ("conv2", None),
+    ]
     for layer, target in order:  # each answer continues from what the analysis already knows
         reused = analysis.grad_cam(layer, target)
         fresh = grad_cam(imagenet_alexnet, chelsea, layer, target)
@@ -238,8 +269,9 @@ def test_explaining_works_inside_inference_mode(imagenet_alexnet: nn.Module, che
     assert np.allclose(later.cam_cells, expected.cam_cells, atol=1e-6)
 
 
-def test_threads_explaining_at_once_agree_with_one_at_a_time(imagenet_alexnet: nn.Module, chelsea: Image.Image,
-                                                              coffee: Image.Image) -> None:
+def test_threads_explaining_at_once_agree_with_one_at_a_time(
+    imagenet_alexnet: nn.Module, chelsea: Image.Image, coffee: Image.Image
+) -> None:
     before = {name: tensor.clone() for name, tensor in imagenet_alexnet.state_dict().items()}
     jobs = [(chelsea, "conv1", None), (coffee, "conv4", 5), (chelsea, "conv3", "tabby"), (coffee, "conv2", None)]
     sequential = [grad_cam(imagenet_alexnet, photo, layer, target) for photo, layer, target in jobs]
@@ -277,11 +309,11 @@ def test_threads_explaining_at_once_agree_with_one_at_a_time(imagenet_alexnet: n
     assert all(torch.equal(after[name], before[name]) for name in before)  # bit-identical
     assert not imagenet_alexnet.training
     assert all(not p.requires_grad and p.grad is None for p in imagenet_alexnet.parameters())
-    assert all(not (m._forward_hooks or m._forward_pre_hooks or m._backward_hooks)
-               for m in imagenet_alexnet.modules())
+    assert all(not (m._forward_hooks or m._forward_pre_hooks or m._backward_hooks) for m in imagenet_alexnet.modules())
 
 
 # --- what the first layer learned, what a layer sees --------------------------------------------
+
 
 def test_first_layer_filters_are_drawn_as_the_papers_grid(imagenet_alexnet: nn.Module) -> None:
     grid = first_layer_filters(imagenet_alexnet)
@@ -290,7 +322,7 @@ def test_first_layer_filters_are_drawn_as_the_papers_grid(imagenet_alexnet: nn.M
     weights = imagenet_alexnet.features[0].weight.numpy()  # (64, 3, 11, 11)
     for number in (0, 9, 63):
         row, column = divmod(number, 8)
-        tile = pixels[2 + row * 57:2 + row * 57 + 55, 2 + column * 57:2 + column * 57 + 55]  # (55, 55, 3)
+        tile = pixels[2 + row * 57 : 2 + row * 57 + 55, 2 + column * 57 : 2 + column * 57 + 55]  # (55, 55, 3)
         assert np.array_equal(tile, tile[::5, ::5].repeat(5, axis=0).repeat(5, axis=1))  # nearest neighbour
         w = weights[number].transpose(1, 2, 0)  # (11, 11, 3)
         expected = np.round((w - w.min()) / (w.max() - w.min()) * 255)
@@ -302,11 +334,12 @@ def test_first_layer_filters_are_drawn_as_the_papers_grid(imagenet_alexnet: nn.M
 
 
 @pytest.mark.parametrize("layer", ["conv1", "conv2", "conv5"])
-def test_strongest_feature_maps_are_the_most_active_channels(imagenet_alexnet: nn.Module, chelsea: Image.Image,
-                                                             seen, layer: str) -> None:
+def test_strongest_feature_maps_are_the_most_active_channels(
+    imagenet_alexnet: nn.Module, chelsea: Image.Image, seen, layer: str
+) -> None:
     picture, strongest = strongest_feature_maps(imagenet_alexnet, chelsea, layer, count=16)
     with torch.no_grad():
-        maps = imagenet_alexnet.features[:CONV_RELU_END[layer]](preprocess(chelsea))[0]  # (C, n, n)
+        maps = imagenet_alexnet.features[: CONV_RELU_END[layer]](preprocess(chelsea))[0]  # (C, n, n)
     means = maps.mean(dim=(1, 2))  # (C,)
     channels = [channel for channel, _ in strongest]
     assert len(strongest) == 16 == len(set(channels))
@@ -323,7 +356,7 @@ def test_strongest_feature_maps_are_the_most_active_channels(imagenet_alexnet: n
     for number in (0, 5, 15):
         row, column = divmod(number, 4)
         top, left = 2 + row * (n * scale + 2), 2 + column * (n * scale + 2)
-        tile = pixels[top:top + n * scale:scale, left:left + n * scale:scale]  # (n, n)
+        tile = pixels[top : top + n * scale : scale, left : left + n * scale : scale]  # (n, n)
         expected = np.round(maps[channels[number]].numpy() / peak * 255)
         assert np.abs(tile.astype(int) - expected).max() <= 1
     assert strongest_feature_maps(None, seen, layer)[1] == pytest.approx(strongest, rel=1e-5)  # reused maps

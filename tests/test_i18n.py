@@ -25,8 +25,9 @@ from ui.text import LANGUAGE_COOKIE, TEXT, language, load_text, say
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # An English sentence: two or more English words in a row (names, units and code aside).
-ENGLISH_WORDS = re.compile(r"\b(?:the|is|are|and|not|of|a|an|to|in|with|this|your|image|zip|file)\b\s+[a-z]+",
-                           re.IGNORECASE)
+ENGLISH_WORDS = re.compile(
+    r"\b(?:the|is|are|and|not|of|a|an|to|in|with|this|your|image|zip|file)\b\s+[a-z]+", re.IGNORECASE
+)
 
 
 def fields(text: str) -> set[tuple[str, str]]:
@@ -77,6 +78,7 @@ def test_every_fact_from_nets_has_a_sentence_in_both_languages():
     codes |= {f"unsafe_path_{problem}" for problem in ("backslash", "absolute", "drive", "climbs")}  # built
     codes -= {"unsafe_path_{problem}"}
     assert len(codes) > 40
+
     def worded(code: str, language: str) -> bool:  # a claim is worded in three parts
         return code in TEXT[language] or all(f"{code}_{part}" in TEXT[language] for part in ("title", "note", "exact"))
 
@@ -127,8 +129,11 @@ def test_a_korean_visitor_reads_refusals_in_korean(korean_client, tmp_path):
     bomb.write_bytes(zips.bomb_3gb())
     text = tmp_path / "holiday.jpg"
     text.write_text("Dear diary, today I renamed a text file.")
-    checks = [((handle_file(str(bomb)),), "/finetune"), ((handle_file(str(text)),), "/classify_photo"),
-              (({"background": None, "layers": [], "composite": handle_file(str(text))},), "/predict_digit")]
+    checks = [
+        ((handle_file(str(bomb)),), "/finetune"),
+        ((handle_file(str(text)),), "/classify_photo"),
+        (({"background": None, "layers": [], "composite": handle_file(str(text))},), "/predict_digit"),
+    ]
     for inputs, endpoint in checks:
         with pytest.raises(AppError) as refused:
             korean_client.predict(*inputs, api_name=endpoint)
@@ -152,10 +157,12 @@ def test_nets_never_imports_gradio():
     import sys
 
     modules = sorted(f"nets.{path.stem}" for path in Path(ROOT / "nets").glob("*.py") if path.stem != "__init__")
-    script = ("import importlib, sys\n"
-              f"for name in {modules!r}:\n"
-              "    importlib.import_module(name)\n"
-              "print(sorted(m for m in sys.modules if m == 'gradio' or m.startswith('gradio.')))\n")
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m == 'gradio' or m.startswith('gradio.')))\n"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout
     assert len(modules) >= 14
@@ -168,6 +175,7 @@ def test_a_korean_drawing_refusal_from_a_truncated_png_is_worded(korean_client, 
     broken = tmp_path / "broken.png"
     broken.write_bytes(whole.read_bytes()[:-60])
     with pytest.raises(AppError) as refused:
-        korean_client.predict({"background": None, "layers": [], "composite": handle_file(str(broken))},
-                              api_name="/predict_digit")
+        korean_client.predict(
+            {"background": None, "layers": [], "composite": handle_file(str(broken))}, api_name="/predict_digit"
+        )
     korean_only(str(refused.value))

@@ -33,10 +33,15 @@ def canvas():
         return DigitCanvas()
 
 
-@pytest.mark.parametrize("kind, data, index", [
-    ("layer", png(400, 400, 0), 0), ("composite", png(400, 400), None),
-    ("composite", png(1, 1) + bytes(8 << 20), None),  # a PNG header, then 8 MB of anything
-], ids=["a real stroke", "a real composite", "1x1 PNG + 8 MB"])
+@pytest.mark.parametrize(
+    "kind, data, index",
+    [
+        ("layer", png(400, 400, 0), 0),
+        ("composite", png(400, 400), None),
+        ("composite", png(1, 1) + bytes(8 << 20), None),  # a PNG header, then 8 MB of anything
+    ],
+    ids=["a real stroke", "a real composite", "1x1 PNG + 8 MB"],
+)
 def test_the_canvas_upload_route_stores_nothing(canvas, kind, data, index):
     """Nothing in the app uploads strokes (the page reads drawings itself): the route is closed."""
     with pytest.raises(gr.Error, match="takes no uploads"):
@@ -68,13 +73,15 @@ def test_an_api_client_cannot_send_many_layers_or_huge_drawings(client, tmp_path
     layer = tmp_path / "layer.png"
     layer.write_bytes(png(400, 400, 0))
     with pytest.raises(AppError, match="single layer"):
-        client.predict({"background": None, "layers": [handle_file(str(layer))] * 3, "composite": None},
-                       api_name="/predict_digit")
+        client.predict(
+            {"background": None, "layers": [handle_file(str(layer))] * 3, "composite": None}, api_name="/predict_digit"
+        )
     huge = tmp_path / "huge.png"
     huge.write_bytes(png(3000, 3000))
     with pytest.raises(AppError, match="limit is 4,194,304 pixels"):
-        client.predict({"background": None, "layers": [], "composite": handle_file(str(huge))},
-                       api_name="/predict_digit")
+        client.predict(
+            {"background": None, "layers": [], "composite": handle_file(str(huge))}, api_name="/predict_digit"
+        )
 
 
 def test_names_from_a_zip_never_become_markup_in_an_error(client, tmp_path):

@@ -36,8 +36,19 @@ def test_digit_lenet_has_61706_parameters():
 def test_lenet_layers_are_the_notes():
     model = LeNet(in_channels=3)
     kinds = [type(m).__name__ for m in model.modules() if not isinstance(m, (torch.nn.Sequential, LeNet))]
-    assert kinds == ["Conv2d", "ReLU", "AvgPool2d", "Conv2d", "ReLU", "AvgPool2d",
-                     "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert kinds == [
+        "Conv2d",
+        "ReLU",
+        "AvgPool2d",
+        "Conv2d",
+        "ReLU",
+        "AvgPool2d",
+        "Linear",
+        "ReLU",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     assert model.classifier[0].in_features == 5 * 5 * 16
 
 
@@ -94,8 +105,22 @@ def test_training_script_dry_run(tmp_path):
     for split, n in (("train", 2048), ("t10k", 1000)):
         write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
         write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
-    out = subprocess.run([sys.executable, "-m", "nets.train_lenet", "--data", str(tmp_path), "--dry-run",
-                          "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nets.train_lenet",
+            "--data",
+            str(tmp_path),
+            "--dry-run",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "epoch  1/1" in out.stdout and "test acc" in out.stdout
     assert not (tmp_path / "out").exists()  # a dry run saves nothing

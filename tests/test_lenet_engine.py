@@ -50,13 +50,30 @@ def test_web_weights_round_trip_exactly():
     web = json.loads(json.dumps(web))  # JSON-able, and unchanged by the trip
     assert web["format"] == WEB_FORMAT
     assert {k: web[k] for k in ("mean", "std", "input_size", "pooling", "activation")} == {
-        "mean": 0.1, "std": 0.3, "input_size": 32, "pooling": "max", "activation": "tanh"}
+        "mean": 0.1,
+        "std": 0.3,
+        "input_size": 32,
+        "pooling": "max",
+        "activation": "tanh",
+    }
     assert web["categories"] == [str(d) for d in range(10)]
     state_dict, meta = read_web_weights(web)
-    assert list(state_dict) == list(model.state_dict()) == [
-        "features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
-        "classifier.0.weight", "classifier.0.bias", "classifier.2.weight", "classifier.2.bias",
-        "classifier.4.weight", "classifier.4.bias"]
+    assert (
+        list(state_dict)
+        == list(model.state_dict())
+        == [
+            "features.0.weight",
+            "features.0.bias",
+            "features.3.weight",
+            "features.3.bias",
+            "classifier.0.weight",
+            "classifier.0.bias",
+            "classifier.2.weight",
+            "classifier.2.bias",
+            "classifier.4.weight",
+            "classifier.4.bias",
+        ]
+    )
     for name, tensor in model.state_dict().items():
         assert web["tensors"][name]["shape"] == list(tensor.shape)
         assert torch.equal(state_dict[name], tensor), name  # bit for bit
@@ -82,7 +99,8 @@ def test_lenet_variants_keep_the_names_and_the_defaults():
         for activation in ("relu", "sigmoid", "tanh"):
             variant = lenet(in_channels=1, pooling=pooling, activation=activation)
             assert {k: v.shape for k, v in variant.state_dict().items()} == {
-                k: v.shape for k, v in default.state_dict().items()}
+                k: v.shape for k, v in default.state_dict().items()
+            }
             kinds = [type(m).__name__ for m in variant.features]
             assert kinds[2] == kinds[5] == {"avg": "AvgPool2d", "max": "MaxPool2d"}[pooling]
             assert kinds[1] == kinds[4] == {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}[activation]
@@ -159,13 +177,16 @@ def parity_drawings() -> dict[str, np.ndarray]:
     blob[350:380, 30:60] = 255  # a blob too big to be a speck: kept with the digit
     drawings["a blob next to a digit"] = blob
     seven = random_drawing(7, np.random.default_rng(5), size=(0.6, 0.6))
-    drawings["touching the left and top edges"] = alpha_of(shifted(seven, -min(x for s in seven.strokes for x, _ in s),
-                                                                    -min(y for s in seven.strokes for _, y in s)))
+    drawings["touching the left and top edges"] = alpha_of(
+        shifted(seven, -min(x for s in seven.strokes for x, _ in s), -min(y for s in seven.strokes for _, y in s))
+    )
     drawings["very thin (2 px on 400)"] = alpha_of(random_drawing(4, np.random.default_rng(6), width=(0.001, 0.001)))
     drawings["faint ink (alpha <= 50)"] = (alpha_of(random_drawing(5, np.random.default_rng(7))) * 0.2).astype(np.uint8)
     drawings["too faint (alpha <= 25)"] = (alpha_of(random_drawing(6, np.random.default_rng(8))) * 0.1).astype(np.uint8)
-    drawings["two digits"] = np.maximum(alpha_of(random_drawing(1, np.random.default_rng(9), size=(0.4, 0.4))),
-                                        alpha_of(random_drawing(8, np.random.default_rng(10), size=(0.4, 0.4))))
+    drawings["two digits"] = np.maximum(
+        alpha_of(random_drawing(1, np.random.default_rng(9), size=(0.4, 0.4))),
+        alpha_of(random_drawing(8, np.random.default_rng(10), size=(0.4, 0.4))),
+    )
     mnist_like = random_drawing(9, np.random.default_rng(11), canvas=(28, 28), size=(0.7, 0.7), width=(0.12, 0.12))
     drawings["28x28, MNIST-like"] = alpha_of(mnist_like)
     # Sizes that put Python's round() on a half, which goes to the even integer (not up):
@@ -233,9 +254,11 @@ def test_the_engine_reads_drawings_as_python_does(page, reader):
             d = int(np.abs(np.array(js["ways"][JS_WAYS[way]]).reshape(28, 28) - image.astype(int)).max())
             assert d <= 1, (name, way)
             way_diff = max(way_diff, d)
-    print(f"\nengine parity on {len(drawings)} drawings ({none} without a digit): 28x28 images identical in "
-          f"{identical} of {len(drawings) - none}, max diff {image_diff}/255; lesson images max diff {way_diff}/255; "
-          f"input max diff {input_diff:.2g}; probabilities max diff {probability_diff:.2g}")
+    print(
+        f"\nengine parity on {len(drawings)} drawings ({none} without a digit): 28x28 images identical in "
+        f"{identical} of {len(drawings) - none}, max diff {image_diff}/255; lesson images max diff {way_diff}/255; "
+        f"input max diff {input_diff:.2g}; probabilities max diff {probability_diff:.2g}"
+    )
     assert input_diff <= 1e-5 or image_diff > 0
 
 
@@ -322,7 +345,10 @@ def test_explained_convolutions_match_python(page, reader):
         for key in ("block", "value"):
             assert close(js["pool"][key], python["pool"][key]), (position, key)
         assert (js["pool"]["top"], js["pool"]["left"], js["pool"]["pooling"]) == (
-            python["pool"]["top"], python["pool"]["left"], python["pool"]["pooling"])
+            python["pool"]["top"],
+            python["pool"]["left"],
+            python["pool"]["pooling"],
+        )
 
 
 @pytest.mark.parametrize("position", [(3, 0, 0, 0), (1, 6, 0, 0), (2, 0, 10, 0), (1, 0, 0, -1), (1, 0, 1.5, 0)])
@@ -342,9 +368,10 @@ def test_the_engine_refuses_what_python_refuses(page, reader, position):
     assert str(refused.value.values["low"]) in js["message"] and str(refused.value.values["high"]) in js["message"]
 
 
-@pytest.mark.parametrize(("in_channels", "pooling", "activation"),
-                         [(1, "max", "tanh"), (1, "max", "sigmoid"), (1, "avg", "tanh"), (1, "max", "relu"),
-                          (3, "avg", "relu")])
+@pytest.mark.parametrize(
+    ("in_channels", "pooling", "activation"),
+    [(1, "max", "tanh"), (1, "max", "sigmoid"), (1, "avg", "tanh"), (1, "max", "relu"), (3, "avg", "relu")],
+)
 def test_forward_matches_torch_for_every_variant(page, in_channels, pooling, activation):
     torch.manual_seed(in_channels * 10 + len(pooling + activation))
     model = LeNet(in_channels=in_channels, pooling=pooling, activation=activation).eval()
@@ -362,16 +389,25 @@ def test_forward_matches_torch_for_every_variant(page, in_channels, pooling, act
         fc1 = model.classifier[1](model.classifier[0](stages["pool2"].flatten()[None]))
         fc2 = model.classifier[3](model.classifier[2](fc1))
         logits = model(x)
-    expected = {**{k: stages[k] for k in ("conv1", "pool1", "conv2", "pool2")}, "fc1": fc1, "fc2": fc2,
-                "logits": logits, "probabilities": logits.softmax(1)}
+    expected = {
+        **{k: stages[k] for k in ("conv1", "pool1", "conv2", "pool2")},
+        "fc1": fc1,
+        "fc2": fc2,
+        "logits": logits,
+        "probabilities": logits.softmax(1),
+    }
     for key, tensor in expected.items():
         assert close(js[key], tensor.numpy().ravel()), key
 
 
 def test_the_engine_runs_inlined_in_a_function_body(page):
     """Gradio's js_on_load inlines the script into a function: no top-level return, import or export."""
-    assert page.evaluate("source => typeof new Function(source + '\\nreturn LeNetEngine;')().readDrawing",
-                         ENGINE.read_text()) == "function"
+    assert (
+        page.evaluate(
+            "source => typeof new Function(source + '\\nreturn LeNetEngine;')().readDrawing", ENGINE.read_text()
+        )
+        == "function"
+    )
 
 
 def test_reading_a_400x400_drawing_takes_milliseconds(page):
@@ -390,6 +426,8 @@ def test_reading_a_400x400_drawing_takes_milliseconds(page):
         packed(alpha),
     )
     median = statistics.median(times)
-    print(f"\nreadDrawing on a 400x400 alpha in Chromium: median {median:.1f} ms over 50 runs "
-          f"(min {min(times):.1f}, max {max(times):.1f})")
+    print(
+        f"\nreadDrawing on a 400x400 alpha in Chromium: median {median:.1f} ms over 50 runs "
+        f"(min {min(times):.1f}, max {max(times):.1f})"
+    )
     assert median < 30

@@ -158,16 +158,19 @@ def test_auto_uses_the_whole_mnist_where_its_files_are(tmp_path, monkeypatch):
 # --- settings ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("changes", "code", "values"), [
-    ({"pooling": "min"}, "unknown_pooling", {"value": "min", "choices": ["avg", "max"]}),
-    ({"activation": "gelu"}, "unknown_activation", {"value": "gelu", "choices": ["relu", "sigmoid", "tanh"]}),
-    ({"epochs": 0}, "epochs_out_of_range", {"value": 0, "low": 1, "high": 20}),
-    ({"epochs": 2.5}, "epochs_out_of_range", {"value": 2.5, "low": 1, "high": 20}),
-    ({"train_images": 999}, "train_images_out_of_range", {"value": 999, "low": 1_000, "high": 20_000}),
-    ({"train_images": 20_001}, "train_images_out_of_range", {"value": 20_001, "low": 1_000, "high": 20_000}),
-    ({"batch_size": 0}, "setting_out_of_range", {"setting": "batch_size", "value": 0, "low": 8, "high": 512}),
-    ({"lr": "fast"}, "setting_out_of_range", {"setting": "lr", "value": "fast", "low": 1e-5, "high": 0.1}),
-])
+@pytest.mark.parametrize(
+    ("changes", "code", "values"),
+    [
+        ({"pooling": "min"}, "unknown_pooling", {"value": "min", "choices": ["avg", "max"]}),
+        ({"activation": "gelu"}, "unknown_activation", {"value": "gelu", "choices": ["relu", "sigmoid", "tanh"]}),
+        ({"epochs": 0}, "epochs_out_of_range", {"value": 0, "low": 1, "high": 20}),
+        ({"epochs": 2.5}, "epochs_out_of_range", {"value": 2.5, "low": 1, "high": 20}),
+        ({"train_images": 999}, "train_images_out_of_range", {"value": 999, "low": 1_000, "high": 20_000}),
+        ({"train_images": 20_001}, "train_images_out_of_range", {"value": 20_001, "low": 1_000, "high": 20_000}),
+        ({"batch_size": 0}, "setting_out_of_range", {"setting": "batch_size", "value": 0, "low": 8, "high": 512}),
+        ({"lr": "fast"}, "setting_out_of_range", {"setting": "lr", "value": "fast", "low": 1e-5, "high": 0.1}),
+    ],
+)
 def test_impossible_settings_are_refused_with_what_is_allowed(data, changes, code, values):
     settings = Settings(**changes)
     with pytest.raises(TrainingSettingsError) as refused:
@@ -223,8 +226,10 @@ def test_conv1_kernels_change_as_it_learns(small_run):
 def test_the_same_seed_trains_the_same_model(small_run, data):
     before = torch.get_rng_state()
     again = run(SMALL, data)[-1].model
-    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(),
-                                                  small_run[-1].model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(again.state_dict().values(), small_run[-1].model.state_dict().values(), strict=True)
+    )
     assert torch.equal(torch.get_rng_state(), before)  # the server's global random state is left alone
     seed_0, seed_1 = new_lenet("avg", "relu", 0), new_lenet("avg", "relu", 1)
     assert not torch.equal(seed_0.features[0].weight, seed_1.features[0].weight)
@@ -345,8 +350,10 @@ def test_web_weights_of_a_max_tanh_lenet_round_trip(data):
     assert (meta["mean"], meta["std"]) == (mean, std)
     rebuilt = lenet(in_channels=1, pooling=meta["pooling"], activation=meta["activation"])
     rebuilt.load_state_dict(state_dict)
-    assert all(torch.equal(a, b) for a, b in zip(rebuilt.state_dict().values(),
-                                                  finished.model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(rebuilt.state_dict().values(), finished.model.state_dict().values(), strict=True)
+    )
     x = torch.randn(4, 1, 32, 32)
     assert torch.equal(rebuilt.eval()(x), finished.model(x))
 

@@ -47,8 +47,10 @@ def test_the_curves_grow_in_sight_while_training_and_progress_shows_on_the_statu
     grown = []
     for _ in range(3):  # watched during the next epochs: the lines get points, nothing covers them
         box = page.locator("#finetune-loss svg").bounding_box()
-        centre = page.evaluate(f"document.elementFromPoint({box['x'] + box['width'] / 2}, "
-                               f"{box['y'] + box['height'] / 2})?.closest('#finetune-loss') !== null")
+        centre = page.evaluate(
+            f"document.elementFromPoint({box['x'] + box['width'] / 2}, "
+            f"{box['y'] + box['height'] / 2})?.closest('#finetune-loss') !== null"
+        )
         assert centre, "something covers the loss curve during training"
         grown.append(page.locator("#finetune-loss svg circle").count())
         progress_elsewhere = page.evaluate("""() => [...document.querySelectorAll('.progress-text, .meta-text')]
@@ -56,8 +58,9 @@ def test_the_curves_grow_in_sight_while_training_and_progress_shows_on_the_statu
         assert progress_elsewhere == 0, "a progress display shows outside its own line"
         time.sleep(2.5)
     assert grown == sorted(grown) and grown[-1] > grown[0], grown
-    page.wait_for_function("/Epoch \\d+ of 30/.test(document.querySelector('#finetune-progress').textContent)",
-                           timeout=20_000)  # one overall progress, in epochs, on its own line
+    page.wait_for_function(
+        "/Epoch \\d+ of 30/.test(document.querySelector('#finetune-progress').textContent)", timeout=20_000
+    )  # one overall progress, in epochs, on its own line
     status = page.locator("#finetune-status").bounding_box()
     bar = page.locator("#finetune-progress").bounding_box()
     assert bar["y"] + bar["height"] <= status["y"] + 1, "the progress covers the status"
@@ -126,14 +129,20 @@ def test_every_compare_chart_shows_every_model_of_the_table(browser, app_url, si
 @pytest.fixture(scope="module")
 def app_without_weights(tmp_path_factory):
     home = tmp_path_factory.mktemp("no_weights")
-    env = {"TORCH_HOME": str(home), "ALEXNET_WEIGHTS": "", "HTTPS_PROXY": "http://127.0.0.1:9",
-           "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+    env = {
+        "TORCH_HOME": str(home),
+        "ALEXNET_WEIGHTS": "",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
     with running_app(env) as url:
         yield url
 
 
-@pytest.mark.parametrize("locale, words", [("en-US", "not available on this server right now"),
-                                           ("ko-KR", "사진 분류를 쓸 수 없어요")])
+@pytest.mark.parametrize(
+    "locale, words", [("en-US", "not available on this server right now"), ("ko-KR", "사진 분류를 쓸 수 없어요")]
+)
 def test_missing_weights_are_explained_to_the_visitor_up_front(browser, app_without_weights, locale, words):
     page = open_tab(browser, app_without_weights, "finetune", locale=locale)
     time.sleep(4)  # the app has tried to load them (a few seconds after start)

@@ -54,6 +54,7 @@ def on_white(rgba: Image.Image) -> Image.Image:
 
 # --- preprocessing of awkward uploads -------------------------------------------------------
 
+
 def test_preprocess_is_torchvisions_pipeline(chelsea: Image.Image) -> None:
     batch = preprocess(chelsea)
     assert batch.shape == (1, 3, 224, 224) and batch.dtype == torch.float32
@@ -101,12 +102,14 @@ def test_cmyk_jpeg(chelsea: Image.Image, tmp_path: Path, imagenet_alexnet: nn.Mo
     assert (got.probabilities - expected.probabilities).abs().max() < 0.02
 
 
-@pytest.mark.parametrize("orientation, stored_as", [
-    (6, Image.Transpose.ROTATE_90),  # 6: turn the stored pixels 90 degrees clockwise to view
-    (8, Image.Transpose.ROTATE_270),  # 8: turn them 90 degrees counter-clockwise to view
-])
-def test_exif_rotated_jpeg_is_seen_upright(orientation: int, stored_as: Image.Transpose,
-                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "orientation, stored_as",
+    [
+        (6, Image.Transpose.ROTATE_90),  # 6: turn the stored pixels 90 degrees clockwise to view
+        (8, Image.Transpose.ROTATE_270),  # 8: turn them 90 degrees counter-clockwise to view
+    ],
+)
+def test_exif_rotated_jpeg_is_seen_upright(orientation: int, stored_as: Image.Transpose, tmp_path: Path) -> None:
     upright = Image.fromarray(data.rocket())  # 640 x 427, landscape
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -115,15 +118,16 @@ def test_exif_rotated_jpeg_is_seen_upright(orientation: int, stored_as: Image.Tr
     decoded = open_rgb(tmp_path / "phone.jpg")
     assert decoded.size == upright.size
     stored = Image.open(tmp_path / "phone.jpg").convert("RGB")  # the same JPEG pixels, not turned
-    undo = {Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
-            Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90}[stored_as]
+    undo = {
+        Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
+        Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
+    }[stored_as]
     turned_back = stored.transpose(undo)
     assert torch.equal(preprocess(decoded), reference(turned_back))
     assert (preprocess(decoded) - reference(upright)).abs().mean() < 0.05
 
 
-def test_animated_gif_uses_the_first_frame(chelsea: Image.Image, coffee: Image.Image,
-                                           tmp_path: Path) -> None:
+def test_animated_gif_uses_the_first_frame(chelsea: Image.Image, coffee: Image.Image, tmp_path: Path) -> None:
     first = chelsea.quantize(256)
     second = coffee.resize(chelsea.size).quantize(256)
     first.save(tmp_path / "anim.gif", save_all=True, append_images=[second], duration=100, loop=0)
@@ -151,6 +155,7 @@ def test_tiny_photo(chelsea: Image.Image, tmp_path: Path) -> None:
 
 # --- refusals -------------------------------------------------------------------------------
 
+
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width`` x ``height`` pixels (valid CRC, little data)."""
     buffer = io.BytesIO()
@@ -163,8 +168,7 @@ def png_claiming(width: int, height: int) -> bytes:
 
 
 @pytest.mark.parametrize("make", ["text", "truncated", "bomb", "over_limit", "empty"])
-def test_unusable_files_are_refused_quickly(make: str, chelsea: Image.Image,
-                                            tmp_path: Path) -> None:
+def test_unusable_files_are_refused_quickly(make: str, chelsea: Image.Image, tmp_path: Path) -> None:
     path = tmp_path / "upload.jpg"
     if make == "text":
         path.write_text("Dear visitor, this is not a photo.\n" * 20)
@@ -188,13 +192,13 @@ def test_unusable_files_are_refused_quickly(make: str, chelsea: Image.Image,
 
 # --- guesses and Grad-CAM -------------------------------------------------------------------
 
+
 def test_categories() -> None:
     assert len(CATEGORIES) == 1000 and len(set(CATEGORIES)) == 1000
     assert list(IMAGENET_WEIGHTS.meta["categories"]) == CATEGORIES
 
 
-def test_classify_gives_five_sorted_imagenet_guesses(chelsea: Image.Image,
-                                                    imagenet_alexnet: nn.Module) -> None:
+def test_classify_gives_five_sorted_imagenet_guesses(chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
     prediction = classify(imagenet_alexnet, chelsea)
     names, values = list(prediction.top), list(prediction.top.values())
     assert len(names) == 5 and all(name in CATEGORIES for name in names)
@@ -209,15 +213,15 @@ def test_classify_gives_five_sorted_imagenet_guesses(chelsea: Image.Image,
     assert list(classify(imagenet_alexnet, chelsea, top=3).top) == names[:3]
 
 
-def test_probabilities_are_the_models_softmax(chelsea: Image.Image,
-                                              imagenet_alexnet: nn.Module) -> None:
+def test_probabilities_are_the_models_softmax(chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
     with torch.no_grad():
         expected = torch.softmax(imagenet_alexnet(reference(chelsea)), dim=1)[0]  # (1000,)
     assert torch.allclose(classify(imagenet_alexnet, chelsea).probabilities, expected, atol=1e-6)
 
 
-def test_heatmap_for_a_display_copy_matches_the_full_size_one(chelsea: Image.Image,
-                                                               imagenet_alexnet: nn.Module) -> None:
+def test_heatmap_for_a_display_copy_matches_the_full_size_one(
+    chelsea: Image.Image, imagenet_alexnet: nn.Module
+) -> None:
     full = classify(imagenet_alexnet, chelsea).cam  # (300, 451)
     small = classify(imagenet_alexnet, chelsea, cam_size=(226, 150)).cam
     assert small.shape == (150, 226)
@@ -226,7 +230,8 @@ def test_heatmap_for_a_display_copy_matches_the_full_size_one(chelsea: Image.Ima
 
 
 def test_without_explanation_the_answer_is_the_same_and_no_heatmap_is_made(
-        chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
+    chelsea: Image.Image, imagenet_alexnet: nn.Module
+) -> None:
     quick = classify(imagenet_alexnet, chelsea, explain=False)
     full = classify(imagenet_alexnet, chelsea)
     assert list(quick.top) == list(full.top)
@@ -234,8 +239,7 @@ def test_without_explanation_the_answer_is_the_same_and_no_heatmap_is_made(
     assert quick.cam is None and quick.cam_cells is None and quick.cam_class is None
 
 
-def test_cam_covers_the_seen_region_of_a_non_square_photo(chelsea: Image.Image,
-                                                          imagenet_alexnet: nn.Module) -> None:
+def test_cam_covers_the_seen_region_of_a_non_square_photo(chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
     cam = classify(imagenet_alexnet, chelsea).cam
     assert cam.shape == (chelsea.height, chelsea.width) and cam.dtype == np.float32
     assert cam.min() >= 0 and cam.max() <= 1
@@ -255,8 +259,7 @@ def test_cam_matches_hook_based_grad_cam(coffee: Image.Image, imagenet_alexnet: 
     twin = copy.deepcopy(imagenet_alexnet)
     saved = {}
     twin.features[11].register_forward_hook(lambda module, args, out: saved.update(maps=out))
-    twin.features[11].register_full_backward_hook(
-        lambda module, grad_in, grad_out: saved.update(grads=grad_out[0]))
+    twin.features[11].register_full_backward_hook(lambda module, grad_in, grad_out: saved.update(grads=grad_out[0]))
     twin.features[11].inplace = False  # full backward hooks do not allow in-place outputs
     batch = reference(coffee).requires_grad_(True)
     logits = twin(batch)  # (1, 1000)
@@ -269,15 +272,18 @@ def test_cam_matches_hook_based_grad_cam(coffee: Image.Image, imagenet_alexnet: 
 def test_cam_is_upsampled_bilinearly_into_the_crop() -> None:
     cells = np.random.default_rng(0).random((13, 13), dtype=np.float32)
     cam = cam_on_photo(cells, 256, 256)  # a 256 x 256 photo is not resized: the crop is [16, 240)
-    expected = F.interpolate(torch.from_numpy(cells)[None, None], size=(224, 224), mode="bilinear",
-                             align_corners=False)[0, 0].numpy()
+    expected = F.interpolate(
+        torch.from_numpy(cells)[None, None], size=(224, 224), mode="bilinear", align_corners=False
+    )[0, 0].numpy()
     assert np.allclose(cam[16:240, 16:240], expected, atol=1e-6)
     assert not cam[:16].any() and not cam[240:].any()
     assert not cam[:, :16].any() and not cam[:, 240:].any()
 
 
-@pytest.mark.parametrize("width, height", [(24, 16), (16, 24), (451, 300), (300, 451), (256, 256),
-                                           (224, 224), (640, 480), (4000, 3500), (1001, 999)])
+@pytest.mark.parametrize(
+    "width, height",
+    [(24, 16), (16, 24), (451, 300), (300, 451), (256, 256), (224, 224), (640, 480), (4000, 3500), (1001, 999)],
+)
 def test_seen_region_follows_torchvisions_resize(width: int, height: int) -> None:
     shrunk = TF.resize(Image.new("RGB", (width, height)), [256])
     assert resized_size(width, height) == shrunk.size
@@ -299,15 +305,17 @@ def test_cam_of_tiny_and_huge_photos(imagenet_alexnet: nn.Module) -> None:
 
 # --- the shared model is never changed ------------------------------------------------------
 
+
 def hooks_of(model: nn.Module) -> int:
-    return sum(len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)
-               for module in model.modules())
+    return sum(
+        len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)
+        for module in model.modules()
+    )
 
 
 def test_shared_model_is_untouched_by_many_concurrent_calls(imagenet_alexnet: nn.Module) -> None:
     before = {name: tensor.clone() for name, tensor in imagenet_alexnet.state_dict().items()}
-    photos = [Image.fromarray(image) for image in (data.chelsea(), data.coffee(), data.astronaut(),
-                                                   data.rocket())]
+    photos = [Image.fromarray(image) for image in (data.chelsea(), data.coffee(), data.astronaut(), data.rocket())]
     sequential = [classify(imagenet_alexnet, photo) for photo in photos]
 
     results: dict[tuple[int, int], object] = {}
@@ -339,8 +347,7 @@ def test_shared_model_is_untouched_by_many_concurrent_calls(imagenet_alexnet: nn
     assert hooks_of(imagenet_alexnet) == 0
 
 
-def test_classify_works_inside_inference_mode(chelsea: Image.Image,
-                                              imagenet_alexnet: nn.Module) -> None:
+def test_classify_works_inside_inference_mode(chelsea: Image.Image, imagenet_alexnet: nn.Module) -> None:
     expected = classify(imagenet_alexnet, chelsea)
     with torch.inference_mode():  # an app may wrap every request in it
         got = classify(imagenet_alexnet, chelsea)
@@ -357,6 +364,7 @@ def test_model_in_training_mode_is_refused(chelsea: Image.Image) -> None:
 
 # --- the display image ----------------------------------------------------------------------
 
+
 def test_inferno_ends_and_middle() -> None:
     colours = inferno(np.array([0.0, 0.5, 1.0, -3.0, 7.0]))
     assert colours.dtype == np.uint8 and colours.shape == (5, 3)
@@ -367,8 +375,7 @@ def test_inferno_ends_and_middle() -> None:
     assert brightness[-1] > brightness[25] > brightness[0]
 
 
-@pytest.mark.parametrize("size, shown", [((4000, 3500), (768, 672)), ((451, 300), (451, 300)),
-                                         ((24, 16), (24, 16))])
+@pytest.mark.parametrize("size, shown", [((4000, 3500), (768, 672)), ((451, 300), (451, 300)), ((24, 16), (24, 16))])
 def test_overlay_size_and_outline(size: tuple[int, int], shown: tuple[int, int]) -> None:
     photo = Image.new("RGB", size, (120, 130, 140))
     cam = cam_on_photo(np.ones((13, 13), np.float32), *size)

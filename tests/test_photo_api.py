@@ -42,11 +42,17 @@ def assert_same_answer(got: dict, expected: dict[str, float], tolerance: float =
 
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header says width x height (a decompression bomb if decoded)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
     rows = zlib.compress(b"\x00" * 64)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", rows)
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +82,10 @@ def photos(tmp_path_factory) -> dict[str, tuple[str, Image.Image]]:
     exif = Image.Exif()
     exif[274] = 6  # "rotate 90 degrees clockwise to view"
     cat.rotate(90, expand=True).save(folder / "cat_exif.jpg", quality=95, exif=exif)
-    made["cat_exif.jpg"] = (str(folder / "cat_exif.jpg"),
-                            Image.open(folder / "cat_exif.jpg").convert("RGB").rotate(-90, expand=True))
+    made["cat_exif.jpg"] = (
+        str(folder / "cat_exif.jpg"),
+        Image.open(folder / "cat_exif.jpg").convert("RGB").rotate(-90, expand=True),
+    )
     big = coffee.resize((4000, 3500), Image.Resampling.BICUBIC)
     big.save(folder / "big.jpg", quality=90)
     made["big.jpg"] = (str(folder / "big.jpg"), Image.open(folder / "big.jpg").convert("RGB"))
@@ -86,8 +94,9 @@ def photos(tmp_path_factory) -> dict[str, tuple[str, Image.Image]]:
     return made
 
 
-@pytest.mark.parametrize("name", ["cat.jpg", "coffee_rgba.png", "rocket_grey.png", "cat_cmyk.jpg",
-                                  "cat_exif.jpg", "big.jpg", "tiny.png"])
+@pytest.mark.parametrize(
+    "name", ["cat.jpg", "coffee_rgba.png", "rocket_grey.png", "cat_cmyk.jpg", "cat_exif.jpg", "big.jpg", "tiny.png"]
+)
 def test_awkward_photos_are_classified_as_torchvision_does(client, photos, imagenet_alexnet, name):
     path, upright = photos[name]
     got = client.predict(handle_file(path), api_name="/classify_photo")
@@ -114,9 +123,14 @@ def test_without_weights_the_app_starts_and_tells_visitors_not_admins_details(tm
     """No weights file and no network: the digit tab works; the photo tab tells the visitor, in
     their language, that photos cannot be classified here now; the technical reason (the URL,
     the network error, the paths) goes to the server's log, not to the visitor."""
-    env = {"TORCH_HOME": str(tmp_path / "empty_torch_home"), "ALEXNET_WEIGHTS": "",
-           # no network, even on a machine that has it (but the app must still reach itself)
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+    env = {
+        "TORCH_HOME": str(tmp_path / "empty_torch_home"),
+        "ALEXNET_WEIGHTS": "",
+        # no network, even on a machine that has it (but the app must still reach itself)
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
     log = tmp_path / "app.log"
     with running_app(env, log=log) as url:
         client = Client(url, verbose=False)

@@ -31,7 +31,7 @@ def test_five_layers_give_five_different_heatmaps(client):
         maps[layer] = heatmap_pixels(heatmap)
     layers = list(maps)
     for i, a in enumerate(layers):
-        for b in layers[i + 1:]:
+        for b in layers[i + 1 :]:
             assert np.abs(maps[a] - maps[b]).mean() > 1.0, f"{a} and {b} give the same heatmap"
 
 
@@ -45,12 +45,16 @@ def test_explaining_the_third_guess_names_it_and_differs_from_the_first(client):
     assert np.abs(heatmap_pixels(first_map) - heatmap_pixels(third_map)).mean() > 1.0
 
 
-@pytest.mark.parametrize("layer, target, message", [
-    ("conv6", "", "no layer 'conv6'.*'conv1', 'conv2', 'conv3', 'conv4', 'conv5'"),
-    ("fc7", "", "no layer 'fc7'"),
-    ("conv5", "tabby cta", "No ImageNet class is called 'tabby cta'. Close names: 'tabby"),
-    ("conv5", "unicorn", "No ImageNet class is called 'unicorn'"),
-], ids=["conv6", "fc7", "a typo", "not a class"])
+@pytest.mark.parametrize(
+    "layer, target, message",
+    [
+        ("conv6", "", "no layer 'conv6'.*'conv1', 'conv2', 'conv3', 'conv4', 'conv5'"),
+        ("fc7", "", "no layer 'fc7'"),
+        ("conv5", "tabby cta", "No ImageNet class is called 'tabby cta'. Close names: 'tabby"),
+        ("conv5", "unicorn", "No ImageNet class is called 'unicorn'"),
+    ],
+    ids=["conv6", "fc7", "a typo", "not a class"],
+)
 def test_bad_layers_and_classes_are_refused_saying_what_is_accepted(client, layer, target, message):
     with pytest.raises(AppError, match=message):
         client.predict(handle_file(CAT), layer, target, api_name="/explain_photo")
@@ -68,17 +72,20 @@ def test_the_lab_in_the_page_explains_another_layer_and_class(browser, app_url):
     page.wait_for_function("document.querySelector('#photo-timing').innerText.includes('conv5')", timeout=30_000)
     before = page.locator("#photo-cam img").get_attribute("src")
     page.locator("#photo-layer").get_by_text("conv2").click()
-    page.wait_for_function("document.querySelector('#photo-timing').innerText.includes('conv2 (27x27')",
-                           timeout=30_000)
+    page.wait_for_function("document.querySelector('#photo-timing').innerText.includes('conv2 (27x27')", timeout=30_000)
     assert page.locator("#photo-cam img").get_attribute("src") != before
-    third = page.locator("#photo-prediction .confidence-set .label").nth(2).inner_text() \
-        if page.locator("#photo-prediction .confidence-set .label").count() > 2 else None
+    third = (
+        page.locator("#photo-prediction .confidence-set .label").nth(2).inner_text()
+        if page.locator("#photo-prediction .confidence-set .label").count() > 2
+        else None
+    )
     target = page.locator("#photo-target input")
     target.click()
     target.fill("goldfish")
     page.get_by_role("option", name="goldfish", exact=True).click()
-    page.wait_for_function("document.querySelector('#photo-timing').innerText.includes('explains goldfish')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#photo-timing').innerText.includes('explains goldfish')", timeout=30_000
+    )
     assert third is None or third != "goldfish"
     page.get_by_text("Inside AlexNet").click()
     page.locator("#photo-filters img").wait_for(timeout=30_000)  # conv1's 64 filters

@@ -70,8 +70,9 @@ def test_ink_is_found_whatever_the_polarity_or_source():
         "api composite, dark on light": {"background": None, "layers": [], "composite": dark_on_light(drawing)},
         "light ink on dark, MNIST style": 255 - grey,
         "dark-theme-like grey paper": np.clip(grey * 0.5 + 30, 0, 255).astype(np.uint8),
-        "RGB photo-like, blue ink on cream":
-            np.dstack([grey * 0.9 + 20, grey * 0.85 + 25, grey * 0.6 + 90]).astype(np.uint8),
+        "RGB photo-like, blue ink on cream": np.dstack([grey * 0.9 + 20, grey * 0.85 + 25, grey * 0.6 + 90]).astype(
+            np.uint8
+        ),
         "transparent PNG with strokes": np.dstack([np.zeros_like(grey)] * 3 + [255 - grey]),
         "PIL image": Image.fromarray(grey),
     }
@@ -96,8 +97,11 @@ def test_file_paths_are_read(tmp_path):
         None,
         {},
         {"background": None, "layers": [], "composite": None},
-        {"background": np.full((400, 400, 4), 255, np.uint8), "layers": [np.zeros((400, 400, 4), np.uint8)],
-         "composite": np.full((400, 400, 4), 255, np.uint8)},
+        {
+            "background": np.full((400, 400, 4), 255, np.uint8),
+            "layers": [np.zeros((400, 400, 4), np.uint8)],
+            "composite": np.full((400, 400, 4), 255, np.uint8),
+        },
         np.full((400, 400), 255, np.uint8),
         np.zeros((28, 28), np.uint8),
         np.full((300, 300, 3), 128, np.uint8),

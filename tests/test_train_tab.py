@@ -35,8 +35,9 @@ def mnist_digit_on_canvas(image, path) -> dict:
 def trained(app_url):
     """A visitor who trained the note's LeNet (average pooling, ReLU) for 2 epochs on 10,000 images."""
     client = Client(app_url, verbose=False)
-    status, loss, accuracy, kernels, history, weights = client.predict("avg", "relu", 2, 10_000,
-                                                                       api_name="/train_lenet")
+    status, loss, accuracy, kernels, history, weights = client.predict(
+        "avg", "relu", 2, 10_000, api_name="/train_lenet"
+    )
     assert "<svg" in loss and "<svg" in accuracy and "<svg" in kernels  # the curves and conv1's kernels
     assert weights["pooling"] == "avg" and weights["activation"] == "relu"  # what the page's engine loads
     return client, status, history_rows(history)
@@ -56,8 +57,9 @@ def test_your_own_lenet_reads_mnist_test_digits_drawn_on_the_canvas(trained, tmp
     picks = rng.choice(data.test_count, 40, replace=False)
     right = 0
     for i in picks:
-        answer = client.predict(mnist_digit_on_canvas(data.test_images[i], tmp_path / f"{i}.png"),
-                                api_name="/predict_my_lenet")
+        answer = client.predict(
+            mnist_digit_on_canvas(data.test_images[i], tmp_path / f"{i}.png"), api_name="/predict_my_lenet"
+        )
         right += answer["label"] == str(int(data.test_labels[i]))
     assert right / len(picks) >= rows[-1]["test_acc"] - 0.08, (right, rows[-1]["test_acc"])
 
@@ -70,14 +72,18 @@ def test_another_session_cannot_reach_your_lenet(trained, app_url, tmp_path):
         Client(app_url, verbose=False).predict(value, api_name="/predict_my_lenet")
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (("median", "relu", 2, 10_000), r"'median' .* not in the list of choices: \['avg', 'max'\]"),
-    (("avg", "softmax", 2, 10_000), r"'softmax' .* not in the list of choices: \['relu', 'sigmoid', 'tanh'\]"),
-    (("avg", "relu", 0, 10_000), "Value 0 is less than minimum value 1"),
-    (("avg", "relu", 2.5, 10_000), "Epochs must be a whole number from 1 to 20, not 2.5"),
-    (("avg", "relu", 2, 60_000), "Value 60000 is greater than maximum value 20000"),
-    (("avg", "relu", 2, 1500.5), "training images must be a whole number from 1,000 to 20,000, not 1500.5"),
-], ids=["pooling", "activation", "zero epochs", "half an epoch", "more images than allowed", "half an image"])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (("median", "relu", 2, 10_000), r"'median' .* not in the list of choices: \['avg', 'max'\]"),
+        (("avg", "softmax", 2, 10_000), r"'softmax' .* not in the list of choices: \['relu', 'sigmoid', 'tanh'\]"),
+        (("avg", "relu", 0, 10_000), "Value 0 is less than minimum value 1"),
+        (("avg", "relu", 2.5, 10_000), "Epochs must be a whole number from 1 to 20, not 2.5"),
+        (("avg", "relu", 2, 60_000), "Value 60000 is greater than maximum value 20000"),
+        (("avg", "relu", 2, 1500.5), "training images must be a whole number from 1,000 to 20,000, not 1500.5"),
+    ],
+    ids=["pooling", "activation", "zero epochs", "half an epoch", "more images than allowed", "half an image"],
+)
 def test_settings_that_cannot_be_trained_are_refused(client, arguments, message):
     with pytest.raises(AppError, match=message):
         client.predict(*arguments, api_name="/train_lenet")
@@ -97,13 +103,15 @@ def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser
     points = []
     for _ in range(3):
         seen = max(points, default=0)
-        page.wait_for_function(f"document.querySelectorAll('#train-accuracy svg circle').length > {seen}",
-                               timeout=60_000)
+        page.wait_for_function(
+            f"document.querySelectorAll('#train-accuracy svg circle').length > {seen}", timeout=60_000
+        )
         points.append(page.locator("#train-accuracy svg circle").count())
     assert points == sorted(points) and points[-1] > points[0]  # one more point per epoch, in sight
     page.locator("#train-stop").click()
-    page.wait_for_function("document.querySelector('#train-status').innerText.includes('stopped at your request')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#train-status').innerText.includes('stopped at your request')", timeout=30_000
+    )
     status = page.locator("#train-status").inner_text()
     page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('sigmoid')", timeout=10_000)
     runs = page.locator("#train-runs").inner_text()
@@ -111,8 +119,9 @@ def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser
     page.locator("#train-draw").click()
     ready(page)
     page.locator("#digit-lab .dl-example[data-digit='7']").click()
-    page.wait_for_function("document.querySelector('#digit-mine') && !document.querySelector('#digit-mine').hidden",
-                           timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('#digit-mine') && !document.querySelector('#digit-mine').hidden", timeout=10_000
+    )
     mine = page.locator("#digit-mine").inner_text()
     assert "Your LeNet" in mine and "sigmoid" in mine  # the visitor's own LeNet answers beside the shipped one
     accuracy = float(status.split("Done: ")[1].split("%")[0]) / 100

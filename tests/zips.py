@@ -29,8 +29,11 @@ GB = 1 << 30
 FLAT_CLASSES = ["circle", "square", "triangle"]
 FLAT_TOTALS = {"circle": 11, "square": 11, "triangle": 10}  # 10 drawn + panorama / + big PNG
 FLAT_VAL = {"circle": 2, "square": 2, "triangle": 2}  # round(11 x 0.2) = 2, round(10 x 0.2) = 2
-FLAT_SKIPPED = {"README.txt": "skip_not_an_image", "circle/notes.txt": "skip_not_an_image",
-                "triangle/broken.jpg": "image_damaged"}  # path -> why it is skipped (a fact's code)
+FLAT_SKIPPED = {
+    "README.txt": "skip_not_an_image",
+    "circle/notes.txt": "skip_not_an_image",
+    "triangle/broken.jpg": "image_damaged",
+}  # path -> why it is skipped (a fact's code)
 BIG_PNG = "square/more/big.PNG"  # 900 x 600 with transparency: read as 384 x 256
 PANORAMA = "circle/panorama.webp"  # 2000 x 300: read as 512 x 77 (the longer side is capped)
 # What reading split_zip() must give: make_shapes_zip's split puts 2 of 10 in val/
@@ -40,6 +43,7 @@ SPLIT_SKIPPED = {"train/triangle/broken.jpg": "image_damaged", "notes.txt": "ski
 
 
 # --- small tools -------------------------------------------------------------------------------
+
 
 def jpeg(kind: str = "circle", seed: int = 0) -> bytes:
     """One drawn shape as JPEG bytes."""
@@ -65,8 +69,12 @@ def webp_bytes(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def build(members: Iterable[tuple[str, bytes]], *, base: bytes | None = None,
-          rename: Callable[[str], str | None] = lambda name: name) -> bytes:
+def build(
+    members: Iterable[tuple[str, bytes]],
+    *,
+    base: bytes | None = None,
+    rename: Callable[[str], str | None] = lambda name: name,
+) -> bytes:
     """A zip of ``base``'s members (renamed; None drops one) followed by ``members``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
@@ -88,22 +96,23 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def patch_member(data: bytes, name: str, *, set_flags: int = 0, clear_flags: int = 0,
-                 declared_size: int | None = None) -> bytes:
+def patch_member(
+    data: bytes, name: str, *, set_flags: int = 0, clear_flags: int = 0, declared_size: int | None = None
+) -> bytes:
     """Rewrite one member's flags or declared uncompressed size, in both of the zip's headers."""
     out = bytearray(data)
     end = out.rfind(b"PK\x05\x06")
-    entries, _, directory = struct.unpack("<HII", out[end + 10:end + 20])
+    entries, _, directory = struct.unpack("<HII", out[end + 10 : end + 20])
     at = directory
     for _ in range(entries):
-        name_len, extra_len, comment_len = struct.unpack("<HHH", out[at + 28:at + 34])
-        local = struct.unpack("<I", out[at + 42:at + 46])[0]
-        if out[at + 46:at + 46 + name_len].decode("utf-8") == name:
+        name_len, extra_len, comment_len = struct.unpack("<HHH", out[at + 28 : at + 34])
+        local = struct.unpack("<I", out[at + 42 : at + 46])[0]
+        if out[at + 46 : at + 46 + name_len].decode("utf-8") == name:
             for flags_at, size_at in ((at + 8, at + 24), (local + 6, local + 22)):
-                flags = struct.unpack("<H", out[flags_at:flags_at + 2])[0]
-                out[flags_at:flags_at + 2] = struct.pack("<H", (flags | set_flags) & ~clear_flags)
+                flags = struct.unpack("<H", out[flags_at : flags_at + 2])[0]
+                out[flags_at : flags_at + 2] = struct.pack("<H", (flags | set_flags) & ~clear_flags)
                 if declared_size is not None:
-                    out[size_at:size_at + 4] = struct.pack("<I", declared_size)
+                    out[size_at : size_at + 4] = struct.pack("<I", declared_size)
             return bytes(out)
         at += 46 + name_len + extra_len + comment_len
     raise KeyError(name)
@@ -113,38 +122,45 @@ def zeros_member(name: str, size: int, *, level: int) -> bytes:
     """A zip with one member of ``size`` zero bytes, streamed through zlib (never all in memory)."""
     buffer = io.BytesIO()
     # A name (not a ZipInfo) makes zipfile use the ZipFile's compression and level for the member.
-    with (zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf,
-          zf.open(name, "w", force_zip64=size > 2 * GB) as member):
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf,
+        zf.open(name, "w", force_zip64=size > 2 * GB) as member,
+    ):
         chunk = bytes(16 * MB)
         for start in range(0, size, len(chunk)):
-            member.write(chunk[:min(len(chunk), size - start)])
+            member.write(chunk[: min(len(chunk), size - start)])
     return buffer.getvalue()
 
 
 def _junk(prefix: str = "") -> list[tuple[str, bytes]]:
     """What macOS and Windows add to a zip of folders."""
     apple_double = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64)
-    return [(f"__MACOSX/{prefix}circle/._circle_000.jpg", apple_double),
-            (f"__MACOSX/{prefix}._circle", apple_double),
-            (f"{prefix}circle/._circle_000.jpg", apple_double),
-            (f"{prefix}.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(64)),
-            (f"{prefix}square/.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(64)),
-            (f"{prefix}triangle/Thumbs.db", b"\xd0\xcf\x11\xe0" + bytes(64)),
-            (f"{prefix}.hidden/secret.jpg", jpeg("square", 7))]
+    return [
+        (f"__MACOSX/{prefix}circle/._circle_000.jpg", apple_double),
+        (f"__MACOSX/{prefix}._circle", apple_double),
+        (f"{prefix}circle/._circle_000.jpg", apple_double),
+        (f"{prefix}.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(64)),
+        (f"{prefix}square/.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(64)),
+        (f"{prefix}triangle/Thumbs.db", b"\xd0\xcf\x11\xe0" + bytes(64)),
+        (f"{prefix}.hidden/secret.jpg", jpeg("square", 7)),
+    ]
 
 
 # --- good zips ---------------------------------------------------------------------------------
+
 
 @cache
 def flat_zip(wrapper: str = "") -> bytes:
     """One folder per class (optionally inside ``wrapper/``), with clutter and one broken JPEG."""
     prefix = f"{wrapper}/" if wrapper else ""
     shapes = make_shapes_zip(None, classes=tuple(FLAT_CLASSES), per_class=10, seed=1)
-    extras = [(f"{prefix}README.txt", b"My shapes\n"),
-              (f"{prefix}circle/notes.txt", b"drawn by a computer\n"),
-              (f"{prefix}triangle/broken.jpg", jpeg("triangle", 3)[:1500]),  # cut off mid-image
-              (f"{prefix}{BIG_PNG}", png_bytes(900, 600, "RGBA")),
-              (f"{prefix}{PANORAMA}", webp_bytes(2000, 300))] + _junk(prefix)
+    extras = [
+        (f"{prefix}README.txt", b"My shapes\n"),
+        (f"{prefix}circle/notes.txt", b"drawn by a computer\n"),
+        (f"{prefix}triangle/broken.jpg", jpeg("triangle", 3)[:1500]),  # cut off mid-image
+        (f"{prefix}{BIG_PNG}", png_bytes(900, 600, "RGBA")),
+        (f"{prefix}{PANORAMA}", webp_bytes(2000, 300)),
+    ] + _junk(prefix)
     return build(extras, base=shapes, rename=lambda name: prefix + name)
 
 
@@ -154,8 +170,7 @@ def wrapped_zip() -> bytes:
 
 
 @cache
-def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True,
-              test_folder: bool = False) -> bytes:
+def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True, test_folder: bool = False) -> bytes:
     """train/ and val/ class folders (val named ``val_folder``; optionally wrapped), with clutter."""
     prefix = f"{wrapper}/" if wrapper else ""
     shapes = make_shapes_zip(None, classes=tuple(FLAT_CLASSES), per_class=10, layout="split", seed=2)
@@ -165,11 +180,15 @@ def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True,
             return f"{prefix}{val_folder}/{name[4:]}" if with_val else None
         return prefix + name
 
-    extras = [(f"{prefix}notes.txt", b"train and val\n"),
-              (f"{prefix}train/triangle/broken.jpg", jpeg("triangle", 4)[:1200])]
-    extras += [(f"__MACOSX/{prefix}train/circle/._a.jpg", b"\x00\x05\x16\x07"),
-               (f"{prefix}train/circle/._circle_000.jpg", b"\x00\x05\x16\x07"),
-               (f"{prefix}train/.DS_Store", b"Bud1")]
+    extras = [
+        (f"{prefix}notes.txt", b"train and val\n"),
+        (f"{prefix}train/triangle/broken.jpg", jpeg("triangle", 4)[:1200]),
+    ]
+    extras += [
+        (f"__MACOSX/{prefix}train/circle/._a.jpg", b"\x00\x05\x16\x07"),
+        (f"{prefix}train/circle/._circle_000.jpg", b"\x00\x05\x16\x07"),
+        (f"{prefix}train/.DS_Store", b"Bud1"),
+    ]
     if test_folder:
         extras += [(f"{prefix}test/circle/t{i}.jpg", jpeg("circle", 50 + i)) for i in range(3)]
     return build(extras, base=shapes, rename=rename)
@@ -178,11 +197,14 @@ def split_zip(val_folder: str = "val", wrapper: str = "", with_val: bool = True,
 @cache
 def unbalanced_zip() -> bytes:
     """15 circles and 5 squares: readable, with an imbalance warning."""
-    return build([(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(15)]
-                 + [(f"square/{i}.jpg", jpeg("square", i)) for i in range(5)])
+    return build(
+        [(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(15)]
+        + [(f"square/{i}.jpg", jpeg("square", i)) for i in range(5)]
+    )
 
 
 # --- hostile zips and mistakes -----------------------------------------------------------------
+
 
 def _small_good() -> bytes:
     return make_shapes_zip(None, classes=("circle", "square"), per_class=6, seed=3)
@@ -243,26 +265,29 @@ def lying_size() -> bytes:
     bomb = zeros_member("circle/liar.bmp", 200 * MB, level=9)
     info = zipfile.ZipFile(io.BytesIO(bomb)).infolist()[0]
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    deflated = bomb[start:start + info.compress_size]  # the raw deflate stream, about 200 KB
+    deflated = bomb[start : start + info.compress_size]  # the raw deflate stream, about 200 KB
     return _append_raw(_small_good(), "circle/liar.bmp", deflated, crc=info.CRC, declared_size=100_000)
 
 
 def _append_raw(data: bytes, name: str, deflated: bytes, *, crc: int, declared_size: int) -> bytes:
     """``data`` (a zip) with one more deflated member whose header fields are given, true or not."""
     end = data.rfind(b"PK\x05\x06")
-    entries, directory_size, directory = struct.unpack("<HII", data[end + 10:end + 20])
-    body, table = data[:directory], data[directory:directory + directory_size]
+    entries, directory_size, directory = struct.unpack("<HII", data[end + 10 : end + 20])
+    body, table = data[:directory], data[directory : directory + directory_size]
     encoded = name.encode()
     # version needed, flags, method (8 = deflate), time, date (2024-01-01), CRC, sizes, name, extra
-    fields = struct.pack("<HHHHHIIIHH", 20, 0, 8, 0, 0x5821, crc, len(deflated), declared_size,
-                         len(encoded), 0)
+    fields = struct.pack("<HHHHHIIIHH", 20, 0, 8, 0, 0x5821, crc, len(deflated), declared_size, len(encoded), 0)
     local = b"PK\x03\x04" + fields + encoded
     # version made by (3 = Unix), then comment length, disk, internal and external attributes, offset
-    central = (b"PK\x01\x02" + struct.pack("<H", 0x0314) + fields
-               + struct.pack("<HHHII", 0, 0, 0, 0o100644 << 16, len(body)) + encoded)
+    central = (
+        b"PK\x01\x02"
+        + struct.pack("<H", 0x0314)
+        + fields
+        + struct.pack("<HHHII", 0, 0, 0, 0o100644 << 16, len(body))
+        + encoded
+    )
     new_body, new_table = body + local + deflated, table + central
-    eocd = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, entries + 1, entries + 1, len(new_table),
-                                       len(new_body), 0)
+    eocd = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, entries + 1, entries + 1, len(new_table), len(new_body), 0)
     return new_body + new_table + eocd
 
 
@@ -290,7 +315,7 @@ def entry_count_lies() -> bytes:
     """30,000 entries, while the zip's end record claims 10."""
     data = bytearray(many_entries())
     end = data.rfind(b"PK\x05\x06")
-    data[end + 8:end + 12] = struct.pack("<HH", 10, 10)
+    data[end + 8 : end + 12] = struct.pack("<HH", 10, 10)
     return bytes(data)
 
 
@@ -307,7 +332,7 @@ def png_renamed() -> bytes:
 def truncated_zip() -> bytes:
     """A good zip cut off half way (an interrupted download)."""
     data = _small_good()
-    return data[:len(data) // 2]
+    return data[: len(data) // 2]
 
 
 def empty_zip() -> bytes:
@@ -327,14 +352,15 @@ def no_images() -> bytes:
 
 def class_with_one_image() -> bytes:
     """square/ has a single image."""
-    return build([(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(6)]
-                 + [("square/0.jpg", jpeg("square"))])
+    return build([(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(6)] + [("square/0.jpg", jpeg("square"))])
 
 
 def damaged_class() -> bytes:
     """square/ has six images, all truncated: only decoding finds out."""
-    return build([(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(6)]
-                 + [(f"square/{i}.jpg", jpeg("square", i)[:900]) for i in range(6)])
+    return build(
+        [(f"circle/{i}.jpg", jpeg("circle", i)) for i in range(6)]
+        + [(f"square/{i}.jpg", jpeg("square", i)[:900]) for i in range(6)]
+    )
 
 
 def encrypted_flag() -> bytes:
@@ -346,10 +372,12 @@ def accented_names() -> bytes:
     """Class names as a Mac writes them (decomposed accents) and as old zip tools do (UTF-8 bytes
     without the UTF-8 flag, which zipfile then reads as code page 437), plus a control character."""
     cafe_mac, cafe_pc, creme = "cafe\u0301", "caf\u00e9", "cr\u00e8me"
-    members = ([(f"train/{cafe_mac}/{i}.jpg", jpeg("circle", i)) for i in range(5)]
-               + [(f"val/{cafe_pc}/0.jpg", jpeg("circle", 9)), (f"val/{creme}/0.jpg", jpeg("square", 9))]
-               + [(f"train/{creme}/{i}.jpg", jpeg("square", i)) for i in range(5)]
-               + [("train/Icon\r", b""), ("train/tab\there.txt", b"")])
+    members = (
+        [(f"train/{cafe_mac}/{i}.jpg", jpeg("circle", i)) for i in range(5)]
+        + [(f"val/{cafe_pc}/0.jpg", jpeg("circle", 9)), (f"val/{creme}/0.jpg", jpeg("square", 9))]
+        + [(f"train/{creme}/{i}.jpg", jpeg("square", i)) for i in range(5)]
+        + [("train/Icon\r", b""), ("train/tab\there.txt", b"")]
+    )
     data = build(members)
     for name, _ in members:
         if creme in name:
@@ -395,8 +423,9 @@ def colour_jpeg(colour: str, seed: int) -> bytes:
 
 
 @cache
-def colour_dataset_zip(layout: str = "flat", classes: tuple[str, ...] = ("red", "green", "blue"),
-                       per_class: int = 30, seed: int = 0) -> bytes:
+def colour_dataset_zip(
+    layout: str = "flat", classes: tuple[str, ...] = ("red", "green", "blue"), per_class: int = 30, seed: int = 0
+) -> bytes:
     """A dataset of colour classes as people zip it: macOS junk included and one broken JPEG.
 
     ``layout`` is "flat" (<class>/...) or "split" (train/<class>/..., val/<class>/..., 25% in val).
@@ -409,6 +438,9 @@ def colour_dataset_zip(layout: str = "flat", classes: tuple[str, ...] = ("red", 
     first = members[0][0]
     members.append((first.replace(".jpg", "_broken.jpg"), colour_jpeg(classes[0], 99)[:600]))  # truncated
     prefix = "" if layout == "flat" else "train/"
-    members += [("__MACOSX/._" + first.rsplit("/", 1)[-1], b"\x00\x05\x16\x07AppleDouble"),
-                (f"{prefix}{classes[1]}/.DS_Store", b"\x00\x00\x00\x01Bud1"), ("Thumbs.db", b"\xd0\xcf\x11\xe0")]
+    members += [
+        ("__MACOSX/._" + first.rsplit("/", 1)[-1], b"\x00\x05\x16\x07AppleDouble"),
+        (f"{prefix}{classes[1]}/.DS_Store", b"\x00\x00\x00\x01Bud1"),
+        ("Thumbs.db", b"\xd0\xcf\x11\xe0"),
+    ]
     return build(members)

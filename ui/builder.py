@@ -39,9 +39,15 @@ CSS = """
 #builder-counts .bc-short { border-color: var(--color-accent); }
 """
 
-fill_in("builder_limits", classes=ZIP_LIMITS.max_classes, images=f"{ZIP_LIMITS.max_images:,}",
-        per_class=ZIP_LIMITS.min_images_per_class, file_mb=ZIP_LIMITS.max_file_bytes >> 20,
-        megapixels=ZIP_LIMITS.max_pixels // 1_000_000, total_mb=ZIP_LIMITS.max_zip_bytes >> 20)
+fill_in(
+    "builder_limits",
+    classes=ZIP_LIMITS.max_classes,
+    images=f"{ZIP_LIMITS.max_images:,}",
+    per_class=ZIP_LIMITS.min_images_per_class,
+    file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+    megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
+    total_mb=ZIP_LIMITS.max_zip_bytes >> 20,
+)
 
 
 def session_of(request: gr.Request | None) -> str:
@@ -66,20 +72,28 @@ def counts_html(request: gr.Request | None, draft: DatasetDraft | None) -> str:
     if draft is None or not draft.classes:
         return say(request, "builder_no_classes")
     minimum = ZIP_LIMITS.min_images_per_class
-    chips = "".join(f'<span class="bc-class{" bc-short" if n < minimum else ""}">'
-                    f'{say(request, "builder_count", name=name, n=n)}</span>'
-                    for name, n in draft.counts().itertuples(index=False))
+    chips = "".join(
+        f'<span class="bc-class{" bc-short" if n < minimum else ""}">'
+        f"{say(request, 'builder_count', name=name, n=n)}</span>"
+        for name, n in draft.counts().itertuples(index=False)
+    )
     short = draft.short_classes()
-    note = (say(request, "builder_needs_more", minimum=minimum) if short else
-            say(request, "builder_ready", images=draft.image_count, classes=len(draft.classes)))
+    note = (
+        say(request, "builder_needs_more", minimum=minimum)
+        if short
+        else say(request, "builder_ready", images=draft.image_count, classes=len(draft.classes))
+    )
     return f'<div class="bc-row">{chips}</div><p>{note}</p>'
 
 
 def gallery_value(request: gr.Request | None, draft: DatasetDraft | None, class_name: str | None):
     """The chosen class's images (paths in the draft's folder), labelled with the count."""
     items = draft.images.get(class_name, []) if draft is not None and class_name else []
-    label = (say(request, "builder_gallery", markup="text", name=class_name, n=len(items)) if class_name
-             else say(request, "builder_gallery_none", markup="text"))
+    label = (
+        say(request, "builder_gallery", markup="text", name=class_name, n=len(items))
+        if class_name
+        else say(request, "builder_gallery_none", markup="text")
+    )
     return gr.update(value=[(str(item.path), item.name) for item in items] or None, label=label, selected_index=None)
 
 
@@ -87,8 +101,11 @@ def view(request: gr.Request | None, draft: DatasetDraft | None, class_name: str
     """(class choice, counts, gallery) for the draft as it is now."""
     classes = draft.classes if draft is not None else []
     chosen = class_name if class_name in classes else (classes[0] if classes else None)
-    return (gr.update(choices=classes, value=chosen), counts_html(request, draft),
-            gallery_value(request, draft, chosen))
+    return (
+        gr.update(choices=classes, value=chosen),
+        counts_html(request, draft),
+        gallery_value(request, draft, chosen),
+    )
 
 
 def warn(problem: gr.Error, outputs: int, cleared: int = 0) -> tuple:
@@ -132,8 +149,12 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
             draft.add(class_name, path, name=name)
             added += 1
         except DraftError as problem:
-            if problem.code in ("draft_unknown_class", "draft_full_images", "draft_full_bytes",
-                                "draft_too_many_pixels"):
+            if problem.code in (
+                "draft_unknown_class",
+                "draft_full_images",
+                "draft_full_bytes",
+                "draft_too_many_pixels",
+            ):
                 problems.append(tell(request, problem.fact))
                 break  # the rest cannot fit either
             problems.append(tell(request, problem.fact))
@@ -143,8 +164,10 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
     if problems and not added:
         return warn(gr.Error(" ".join(problems[:3]), title=say(request, "builder_not_added_title")), 3, cleared=1)
     if problems:
-        gr.Warning(say(request, "builder_some_not_added", markup="text", n=len(paths) - added)
-                   + " " + " ".join(problems[:3]), title=say(request, "builder_not_added_title"))
+        gr.Warning(
+            say(request, "builder_some_not_added", markup="text", n=len(paths) - added) + " " + " ".join(problems[:3]),
+            title=say(request, "builder_not_added_title"),
+        )
     choice, counts, gallery = view(request, draft, class_name)
     return choice, counts, gallery, None  # the input is emptied, ready for the next ones
 
@@ -191,8 +214,11 @@ def dataset_zip_for(request: gr.Request | None) -> str:
         raise error(request, "builder_name_classes_first")
     short = draft.short_classes()
     if short:
-        raise refusal(request, Refusal("zip_too_few_images", classes=short, minimum=ZIP_LIMITS.min_images_per_class,
-                                       failed=0), title="builder_not_ready_title")
+        raise refusal(
+            request,
+            Refusal("zip_too_few_images", classes=short, minimum=ZIP_LIMITS.min_images_per_class, failed=0),
+            title="builder_not_ready_title",
+        )
     path = draft.to_zip(draft.folder / ZIP_NAME)
     DATASET_DRAFTS.put(session_of(request), draft)
     return str(path)
@@ -206,20 +232,43 @@ def build_builder() -> dict[str, gr.components.Component]:
     """The builder's components (inside the fine-tune tab's "Build it here" tab)."""
     gr.Markdown(T("builder_intro"))
     with gr.Row(equal_height=True):
-        names = gr.Textbox(label=T("builder_names"), placeholder=T("builder_names_placeholder"),
-                           info=T("builder_names_info"), scale=4, elem_id="builder-names")
+        names = gr.Textbox(
+            label=T("builder_names"),
+            placeholder=T("builder_names_placeholder"),
+            info=T("builder_names_info"),
+            scale=4,
+            elem_id="builder-names",
+        )
         name_button = gr.Button(T("builder_set"), scale=1, min_width=120, elem_id="builder-set")
     chosen = gr.Radio([], label=T("builder_class"), info=T("builder_class_info"), elem_id="builder-class")
     with gr.Row(equal_height=False):
         with gr.Column(min_width=260):
-            files = gr.File(label=T("builder_files"), file_count="multiple", file_types=["image"], type="filepath",
-                            elem_id="builder-files")
+            files = gr.File(
+                label=T("builder_files"),
+                file_count="multiple",
+                file_types=["image"],
+                type="filepath",
+                elem_id="builder-files",
+            )
         with gr.Column(min_width=260):
-            camera = gr.Image(label=T("builder_camera"), sources=["webcam"], type="filepath", image_mode=None,
-                              elem_id="builder-camera", webcam_options=gr.WebcamOptions(mirror=False))
+            camera = gr.Image(
+                label=T("builder_camera"),
+                sources=["webcam"],
+                type="filepath",
+                image_mode=None,
+                elem_id="builder-camera",
+                webcam_options=gr.WebcamOptions(mirror=False),
+            )
     counts = gr.HTML(T("builder_no_classes"), elem_id="builder-counts")
-    gallery = gr.Gallery(label=T("builder_gallery_none"), columns=6, fit_columns=False, height=260, object_fit="cover",
-                         allow_preview=False, elem_id="builder-gallery")
+    gallery = gr.Gallery(
+        label=T("builder_gallery_none"),
+        columns=6,
+        fit_columns=False,
+        height=260,
+        object_fit="cover",
+        allow_preview=False,
+        elem_id="builder-gallery",
+    )
     selected = gr.State(None)  # the index of the image clicked in the gallery
     with gr.Row():
         remove = gr.Button(T("builder_remove"), size="sm", elem_id="builder-remove")
@@ -234,7 +283,8 @@ def build_builder() -> dict[str, gr.components.Component]:
     gr.on([name_button.click, names.submit], set_classes, [names, chosen], shown, **common)
     files.upload(add_images, [files, chosen], [*shown, files], show_progress="minimal", **common)
     camera.input(add_images, [camera, chosen], [*shown, camera], show_progress="minimal", **common).then(
-        None, None, None, js=REOPEN_CAMERA_JS, api_visibility="private")
+        None, None, None, js=REOPEN_CAMERA_JS, api_visibility="private"
+    )
     chosen.change(show_class, chosen, [gallery, selected], api_visibility="private", show_progress="hidden")
     gallery.select(chosen_image, None, selected, api_visibility="private", show_progress="hidden", queue=False)
     remove.click(remove_image, [chosen, selected], [*shown, selected], **common)

@@ -16,9 +16,11 @@ from nets.compare import CompareError
 from nets.facts import Fact
 from ui.text import T, Written, refusal, say, tell
 
-API_DESCRIPTION = ("Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
-                   "LeNet, AlexNet (2012 and torchvision) and AlexNet with a new head for N classes, plus "
-                   "chosen later classics.")
+API_DESCRIPTION = (
+    "Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
+    "LeNet, AlexNet (2012 and torchvision) and AlexNet with a new head for N classes, plus "
+    "chosen later classics."
+)
 
 
 def headings(request: gr.Request | None, columns) -> list[str]:
@@ -56,8 +58,14 @@ def show_models(table: pd.DataFrame | None, request: gr.Request = None):
     splits = []
     for measure, title in (("parameters", "compare_params_split"), ("compute", "compare_compute_split")):
         rows = shares[shares["measure"] == measure]
-        splits.append(stacked_bar_chart(names, [list(rows[rows["model"] == name]["percent"]) for name in names],
-                                        parts, say(request, title, markup="text")))
+        splits.append(
+            stacked_bar_chart(
+                names,
+                [list(rows[rows["model"] == name]["percent"]) for name in names],
+                parts,
+                say(request, title, markup="text"),
+            )
+        )
     return readable(table, request), params, compute, *splits
 
 
@@ -71,8 +79,10 @@ def layer_breakdown(model: str, finetune_classes: float = 5, request: gr.Request
 
 def claims_table(request: gr.Request = None) -> pd.DataFrame:
     """The note's claims beside the exact counts, in the visitor's language."""
-    rows = [(say(request, f"{claim.code}_title"), say(request, f"{claim.code}_note"), exact_text(request, claim))
-            for claim in compare.note_claims()]
+    rows = [
+        (say(request, f"{claim.code}_title"), say(request, f"{claim.code}_note"), exact_text(request, claim))
+        for claim in compare.note_claims()
+    ]
     return pd.DataFrame(rows, columns=headings(request, ("claim", "note_says", "exact")))
 
 
@@ -99,8 +109,12 @@ def layers_text(request: gr.Request | None, counts: dict[str, int]) -> Written:
 
 def two_gpu_text(request: gr.Request = None) -> str:
     """One paragraph: why the 2012 AlexNet was split over two GPUs, and what the split cost."""
-    return "**" + say(request, "compare_two_gpus_title", markup="markdown") + "** " + tell(
-        request, compare.two_gpu_split(), markup="markdown")
+    return (
+        "**"
+        + say(request, "compare_two_gpus_title", markup="markdown")
+        + "** "
+        + tell(request, compare.two_gpu_split(), markup="markdown")
+    )
 
 
 def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Dropdown]:
@@ -112,14 +126,28 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
     otherwise send 160 requests for tables nobody looks at yet)."""
     gr.Markdown(T("compare_intro"))
     with gr.Row():
-        classes = gr.Number(value=5, minimum=2, maximum=1000, precision=0, label=T("compare_classes"),
-                            info=T("compare_classes_info"), scale=1, min_width=220)
+        classes = gr.Number(
+            value=5,
+            minimum=2,
+            maximum=1000,
+            precision=0,
+            label=T("compare_classes"),
+            info=T("compare_classes_info"),
+            scale=1,
+            min_width=220,
+        )
         extras = gr.CheckboxGroup(list(compare.EXTRA_MODELS), label=T("compare_extras"), scale=3)
     data = gr.Dataframe(visible=False)  # the table as the API returns it: documented column names
     # The model's name stays in sight (pinned); the numbers scroll beside it, under headings that
     # wrap between words (fixed widths: on a phone, auto widths wrapped them letter by letter).
-    table = gr.Dataframe(label=T("compare_table"), interactive=False, wrap=True, elem_id="models-table",
-                         pinned_columns=1, column_widths=["150px"] + ["112px"] * 10)
+    table = gr.Dataframe(
+        label=T("compare_table"),
+        interactive=False,
+        wrap=True,
+        elem_id="models-table",
+        pinned_columns=1,
+        column_widths=["150px"] + ["112px"] * 10,
+    )
     gr.Markdown(T("compare_columns"))
     with gr.Row(equal_height=False):  # side by side on a computer, one under the other on a phone
         with gr.Column(min_width=340):
@@ -133,21 +161,43 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
         with gr.Column(min_width=340):
             compute_split = gr.HTML(min_height=120, elem_id="compute-split")
     with gr.Row():
-        layer_model = gr.Dropdown(list(compare.MODELS) + list(compare.EXTRA_MODELS),
-                                  value=compare.ALEXNET_TORCHVISION, label=T("compare_layers_model"), scale=1)
+        layer_model = gr.Dropdown(
+            list(compare.MODELS) + list(compare.EXTRA_MODELS),
+            value=compare.ALEXNET_TORCHVISION,
+            label=T("compare_layers_model"),
+            scale=1,
+        )
     layers = gr.Dataframe(label=T("compare_layers"), interactive=False, wrap=True, max_height=420)
     gr.Markdown(T("compare_claims_title"))
     claims = gr.Dataframe(interactive=False, wrap=True, show_label=False, column_widths=["20%", "30%", "50%"])
     two_gpus = gr.Markdown(elem_id="two-gpus")  # the 2012 network's split over two GPUs: why, and its cost
 
     # always_last: a change while the tables are being counted is counted next, never dropped
-    gr.on([tab.select, classes.change, extras.change], compare_models, [classes, extras], data,
-          api_name="compare_models", api_description=API_DESCRIPTION, show_progress="minimal",
-          trigger_mode="always_last").then(
-        show_models, data, [table, params_chart, compute_chart, params_split, compute_split],
-        api_visibility="private", show_progress="hidden")
-    gr.on([tab.select, layer_model.change, classes.change], layer_breakdown, [layer_model, classes], layers,
-          api_visibility="private", show_progress="minimal", trigger_mode="always_last")
+    gr.on(
+        [tab.select, classes.change, extras.change],
+        compare_models,
+        [classes, extras],
+        data,
+        api_name="compare_models",
+        api_description=API_DESCRIPTION,
+        show_progress="minimal",
+        trigger_mode="always_last",
+    ).then(
+        show_models,
+        data,
+        [table, params_chart, compute_chart, params_split, compute_split],
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    gr.on(
+        [tab.select, layer_model.change, classes.change],
+        layer_breakdown,
+        [layer_model, classes],
+        layers,
+        api_visibility="private",
+        show_progress="minimal",
+        trigger_mode="always_last",
+    )
     tab.select(claims_table, None, claims, api_visibility="private", show_progress="hidden")
     tab.select(two_gpu_text, None, two_gpus, api_visibility="private", show_progress="hidden")
     return classes, extras, layer_model

@@ -29,31 +29,39 @@ gr.set_static_paths([WEB_WEIGHTS_FILE.parent])  # the weights are served as they
 
 API = {
     "predict_digit": "Read a handwritten digit with LeNet (trained on MNIST). Input: a Sketchpad value whose "
-                     "composite is an image of one digit (dark on light or light on dark). Output: the top 3 "
-                     "digits with probabilities; empty when the image holds no digit.",
+    "composite is an image of one digit (dark on light or light on dark). Output: the top 3 "
+    "digits with probabilities; empty when the image holds no digit.",
     "explain_convolution": "How LeNet computed one pixel of a feature map for a drawing. Input: a Sketchpad "
-                           "value, layer (1 or 2), feature map (channel), row, column. Output: patch and kernel "
-                           "(in_channels x 5 x 5), products, bias, sum (patch . kernel + bias), relu, value (the "
-                           "model's own feature-map value there), input_box [top, left, bottom, right) on the "
-                           "32x32 input, and pool (the 2x2 average-pooling block that follows).",
+    "value, layer (1 or 2), feature map (channel), row, column. Output: patch and kernel "
+    "(in_channels x 5 x 5), products, bias, sum (patch . kernel + bias), relu, value (the "
+    "model's own feature-map value there), input_box [top, left, bottom, right) on the "
+    "32x32 input, and pool (the 2x2 average-pooling block that follows).",
     "preprocessing_lesson": "The same drawing read three ways, with LeNet's answer for each: the whole canvas "
-                            "squeezed to 28x28, cropped but not centred, and MNIST's way (what the app does; it "
-                            "always agrees with predict_digit). Output: a table with columns way, digit, "
-                            "confidence.",
+    "squeezed to 28x28, cropped but not centred, and MNIST's way (what the app does; it "
+    "always agrees with predict_digit). Output: a table with columns way, digit, "
+    "confidence.",
 }
 
 
 def page_texts() -> dict[str, dict[str, str]]:
     """The sentences digit_lab.js shows, in every language (it picks the page's)."""
     wanted = ("digit_", "preprocessing_way_")
-    return {language: {key: text for key, text in sentences.items() if key.startswith(wanted)}
-            for language, sentences in TEXT.items()}
+    return {
+        language: {key: text for key, text in sentences.items() if key.startswith(wanted)}
+        for language, sentences in TEXT.items()
+    }
 
 
 def example_urls() -> list[dict[str, object]]:
     """The example digits as data: URLs (a few KB each, sent with the page)."""
-    return [{"name": path.stem, "digit": int(path.stem.split("_")[1]),
-             "src": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()} for path in EXAMPLES]
+    return [
+        {
+            "name": path.stem,
+            "digit": int(path.stem.split("_")[1]),
+            "src": "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode(),
+        }
+        for path in EXAMPLES
+    ]
 
 
 def lab_code() -> str:
@@ -74,8 +82,9 @@ def whole(value: float | None) -> int | float | None:
     return int(value) if isinstance(value, (int, float)) and float(value).is_integer() else value
 
 
-def explain_convolution(sketch: dict | None, layer: float, channel: float, row: float, col: float,
-                        request: gr.Request = None) -> dict:
+def explain_convolution(
+    sketch: dict | None, layer: float, channel: float, row: float, col: float, request: gr.Request = None
+) -> dict:
     """The numbers behind one feature-map pixel, as the browser shows them (the Python reference)."""
     value = accept(sketch, request)
     try:
@@ -85,16 +94,23 @@ def explain_convolution(sketch: dict | None, layer: float, channel: float, row: 
     digit = DIGITS.digit(value)
     if digit is None:
         raise error(request, "digit_no_digit")
-    return convolution.explain_convolution(DIGITS.model, digit.tensor, whole(layer), whole(channel), whole(row),
-                                           whole(col))
+    return convolution.explain_convolution(
+        DIGITS.model, digit.tensor, whole(layer), whole(channel), whole(row), whole(col)
+    )
 
 
 def preprocessing_lesson(sketch: dict | None, request: gr.Request = None) -> pd.DataFrame:
     """The drawing read three ways, with LeNet's answer for each (way in words, digit, confidence)."""
-    rows = [(say(request, f"preprocessing_way_{way}", markup="text"), digit,
-             None if confidence is None else round(confidence, 4))
-            for way, digit, confidence in convolution.preprocessing_lesson(accept(sketch, request), DIGITS.weights,
-                                                                            DIGITS.model)]
+    rows = [
+        (
+            say(request, f"preprocessing_way_{way}", markup="text"),
+            digit,
+            None if confidence is None else round(confidence, 4),
+        )
+        for way, digit, confidence in convolution.preprocessing_lesson(
+            accept(sketch, request), DIGITS.weights, DIGITS.model
+        )
+    ]
     return pd.DataFrame(rows, columns=["way", "digit", "confidence"])
 
 
@@ -119,10 +135,22 @@ def build_digit_tab() -> None:
         explained = gr.JSON(label="explanation")
         lesson = gr.Dataframe(label="lesson")
     limits = dict(concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet")
-    gr.on([], predict_digit, sketch, answer, api_name="predict_digit", api_description=API["predict_digit"],
-          **limits)
-    gr.on([], explain_convolution, [sketch, layer, channel, row, col], explained, api_name="explain_convolution",
-          api_description=API["explain_convolution"], **limits)
-    gr.on([], preprocessing_lesson, sketch, lesson, api_name="preprocessing_lesson",
-          api_description=API["preprocessing_lesson"], **limits)
-
+    gr.on([], predict_digit, sketch, answer, api_name="predict_digit", api_description=API["predict_digit"], **limits)
+    gr.on(
+        [],
+        explain_convolution,
+        [sketch, layer, channel, row, col],
+        explained,
+        api_name="explain_convolution",
+        api_description=API["explain_convolution"],
+        **limits,
+    )
+    gr.on(
+        [],
+        preprocessing_lesson,
+        sketch,
+        lesson,
+        api_name="preprocessing_lesson",
+        api_description=API["preprocessing_lesson"],
+        **limits,
+    )

@@ -34,8 +34,14 @@ from ui.server import BUDGETS, IDLE_CORES, Budgets
 from ui.text import say
 
 TRAINING = ("finetune", "lenet-train")  # the concurrency ids of training jobs (each counted on its own)
-WORK_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/upload", "/gradio_api/component_server",
-                 "/gradio_api/run/", "/gradio_api/api/")
+WORK_PREFIXES = (
+    "/gradio_api/queue/join",
+    "/gradio_api/call/",
+    "/gradio_api/upload",
+    "/gradio_api/component_server",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+)
 
 
 def client_address(scope: dict) -> str:
@@ -120,8 +126,9 @@ class Guard:
             return await self.app(scope, receive, send)
         body = await self.read_body(receive, self.budgets.json_body_bytes)
         if body is None:
-            return await self.refuse(("guard_body_too_large", 413, {"limit": self.budgets.json_body_bytes}),
-                                     request, scope, None, send)
+            return await self.refuse(
+                ("guard_body_too_large", 413, {"limit": self.budgets.json_body_bytes}), request, scope, None, send
+            )
         if scope["path"].startswith("/gradio_api/component_server"):
             # Components' own server functions: none of this app's visible components has one (the
             # digit canvas draws in the page; the Sketchpad behind /predict_digit takes files with
@@ -157,8 +164,11 @@ class Guard:
                 if now - window.started > b.upload_window_seconds:
                     window.started, window.bytes = now, 0
                 if window.bytes + length > b.upload_bytes_per_window:
-                    return ("guard_upload_budget", 429,
-                            {"limit": b.upload_bytes_per_window, "minutes": b.upload_window_seconds // 60})
+                    return (
+                        "guard_upload_budget",
+                        429,
+                        {"limit": b.upload_bytes_per_window, "minutes": b.upload_window_seconds // 60},
+                    )
                 window.bytes += length
             elif length > b.json_body_bytes and length > 16 << 20:  # smaller ones are drained first, see read_body
                 return "guard_body_too_large", 413, {"limit": b.json_body_bytes}
@@ -206,8 +216,9 @@ class Guard:
     def public_function(self, scope: dict):
         """The documented endpoint a /gradio_api/call/<name> request names, or None."""
         name = scope["path"].removeprefix("/gradio_api/call/").strip("/").split("/")[0]
-        return next((f for f in self.blocks(scope).fns.values()
-                     if f.api_name == name and f.api_visibility == "public"), None)
+        return next(
+            (f for f in self.blocks(scope).fns.values() if f.api_name == name and f.api_visibility == "public"), None
+        )
 
     def concurrency_id(self, scope: dict, payload: dict) -> str | None:
         fns = self.blocks(scope).fns
@@ -222,14 +233,17 @@ class Guard:
     def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
         """(session, address) of every training job of this kind queued or running."""
         queue = self.blocks(scope)._queue
-        return [(event.session_hash, client_address(event.request.scope))
-                for event in list(queue.event_ids_to_events.values())
-                if event.fn.concurrency_id == kind and event.request is not None]
+        return [
+            (event.session_hash, client_address(event.request.scope))
+            for event in list(queue.event_ids_to_events.values())
+            if event.fn.concurrency_id == kind and event.request is not None
+        ]
 
     def is_training(self, scope: dict, session) -> bool:
         """The session has a training job (of any kind) queued or running."""
-        return isinstance(session, str) and any(s == session for kind in TRAINING
-                                                for s, _ in self.live_jobs(scope, kind))
+        return isinstance(session, str) and any(
+            s == session for kind in TRAINING for s, _ in self.live_jobs(scope, kind)
+        )
 
     def waiting_jobs(self, scope: dict, kind: str) -> int:
         waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(kind)

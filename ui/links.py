@@ -68,5 +68,19 @@ def restore_view(request: gr.Request):
 
 
 # Parameters the page itself uses (Gradio's own, and the digit tab's, read in the browser).
-KNOWN = {"tab", "photo", "zip", "strategy", "epochs", "classes", "extras", "layers", "digit", "draw", "explain",
-         "__theme", "view", "lang"}
+KNOWN = {
+    "tab",
+    "photo",
+    "zip",
+    "strategy",
+    "epochs",
+    "classes",
+    "extras",
+    "layers",
+    "digit",
+    "draw",
+    "explain",
+    "__theme",
+    "view",
+    "lang",
+}

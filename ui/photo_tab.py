@@ -20,11 +20,11 @@ from ui.text import T, error, refusal, say
 
 API = {
     "classify_photo": "Classify a photo with torchvision's ImageNet AlexNet. Input: an image file (at most "
-                      "50 megapixels). Output: the 5 most likely ImageNet classes with probabilities.",
+    "50 megapixels). Output: the 5 most likely ImageNet classes with probabilities.",
     "explain_photo": "Grad-CAM: where AlexNet looked, at a chosen layer, for a chosen class. Input: an image file, "
-                     "a layer ('conv1' to 'conv5'), an ImageNet class name ('' for AlexNet's top guess). Output: "
-                     "the heatmap over the photo, and the class explained (name, index, probability, rank, layer, "
-                     "the heatmap's cells a side).",
+    "a layer ('conv1' to 'conv5'), an ImageNet class name ('' for AlexNet's top guess). Output: "
+    "the heatmap over the photo, and the class explained (name, index, probability, rank, layer, "
+    "the heatmap's cells a side).",
 }
 LAYER_CHOICES = list(photo.LAYERS)
 # Empties the answer, the heatmap and the timing at once, in the browser (an empty label, no image,
@@ -113,9 +113,16 @@ def display_copy(picture: Image.Image) -> Image.Image:
 
 
 def explained_text(request: gr.Request | None, explanation: photo.Explanation) -> str:
-    return say(request, "photo_explained", markup="markdown", cam_class=explanation.class_name,
-               rank=explanation.rank, p=explanation.probability, layer=explanation.layer,
-               cells=explanation.cells)
+    return say(
+        request,
+        "photo_explained",
+        markup="markdown",
+        cam_class=explanation.class_name,
+        rank=explanation.rank,
+        p=explanation.probability,
+        layer=explanation.layer,
+        cells=explanation.cells,
+    )
 
 
 def heatmap_of(display: Image.Image, explanation_of) -> tuple[Image.Image, photo.Explanation]:
@@ -168,12 +175,18 @@ def explain_photo(image_path: str | None, layer: str = "conv5", target: str = ""
         model = imagenet_alexnet(request)
         picture = open_photo(image_path, request)
         heatmap, explanation = heatmap_of(
-            display_copy(picture), lambda size: photo.grad_cam(model, picture, layer, target or None, cam_size=size))
+            display_copy(picture), lambda size: photo.grad_cam(model, picture, layer, target or None, cam_size=size)
+        )
     except photo.ExplainError as problem:
         raise refusal(request, problem) from None
-    return heatmap, {"class": explanation.class_name, "index": explanation.class_index,
-                     "probability": round(explanation.probability, 6), "rank": explanation.rank,
-                     "layer": explanation.layer, "cells": explanation.cells}
+    return heatmap, {
+        "class": explanation.class_name,
+        "index": explanation.class_index,
+        "probability": round(explanation.probability, 6),
+        "rank": explanation.rank,
+        "layer": explanation.layer,
+        "cells": explanation.cells,
+    }
 
 
 @functools.lru_cache(maxsize=2)
@@ -218,32 +231,49 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
     notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            picture = PhotoUpload(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"],
-                                  height=360, label=T("photo_input"), elem_id="photo-input")
+            picture = PhotoUpload(
+                type="filepath",
+                image_mode=None,
+                sources=["upload", "webcam", "clipboard"],
+                height=360,
+                label=T("photo_input"),
+                elem_id="photo-input",
+            )
             run = gr.Button(T("photo_run"), variant="primary")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Label(num_top_classes=5, label=T("photo_answer"), elem_id="photo-prediction")
             timing = gr.Markdown(elem_id="photo-timing")
-    gr.Examples(examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))], inputs=picture,
-                label=T("photo_examples"), api_visibility="private")
+    gr.Examples(
+        examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))],
+        inputs=picture,
+        label=T("photo_examples"),
+        api_visibility="private",
+    )
     gr.Markdown(T("photo_lab_title"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             heatmap = gr.Image(label=T("photo_cam"), interactive=False, height=360, elem_id="photo-cam")
         with gr.Column(scale=1, min_width=300):
-            layer = gr.Radio(LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"),
-                             elem_id="photo-layer")
-            target = gr.Dropdown(photo.class_names(), value=None, filterable=True, label=T("photo_target"),
-                                 info=T("photo_target_info"), elem_id="photo-target")
+            layer = gr.Radio(
+                LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"), elem_id="photo-layer"
+            )
+            target = gr.Dropdown(
+                photo.class_names(),
+                value=None,
+                filterable=True,
+                label=T("photo_target"),
+                info=T("photo_target_info"),
+                elem_id="photo-target",
+            )
             gr.Markdown(T("photo_cam_explain"))
     with gr.Accordion(T("photo_inside_title"), open=False) as inside, gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             gr.Markdown(T("photo_filters_explain"))
-            filters = gr.Image(label=T("photo_filters"), interactive=False, visible=False, height=360,
-                               elem_id="photo-filters")
+            filters = gr.Image(
+                label=T("photo_filters"), interactive=False, visible=False, height=360, elem_id="photo-filters"
+            )
         with gr.Column(scale=1, min_width=300):
-            maps_layer = gr.Radio(LAYER_CHOICES, value="conv1", label=T("photo_maps_layer"),
-                                  elem_id="photo-maps-layer")
+            maps_layer = gr.Radio(LAYER_CHOICES, value="conv1", label=T("photo_maps_layer"), elem_id="photo-maps-layer")
             maps = gr.Image(label=T("photo_maps"), interactive=False, height=360, elem_id="photo-maps")
             maps_caption = gr.Markdown(elem_id="photo-maps-caption")
     with gr.Column(visible=False):  # for programs: the lab's own heatmap, as an endpoint
@@ -256,22 +286,52 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
     def after_a_photo(event):
         """What follows a classified photo: the classes to explain, the heatmap, the feature maps."""
         event.success(class_choices, seen, target, api_visibility="private", show_progress="hidden").then(
-            explain_seen, [seen, layer, target], [heatmap, timing], **quiet).then(
-            feature_maps, [seen, maps_layer], [maps, maps_caption], **quiet)
+            explain_seen, [seen, layer, target], [heatmap, timing], **quiet
+        ).then(feature_maps, [seen, maps_layer], [maps, maps_caption], **quiet)
 
-    after_a_photo(run.click(classify_photo, picture, [answer, seen], api_name="classify_photo",
-                            api_description=API["classify_photo"], **limits))
+    after_a_photo(
+        run.click(
+            classify_photo,
+            picture,
+            [answer, seen],
+            api_name="classify_photo",
+            api_description=API["classify_photo"],
+            **limits,
+        )
+    )
     # A new photo: the old answer goes at once, in the browser; then the new one is computed.
     picture.change(None, None, [answer, heatmap, timing], js=CLEAR_JS, queue=False, api_visibility="private")
-    after_a_photo(picture.change(photo_changed, picture, [answer, seen], api_visibility="private",
-                                 trigger_mode="always_last", **limits))
+    after_a_photo(
+        picture.change(
+            photo_changed, picture, [answer, seen], api_visibility="private", trigger_mode="always_last", **limits
+        )
+    )
     # Another layer or class: only a backward pass through the kept analysis.
-    gr.on([layer.input, target.input], explain_seen, [seen, layer, target], [heatmap, timing],
-          trigger_mode="always_last", **quiet)
+    gr.on(
+        [layer.input, target.input],
+        explain_seen,
+        [seen, layer, target],
+        [heatmap, timing],
+        trigger_mode="always_last",
+        **quiet,
+    )
     maps_layer.input(feature_maps, [seen, maps_layer], [maps, maps_caption], trigger_mode="always_last", **quiet)
-    gr.on([tab.select, run.click, picture.change], weights_notice, None, notice, api_visibility="private",
-          show_progress="hidden")
+    gr.on(
+        [tab.select, run.click, picture.change],
+        weights_notice,
+        None,
+        notice,
+        api_visibility="private",
+        show_progress="hidden",
+    )
     gr.on([tab.select, inside.expand], first_layer, None, filters, api_visibility="private", show_progress="hidden")
-    gr.on([], explain_photo, [picture, api_layer, api_target], [api_heatmap, api_explained], api_name="explain_photo",
-          api_description=API["explain_photo"], **limits)
+    gr.on(
+        [],
+        explain_photo,
+        [picture, api_layer, api_target],
+        [api_heatmap, api_explained],
+        api_name="explain_photo",
+        api_description=API["explain_photo"],
+        **limits,
+    )
     return picture

@@ -30,10 +30,12 @@ from ui.server import (
 )
 from ui.text import T, error, refusal, say, worded
 
-API = ("Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
-       "only, the whole classifier with dropout and augmentation, the whole classifier without them, and "
-       "optionally all layers. Returns a table with a row per way: way, trainable_parameters, seconds, "
-       "best_train_acc, best_val_acc, gap (train minus validation: the overfitting), best_epoch, epochs_done.")
+API = (
+    "Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
+    "only, the whole classifier with dropout and augmentation, the whole classifier without them, and "
+    "optionally all layers. Returns a table with a row per way: way, trainable_parameters, seconds, "
+    "best_train_acc, best_val_acc, gap (train minus validation: the overfitting), best_epoch, epochs_done."
+)
 
 
 def way_names(request: gr.Request | None) -> dict[str, str]:
@@ -43,11 +45,19 @@ def way_names(request: gr.Request | None) -> dict[str, str]:
 def race_chart(request: gr.Request | None, histories: dict[str, pd.DataFrame]) -> str:
     """Every way's validation accuracy per epoch, in one plot."""
     names = way_names(request)
-    series = {names[way]: list(zip(history["epoch"], history["val_acc"], strict=True))
-              for way, history in histories.items() if len(history)}
-    return line_chart(series, title=say(request, "race_chart_title", markup="text"),
-                      x_title=say(request, "axis_epoch", markup="text"),
-                      y_title=say(request, "race_axis", markup="text"), y_range=(0.0, 1.0), percent=True)
+    series = {
+        names[way]: list(zip(history["epoch"], history["val_acc"], strict=True))
+        for way, history in histories.items()
+        if len(history)
+    }
+    return line_chart(
+        series,
+        title=say(request, "race_chart_title", markup="text"),
+        x_title=say(request, "axis_epoch", markup="text"),
+        y_title=say(request, "race_axis", markup="text"),
+        y_range=(0.0, 1.0),
+        percent=True,
+    )
 
 
 def race_table(request: gr.Request | None, table: pd.DataFrame, api: bool) -> pd.DataFrame:
@@ -59,8 +69,14 @@ def race_table(request: gr.Request | None, table: pd.DataFrame, api: bool) -> pd
 
 
 @on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a race may be
-def race_job(archive, epochs: float = 8, include_all: bool = False, switch: StopSwitch | None = None,
-             progress=gr.Progress(), request: gr.Request = None):
+def race_job(
+    archive,
+    epochs: float = 8,
+    include_all: bool = False,
+    switch: StopSwitch | None = None,
+    progress=gr.Progress(),
+    request: gr.Request = None,
+):
     """Read the zip, then train each way in turn, reporting as it goes (a generator of updates)."""
     if archive is None:
         raise error(request, "ft_no_zip")
@@ -82,24 +98,30 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
         dataset = read_image_zip(path, limits=ZIP_LIMITS)
         yield dataset
         left = max(1.0, deadline - time.monotonic())
-        yield from race.race(backbone, dataset, epochs_int, ways, time_limit=left,
-                             should_stop=lambda: stop.pressed, cancelled=closed)
+        yield from race.race(
+            backbone, dataset, epochs_int, ways, time_limit=left, should_stop=lambda: stop.pressed, cancelled=closed
+        )
 
     histories: dict[str, pd.DataFrame] = {}
     rows: list[dict] = []
     finished = None
     turns = ServerTurns(nothing=(gr.skip(), gr.skip(), gr.skip()))
     try:
-        for event in run_in_background(job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads,
-                                       heartbeat=BEAT_SECONDS):
+        for event in run_in_background(
+            job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads, heartbeat=BEAT_SECONDS
+        ):
             update = None
             match event:
                 case race.WayStarted(way=way, number=number, count=count):
                     current = (way, number, count)
-                    update = (say(request, "race_running", markup="markdown", way=names[way], number=number,
-                                  count=count), gr.skip(), gr.skip())
-                    progress((number - 1, count), desc=say(request, "race_stage", way=names[way], number=number,
-                                                           count=count))
+                    update = (
+                        say(request, "race_running", markup="markdown", way=names[way], number=number, count=count),
+                        gr.skip(),
+                        gr.skip(),
+                    )
+                    progress(
+                        (number - 1, count), desc=say(request, "race_stage", way=names[way], number=number, count=count)
+                    )
                 case race.WayProgress(event=inner):
                     way, number, count = current
                     match inner:  # the way's own progress: features first (a tenth), then its epochs
@@ -113,13 +135,18 @@ def race_job(archive, epochs: float = 8, include_all: bool = False, switch: Stop
                             update = gr.skip(), race_chart(request, histories), gr.skip()
                         case _:
                             fraction = 0.0
-                    progress((number - 1 + min(fraction, 1.0)) / count,
-                             desc=say(request, "race_stage", way=names[way], number=number, count=count))
+                    progress(
+                        (number - 1 + min(fraction, 1.0)) / count,
+                        desc=say(request, "race_stage", way=names[way], number=number, count=count),
+                    )
                 case race.WayFinished(row=row, history=history):
                     rows.append(row)
                     histories[row["way"]] = history
-                    update = (gr.skip(), race_chart(request, histories),
-                              race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api))
+                    update = (
+                        gr.skip(),
+                        race_chart(request, histories),
+                        race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api),
+                    )
                 case race.RaceFinished() as finished:
                     pass
                 case _:  # the dataset, read; or a heartbeat
@@ -148,8 +175,17 @@ def race_status(request: gr.Request | None, table: pd.DataFrame, planned: int) -
     fastest = table.loc[table["seconds"].idxmin()]
     best = table.loc[table["best_val_acc"].idxmax()]
     widest = table.loc[table["gap"].idxmax()]
-    text = say(request, "race_done", markup="markdown", fastest=names[fastest["way"]], seconds=fastest["seconds"],
-               best=names[best["way"]], val=best["best_val_acc"], widest=names[widest["way"]], gap=widest["gap"])
+    text = say(
+        request,
+        "race_done",
+        markup="markdown",
+        fastest=names[fastest["way"]],
+        seconds=fastest["seconds"],
+        best=names[best["way"]],
+        val=best["best_val_acc"],
+        widest=names[widest["way"]],
+        gap=widest["gap"],
+    )
     if len(table) < planned:
         text += " " + say(request, "race_cut_short", markup="markdown", ran=len(table), planned=planned)
     return text
@@ -160,10 +196,19 @@ def build_race(archive: gr.File, prepare) -> None:
     with gr.Accordion(T("race_title"), open=False, elem_id="race"):
         gr.Markdown(T("race_intro"))
         with gr.Row(equal_height=False):
-            epochs = gr.Slider(1, 30, value=8, step=1, label=T("race_epochs_label"), info=T("race_epochs_info"),
-                               min_width=240, elem_id="race-epochs")
-            include_all = gr.Checkbox(value=False, label=T("race_include_all"), info=T("race_include_all_info"),
-                                      elem_id="race-all")
+            epochs = gr.Slider(
+                1,
+                30,
+                value=8,
+                step=1,
+                label=T("race_epochs_label"),
+                info=T("race_epochs_info"),
+                min_width=240,
+                elem_id="race-epochs",
+            )
+            include_all = gr.Checkbox(
+                value=False, label=T("race_include_all"), info=T("race_include_all_info"), elem_id="race-all"
+            )
         with gr.Row():
             start = gr.Button(T("race_start"), variant="primary", elem_id="race-start")
             stop = gr.Button(T("ft_stop"), interactive=False, elem_id="race-stop")
@@ -174,17 +219,43 @@ def build_race(archive: gr.File, prepare) -> None:
         gr.Markdown(T("race_read"))
     switch = gr.State()
     source, prepare_fn = prepare
-    job = start.click(
-        prepare_fn, source, archive, api_visibility="private", concurrency_id="builder", show_progress="hidden",
-    ).success(
-        lambda current: (current if current is not None and current.busy else StopSwitch(),
-                         gr.update(interactive=True), gr.update(visible=True)),
-        switch, [switch, stop, progress_line], queue=False, api_visibility="private",
-    ).then(
-        race_job, [archive, epochs, include_all, switch], [status, chart, table], api_name="race_strategies",
-        api_description=API, concurrency_limit=FINETUNE_CONCURRENCY, concurrency_id="finetune",
-        time_limit=FINETUNE_TIME_LIMIT + 120, show_progress_on=progress_line,
+    job = (
+        start.click(
+            prepare_fn,
+            source,
+            archive,
+            api_visibility="private",
+            concurrency_id="builder",
+            show_progress="hidden",
+        )
+        .success(
+            lambda current: (
+                current if current is not None and current.busy else StopSwitch(),
+                gr.update(interactive=True),
+                gr.update(visible=True),
+            ),
+            switch,
+            [switch, stop, progress_line],
+            queue=False,
+            api_visibility="private",
+        )
+        .then(
+            race_job,
+            [archive, epochs, include_all, switch],
+            [status, chart, table],
+            api_name="race_strategies",
+            api_description=API,
+            concurrency_limit=FINETUNE_CONCURRENCY,
+            concurrency_id="finetune",
+            time_limit=FINETUNE_TIME_LIMIT + 120,
+            show_progress_on=progress_line,
+        )
     )
-    job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
-             api_visibility="private", show_progress="hidden")
+    job.then(
+        lambda: (gr.update(interactive=False), gr.update(visible=False)),
+        None,
+        [stop, progress_line],
+        api_visibility="private",
+        show_progress="hidden",
+    )
     stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")

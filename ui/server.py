@@ -65,6 +65,8 @@ class ServerTurns:
         if update is not None:
             self.given = time.monotonic()
         return update
+
+
 QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
 MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)
 
@@ -164,8 +166,12 @@ def warm_up(delay: float = 3.0) -> None:
         except WeightsUnavailable as missing:
             log.warning("Photo tab: %s", missing)
         data = mnist_data(download=True)
-        log.info("Train tab: MNIST from %s (%s training images, %s test images)", data.where or data.source,
-                 data.train_count, data.test_count)
+        log.info(
+            "Train tab: MNIST from %s (%s training images, %s test images)",
+            data.where or data.source,
+            data.train_count,
+            data.test_count,
+        )
 
     threading.Thread(target=load, name="alexnet-warm-up", daemon=True).start()
 
@@ -189,8 +195,13 @@ class ModelStore:
     ``size(model)`` counts a model's bytes; ``release(model)`` frees it (default: nothing to do).
     """
 
-    def __init__(self, max_bytes: int = BUDGETS.model_bytes, ttl: float = SESSION_TTL,
-                 size=lambda model: model_bytes(model), release=lambda model: model.release()) -> None:
+    def __init__(
+        self,
+        max_bytes: int = BUDGETS.model_bytes,
+        ttl: float = SESSION_TTL,
+        size=lambda model: model_bytes(model),
+        release=lambda model: model.release(),
+    ) -> None:
         self.max_bytes, self.ttl, self.size, self.free = max_bytes, ttl, size, release
         self._lock = threading.Lock()
         self._models: OrderedDict[str, tuple[FineTuned, int, float]] = OrderedDict()  # oldest use first
@@ -243,8 +254,9 @@ class DownloadStore:
     """Model files written for download: one per session (the next replaces it), within
     ``max_bytes`` in all (the oldest deleted first), each deleted ``ttl`` seconds after writing."""
 
-    def __init__(self, folder: Path = DOWNLOADS, max_bytes: int = BUDGETS.download_bytes,
-                 ttl: float = DOWNLOAD_TTL) -> None:
+    def __init__(
+        self, folder: Path = DOWNLOADS, max_bytes: int = BUDGETS.download_bytes, ttl: float = DOWNLOAD_TTL
+    ) -> None:
         self.folder, self.max_bytes, self.ttl = folder, max_bytes, ttl
         self._lock = threading.Lock()
         self._files: OrderedDict[str, tuple[Path, int, float]] = OrderedDict()  # session -> file, oldest first
@@ -333,14 +345,17 @@ IDLE_CORES = IdleCores()
 
 # What a fine-tune found (the validation images and the model's guesses), kept beside the model so a
 # click on a confusion-matrix cell can show those images; within a byte budget, oldest released first.
-REPORTS = ModelStore(max_bytes=BUDGETS.report_bytes,
-                     size=lambda report: sum(item.image.width * item.image.height * 3 for item in report.val) + 4096,
-                     release=lambda report: report.val.clear())
+REPORTS = ModelStore(
+    max_bytes=BUDGETS.report_bytes,
+    size=lambda report: sum(item.image.width * item.image.height * 3 for item in report.val) + 4096,
+    release=lambda report: report.val.clear(),
+)
 
 # Datasets built in the page: one per session, every draft's images and zip within a disk budget
 # (the least recently used deleted first, its owner told), none kept half an hour unused.
-DATASET_DRAFTS = ModelStore(max_bytes=BUDGETS.draft_bytes, size=lambda draft: 2 * draft.stored_bytes,
-                            release=lambda draft: draft.delete())
+DATASET_DRAFTS = ModelStore(
+    max_bytes=BUDGETS.draft_bytes, size=lambda draft: 2 * draft.stored_bytes, release=lambda draft: draft.delete()
+)
 
 
 # --- train your own LeNet --------------------------------------------------------------------------

@@ -169,8 +169,9 @@ class _Sentence(string.Formatter):
         if spec == "counts":  # [(name, count), ...]
             return ", ".join(f"{self.quoted(name)}: {count:,}" for name, count in list(value)[:5])
         if spec == "kinds":  # {kind: count}
-            return ", ".join(f"{self.word('skip_kind_' + kind.replace(' ', '_'))}: {count:,}"
-                             for kind, count in dict(value).items())
+            return ", ".join(
+                f"{self.word('skip_kind_' + kind.replace(' ', '_'))}: {count:,}" for kind, count in dict(value).items()
+            )
         if spec == "inside":  # a wrapper folder's name, or "" for none
             return self.word("inside_folder", folder=self.quoted(value + "/")) if value else ""
         if spec == "after_failed":  # a number of unreadable images skipped before this refusal
@@ -212,8 +213,9 @@ def worded(request: gr.Request | None, table, columns=None):
     the visitor's language (the ``column_<name>`` sentences); the data is unchanged. For the page:
     API callers keep the documented names."""
     names = table.columns if columns is None else columns
-    return table.rename(columns={name: say(request, f"column_{COLUMN_KEYS.get(name, name)}", markup="text")
-                                 for name in names})
+    return table.rename(
+        columns={name: say(request, f"column_{COLUMN_KEYS.get(name, name)}", markup="text") for name in names}
+    )
 
 
 def tell(request: gr.Request | None, fact: Fact, subject: str | None = None, markup: Markup = "html") -> str:
@@ -233,8 +235,9 @@ def tell(request: gr.Request | None, fact: Fact, subject: str | None = None, mar
     return Written(sentence.word(fact.code, **values))
 
 
-def refusal(request: gr.Request | None, error: Refusal, subject: str | None = None,
-            title: str = "error_title") -> gr.Error:
+def refusal(
+    request: gr.Request | None, error: Refusal, subject: str | None = None, title: str = "error_title"
+) -> gr.Error:
     """A ``gr.Error`` for a refusal from ``nets/``: the sentence and the toast's title in the
     visitor's language. Raise it ``from None``: the visitor needs no traceback."""
     return gr.Error(tell(request, error.fact, subject), title=say(request, title))

@@ -34,16 +34,19 @@ from ui.text import T, error, refusal, say, tell, worded
 
 API = {
     "train_lenet": "Train your own LeNet on MNIST. Input: pooling ('avg' or 'max'), activation ('relu', 'sigmoid' "
-                   "or 'tanh'), epochs (1 to 20), training images (1,000 up to all there are). Output: a status, and "
-                   "the history: one row per epoch with epoch, train_loss, train_acc, test_loss, test_acc (on MNIST "
-                   "test images never trained on), seconds. The model stays in the caller's session for "
-                   "predict_my_lenet (gradio_client: the same Client).",
+    "or 'tanh'), epochs (1 to 20), training images (1,000 up to all there are). Output: a status, and "
+    "the history: one row per epoch with epoch, train_loss, train_acc, test_loss, test_acc (on MNIST "
+    "test images never trained on), seconds. The model stays in the caller's session for "
+    "predict_my_lenet (gradio_client: the same Client).",
     "predict_my_lenet": "Read a handwritten digit with the LeNet trained earlier in the same session (see "
-                        "train_lenet). Input: a Sketchpad value, as predict_digit takes it. Output: the top 3 digits.",
+    "train_lenet). Input: a Sketchpad value, as predict_digit takes it. Output: the top 3 digits.",
 }
 POOLINGS = [(T("train_pooling_avg"), "avg"), (T("train_pooling_max"), "max")]
-ACTIVATIONS = [(T("train_activation_relu"), "relu"), (T("train_activation_sigmoid"), "sigmoid"),
-               (T("train_activation_tanh"), "tanh")]
+ACTIVATIONS = [
+    (T("train_activation_relu"), "relu"),
+    (T("train_activation_sigmoid"), "sigmoid"),
+    (T("train_activation_tanh"), "tanh"),
+]
 RUNS_COLUMNS = ["run", "pooling", "activation", "epochs", "train_images", "seconds", "test_acc"]
 CSS = """
 #train-progress { min-height: 70px; }
@@ -56,16 +59,27 @@ def curves_html(request: gr.Request | None, history: pd.DataFrame) -> tuple[str,
         return "", ""
     names = (say(request, "curve_train", markup="text"), say(request, "curve_test", markup="text"))
     charts = []
-    for kind, title, y_title, y_range, percent in (("loss", "train_loss_plot", "axis_loss", None, False),
-                                                    ("acc", "train_accuracy_plot", "axis_accuracy", None, True)):
-        series = {name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
-                  for name, split in zip(names, ("train", "test"), strict=True)}
+    for kind, title, y_title, y_range, percent in (
+        ("loss", "train_loss_plot", "axis_loss", None, False),
+        ("acc", "train_accuracy_plot", "axis_accuracy", None, True),
+    ):
+        series = {
+            name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
+            for name, split in zip(names, ("train", "test"), strict=True)
+        }
         if kind == "acc":  # zoom where the curves are: from 10 points below the lowest
             low = max(0.0, min(min(y for _, y in line) for line in series.values()) - 0.1)
             y_range = (round(low, 1), 1.0)
-        charts.append(line_chart(series, title=say(request, title, markup="text"),
-                                 x_title=say(request, "axis_epoch", markup="text"),
-                                 y_title=say(request, y_title, markup="text"), y_range=y_range, percent=percent))
+        charts.append(
+            line_chart(
+                series,
+                title=say(request, title, markup="text"),
+                x_title=say(request, "axis_epoch", markup="text"),
+                y_title=say(request, y_title, markup="text"),
+                y_range=y_range,
+                percent=percent,
+            )
+        )
     return charts[0], charts[1]
 
 
@@ -100,15 +114,26 @@ def updates(**values):
     return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
 
 
-def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 2, train_images: float = 10_000,
-                switch: StopSwitch | None = None, runs: list[dict] | None = None, progress=gr.Progress(),
-                request: gr.Request = None):
+def train_lenet(
+    pooling: str = "avg",
+    activation: str = "relu",
+    epochs: float = 2,
+    train_images: float = 10_000,
+    switch: StopSwitch | None = None,
+    runs: list[dict] | None = None,
+    progress=gr.Progress(),
+    request: gr.Request = None,
+):
     """Train the visitor's LeNet, reporting as it goes (a generator of updates)."""
     data: MnistData = mnist_data()
     try:
-        settings = lenet_training.Settings(pooling=pooling, activation=activation, epochs=epochs,
-                                           train_images=train_images,
-                                           time_limit=LENET_TRAINING_TIME_LIMIT).check(data.train_count)
+        settings = lenet_training.Settings(
+            pooling=pooling,
+            activation=activation,
+            epochs=epochs,
+            train_images=train_images,
+            time_limit=LENET_TRAINING_TIME_LIMIT,
+        ).check(data.train_count)
     except TrainingSettingsError as problem:
         raise refusal(request, problem) from None
     api = switch is None  # programs get the documented column names; the page, headings in words
@@ -131,14 +156,21 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
             update = None
             match event:
                 case lenet_training.Started(conv1_kernels=kernels):
-                    update = updates(status=say(request, "train_started", markup="markdown", source=source),
-                                     kernels=kernels_html(request, kernels, None), results=gr.update(visible=True))
+                    update = updates(
+                        status=say(request, "train_started", markup="markdown", source=source),
+                        kernels=kernels_html(request, kernels, None),
+                        results=gr.update(visible=True),
+                    )
                 case lenet_training.BatchTrained() as batch:
                     progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
                 case lenet_training.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
                     loss, accuracy = curves_html(request, history)
-                    update = updates(loss=loss, accuracy=accuracy, history=shown(rounded(history)),
-                                     kernels=kernels_html(request, kernels, epoch))
+                    update = updates(
+                        loss=loss,
+                        accuracy=accuracy,
+                        history=shown(rounded(history)),
+                        kernels=kernels_html(request, kernels, epoch),
+                    )
                 case lenet_training.Finished() as finished:
                     pass
             update = turns.due(update)
@@ -148,20 +180,49 @@ def train_lenet(pooling: str = "avg", activation: str = "relu", epochs: float = 
         stop.finish()
     session = request.session_hash if request is not None else ""
     LENETS.put(session, DigitReader(model=finished.model))
-    runs = [*(runs or []), {"run": len(runs or []) + 1, "pooling": settings.pooling, "activation": settings.activation,
-                            "epochs": round(finished.epochs_done, 2), "train_images": settings.train_images,
-                            "seconds": round(time.monotonic() - started, 1), "test_acc": round(finished.test_acc, 4)}]
-    status = say(request, "train_done", markup="markdown", acc=finished.test_acc, images=data.test_count,
-                 seconds=finished.seconds)
+    runs = [
+        *(runs or []),
+        {
+            "run": len(runs or []) + 1,
+            "pooling": settings.pooling,
+            "activation": settings.activation,
+            "epochs": round(finished.epochs_done, 2),
+            "train_images": settings.train_images,
+            "seconds": round(time.monotonic() - started, 1),
+            "test_acc": round(finished.test_acc, 4),
+        },
+    ]
+    status = say(
+        request,
+        "train_done",
+        markup="markdown",
+        acc=finished.test_acc,
+        images=data.test_count,
+        seconds=finished.seconds,
+    )
     if finished.stopped is not None:
         status += " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
     loss, accuracy = curves_html(request, finished.history)
     weights = finished.web_weights()
-    weights["label"] = say(request, "train_mine_label", markup="text", pooling=settings.pooling,
-                           activation=settings.activation, acc=finished.test_acc)
+    weights["label"] = say(
+        request,
+        "train_mine_label",
+        markup="text",
+        pooling=settings.pooling,
+        activation=settings.activation,
+        acc=finished.test_acc,
+    )
     kernels = kernels_html(request, lenet_training.conv1_kernels(finished.model), "end")
-    yield updates(status=status, loss=loss, accuracy=accuracy, kernels=kernels,
-                  history=shown(rounded(finished.history)), runs=runs, weights=weights, ready=gr.update(visible=True))
+    yield updates(
+        status=status,
+        loss=loss,
+        accuracy=accuracy,
+        kernels=kernels,
+        history=shown(rounded(finished.history)),
+        runs=runs,
+        weights=weights,
+        ready=gr.update(visible=True),
+    )
 
 
 def show_runs(runs: list[dict] | None, request: gr.Request = None):
@@ -194,15 +255,34 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         gr.Markdown(T("train_intro_more"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            pooling = gr.Radio(POOLINGS, value="avg", label=T("train_pooling"), info=T("train_pooling_info"),
-                               elem_id="train-pooling")
-            activation = gr.Radio(ACTIVATIONS, value="relu", label=T("train_activation"),
-                                  info=T("train_activation_info"), elem_id="train-activation")
+            pooling = gr.Radio(
+                POOLINGS, value="avg", label=T("train_pooling"), info=T("train_pooling_info"), elem_id="train-pooling"
+            )
+            activation = gr.Radio(
+                ACTIVATIONS,
+                value="relu",
+                label=T("train_activation"),
+                info=T("train_activation_info"),
+                elem_id="train-activation",
+            )
         with gr.Column(scale=1, min_width=300):
-            epochs = gr.Slider(*lenet_training.EPOCHS, value=2, step=1, label=T("train_epochs"),
-                               info=T("train_epochs_info"), elem_id="train-epochs")
-            images = gr.Slider(lenet_training.MIN_TRAIN_IMAGES, mnist_data().train_count, value=10_000, step=1_000,
-                               label=T("train_images"), info=T("train_images_info"), elem_id="train-images")
+            epochs = gr.Slider(
+                *lenet_training.EPOCHS,
+                value=2,
+                step=1,
+                label=T("train_epochs"),
+                info=T("train_epochs_info"),
+                elem_id="train-epochs",
+            )
+            images = gr.Slider(
+                lenet_training.MIN_TRAIN_IMAGES,
+                mnist_data().train_count,
+                value=10_000,
+                step=1_000,
+                label=T("train_images"),
+                info=T("train_images_info"),
+                elem_id="train-images",
+            )
     source = gr.Markdown(elem_id="train-data")
     with gr.Row():
         start = gr.Button(T("train_start"), variant="primary", elem_id="train-start")
@@ -219,13 +299,13 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
                 out["accuracy"] = gr.HTML(elem_id="train-accuracy")
         out["kernels"] = gr.HTML(elem_id="train-kernels")
         gr.Markdown(T("train_kernels_explain"))
-        out["history"] = gr.Dataframe(label=T("train_history"), interactive=False, elem_id="train-history",
-                                      max_height=260)
+        out["history"] = gr.Dataframe(
+            label=T("train_history"), interactive=False, elem_id="train-history", max_height=260
+        )
     out["runs"] = gr.State([])  # this visitor's runs, to compare
     with gr.Column(visible=False) as runs_box:  # shown from the first finished run on
         gr.Markdown(T("train_runs_title"))
-        runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False,
-                                 elem_id="train-runs")
+        runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False, elem_id="train-runs")
     out["weights"] = gr.JSON(visible=False)  # the trained weights, handed to the page's digit tab
     with gr.Column(visible=False):  # for programs: a drawing read with the caller's own LeNet
         sketch = DigitCanvas(label="sketch", canvas_size=(400, 400), format="png", layers=False, transforms=())
@@ -233,19 +313,41 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
 
     switch = gr.State()
     job = start.click(
-        lambda current: (new_switch(current), gr.update(interactive=True), gr.update(visible=True)), switch,
-        [switch, stop, progress_line], queue=False, api_visibility="private",
+        lambda current: (new_switch(current), gr.update(interactive=True), gr.update(visible=True)),
+        switch,
+        [switch, stop, progress_line],
+        queue=False,
+        api_visibility="private",
     ).then(
-        train_lenet, [pooling, activation, epochs, images, switch, out["runs"]], [out[name] for name in OUTPUTS],
-        api_name="train_lenet", api_description=API["train_lenet"], concurrency_limit=LENET_TRAINING_CONCURRENCY,
-        concurrency_id="lenet-train", time_limit=LENET_TRAINING_TIME_LIMIT + 60, show_progress_on=progress_line,
+        train_lenet,
+        [pooling, activation, epochs, images, switch, out["runs"]],
+        [out[name] for name in OUTPUTS],
+        api_name="train_lenet",
+        api_description=API["train_lenet"],
+        concurrency_limit=LENET_TRAINING_CONCURRENCY,
+        concurrency_id="lenet-train",
+        time_limit=LENET_TRAINING_TIME_LIMIT + 60,
+        show_progress_on=progress_line,
     )
-    job.then(lambda: (gr.update(interactive=False), gr.update(visible=False)), None, [stop, progress_line],
-             api_visibility="private", show_progress="hidden")
+    job.then(
+        lambda: (gr.update(interactive=False), gr.update(visible=False)),
+        None,
+        [stop, progress_line],
+        api_visibility="private",
+        show_progress="hidden",
+    )
     out["runs"].change(show_runs, out["runs"], [runs_view, runs_box], api_visibility="private", show_progress="hidden")
     stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")
     out["weights"].change(None, out["weights"], None, js=SEND_TO_PAGE_JS, api_visibility="private")
     draw.click(lambda: gr.Tabs(selected="digit"), None, tabs, queue=False, api_visibility="private")
     tab.select(data_note, None, [source, images], api_visibility="private", show_progress="hidden")
-    gr.on([], predict_my_lenet, sketch, mine, api_name="predict_my_lenet", api_description=API["predict_my_lenet"],
-          concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet")
+    gr.on(
+        [],
+        predict_my_lenet,
+        sketch,
+        mine,
+        api_name="predict_my_lenet",
+        api_description=API["predict_my_lenet"],
+        concurrency_limit=LENET_CONCURRENCY,
+        concurrency_id="lenet",
+    )
