@@ -17,8 +17,7 @@ import os
 import gradio as gr
 from starlette.middleware import Middleware
 
-from nets import charts
-from ui import builder, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
+from ui import builder, charts, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
 from ui.guard import Guard
 from ui.server import BUDGETS, DELETE_CACHE, IDLE_CORES, MAX_UPLOAD, QUEUE_SIZE, warm_up
 from ui.text import LANGUAGE_JS, TOAST_CSS, T

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from nets.alexnet import cached_weights_file
+from nets.models.alexnet import cached_weights_file
 
 
 def weights_home(scratch: Path) -> str:
@@ -14,7 +14,7 @@ def weights_home(scratch: Path) -> str:
     a folder in ``scratch`` with a stand-in file (He-initialised, same architecture, same cost)."""
     if cached_weights_file().is_file():
         return str(Path(torch.hub.get_dir()).parent)
-    from tests.standin import write_standin_weights
+    from harness.standin import write_standin_weights
 
     print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
     return str(write_standin_weights(Path(scratch) / "torch_home"))

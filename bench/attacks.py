@@ -23,8 +23,8 @@ from pathlib import Path
 from gradio_client import Client, handle_file
 
 from bench import weights_home
-from tests import attacks, zips
-from tests.server import ROOT, app_process, cpu_seconds
+from harness import attacks, zips
+from harness.server import ROOT, app_process, cpu_seconds
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
 

@@ -21,9 +21,9 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from bench import weights_home
-from tests.browser import CHROMIUM_ARGS, draw_with_mouse, ready
-from tests.digit_drawings import random_drawing
-from tests.server import app_process
+from harness.browser import CHROMIUM_ARGS, draw_with_mouse, ready
+from harness.digit_drawings import random_drawing
+from harness.server import app_process
 
 INSTRUMENT = """() => {
   window.strokeEnds = []; window.answers = [];

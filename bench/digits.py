@@ -4,7 +4,7 @@
 
 Data sets (none used in training):
 - MNIST test set (10,000), through the app's own preprocessing (needs the files: --mnist DIR);
-- hand-drawn-style digits from tests/digit_drawings.py sent as API composites (dark ink on a
+- hand-drawn-style digits from harness/digit_drawings.py sent as API composites (dark ink on a
   white 400x400 canvas), and the same drawings as light ink on dark;
 - MNIST test digits upscaled 10x onto a 400x400 canvas at a random place;
 - another writer population: the UCI/scikit-learn digits (1,797 digits by 43 writers, 8x8
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nets import mnist
-from nets.digits import DigitReader
-from tests.digit_drawings import dataset
+from harness.digit_drawings import dataset
+from nets.data import mnist
+from nets.explaining.digits import DigitReader
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -25,12 +25,12 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench import weights_home
-from nets.alexnet import IMAGENET_TRANSFORM as EVAL_TRANSFORM
-from nets.alexnet import load_imagenet_alexnet, new_head, penultimate
-from nets.dataset_zip import read_image_zip
-from nets.finetune import Settings, batches, finetune
-from tests import zips
-from tests.server import app_process, peak_memory_mb
+from harness import zips
+from harness.server import app_process, peak_memory_mb
+from nets.data.dataset_zip import read_image_zip
+from nets.models.alexnet import IMAGENET_TRANSFORM as EVAL_TRANSFORM
+from nets.models.alexnet import load_imagenet_alexnet, new_head, penultimate
+from nets.training.finetune import Settings, batches, finetune
 
 
 def naive_loop(backbone, dataset, epochs: int = 10, batch_size: int = 32) -> float:

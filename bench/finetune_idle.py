@@ -24,10 +24,10 @@ from gradio_client import Client, handle_file
 
 from bench import weights_home
 from bench.finetune import naive_loop
-from nets.alexnet import load_imagenet_alexnet
-from nets.dataset_zip import read_image_zip
-from tests import zips
-from tests.server import ROOT, app_process
+from harness import zips
+from harness.server import ROOT, app_process
+from nets.data.dataset_zip import read_image_zip
+from nets.models.alexnet import load_imagenet_alexnet
 
 RUNS = 3
 

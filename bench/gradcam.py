@@ -34,9 +34,9 @@ import torch
 from PIL import Image
 
 from bench import weights_home
-from nets.alexnet import load_imagenet_alexnet
-from nets.images import open_rgb
-from nets.photo import LAYERS, analyse_photo, cam_overlay, classify, grad_cam
+from nets.data.images import open_rgb
+from nets.explaining.photo import LAYERS, analyse_photo, cam_overlay, classify, grad_cam
+from nets.models.alexnet import load_imagenet_alexnet
 
 PHOTOS = sorted((Path(__file__).resolve().parent.parent / "assets" / "photos").glob("*.jpg"))
 DISPLAY = 768  # the photo tab's HEATMAP_SIZE: the heatmap is made at the display copy's size

@@ -28,8 +28,8 @@ import torch
 from gradio_client import Client, handle_file
 
 from bench import weights_home
-from nets.alexnet import IMAGENET_WEIGHTS
-from tests.server import ROOT, running_app
+from harness.server import ROOT, running_app
+from nets.models.alexnet import IMAGENET_WEIGHTS
 
 DIGIT = ROOT / "assets" / "examples" / "digit_3.png"
 PHOTO = ROOT / "assets" / "photos" / "cat.jpg"

@@ -23,9 +23,9 @@ import numpy as np
 from gradio_client import Client, handle_file
 
 from bench import weights_home
-from tests import zips
-from tests.digit_drawings import random_drawing, render
-from tests.server import ROOT, app_process, cpu_seconds, peak_memory_mb
+from harness import zips
+from harness.digit_drawings import random_drawing, render
+from harness.server import ROOT, app_process, cpu_seconds, peak_memory_mb
 
 PHOTOS = sorted((ROOT / "assets" / "photos").glob("*.jpg"))
 

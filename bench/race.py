@@ -22,7 +22,7 @@ import pandas as pd
 from gradio_client import Client, handle_file
 
 from bench import weights_home
-from tests.server import ROOT, app_process
+from harness.server import ROOT, app_process
 
 
 def main() -> None:

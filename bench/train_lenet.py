@@ -3,7 +3,7 @@
     python -m bench.train_lenet                 # prints Markdown tables the README quotes
     python -m bench.train_lenet --repeats 5     # more runs per timing (the median is shown)
 
-Torch runs on one thread, as the server runs jobs (``nets/jobs.py``). The MNIST in use is
+Torch runs on one thread, as the server runs jobs (``nets/training/jobs.py``). The MNIST in use is
 ``training_data()``'s: the whole set when its files are on the machine, else the app's subset.
 
 1. Average pooling + ReLU, 2 epochs on 10,000 images, batch 32: the app's ``train`` (one-cycle
@@ -27,9 +27,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from nets.lenet import ACTIVATIONS, POOLINGS
-from nets.lenet_training import Finished, Settings, evaluate, new_lenet, normalization, to_input, train
-from nets.mnist import MnistData, stratified_choice, training_data
+from nets.data.mnist import MnistData, stratified_choice, training_data
+from nets.models.lenet import ACTIVATIONS, POOLINGS
+from nets.training.visitor_lenet import Finished, Settings, evaluate, new_lenet, normalization, to_input, train
 
 
 def app_training(settings: Settings, data: MnistData) -> tuple[float, float, Finished]:
@@ -79,7 +79,7 @@ def speed_table(data: MnistData, repeats: int) -> None:
     print("| training | test accuracy | seconds | CPU seconds | every run's seconds |")
     print("| --- | ---: | ---: | ---: | --- |")
     names = {
-        "app": f"the app's (`nets.lenet_training.train`: one-cycle Adam, peak lr {settings.lr:g}, "
+        "app": f"the app's (`nets.training.visitor_lenet.train`: one-cycle Adam, peak lr {settings.lr:g}, "
         "test pass after each epoch, events, stop checks)",
         "plain": "plain PyTorch loop (same model, images, order, epochs and batch; Adam lr 1e-3, "
         "no schedule, no evaluation)",

@@ -1,5 +1,5 @@
 """Shared fixtures: the real app on a free port with stand-in ImageNet weights, a visitor's API client,
-Chromium, and the stand-in weights loaded the real way (see ``tests/standin.py``)."""
+Chromium, and the stand-in weights loaded the real way (see ``harness/standin.py``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from PIL import Image
 from skimage import data
 from torch import nn
 
-from nets.alexnet import WEIGHTS_ENV, cached_weights_file, load_imagenet_alexnet
-from tests.standin import write_standin_weights
+from harness.standin import write_standin_weights
+from nets.models.alexnet import WEIGHTS_ENV, cached_weights_file, load_imagenet_alexnet
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +42,7 @@ def imagenet_alexnet(standin_weights: Path) -> nn.Module:
 def app_server(standin_weights: Path, tmp_path_factory: pytest.TempPathFactory):
     """The real app (``python app.py``) on a free port, with stand-in ImageNet weights cached:
     ``(url, process)``."""
-    from tests.server import app_process
+    from harness.server import app_process
 
     log = tmp_path_factory.mktemp("app") / "app.log"
     with app_process({"TORCH_HOME": str(standin_weights)}, log=log) as server:
@@ -57,7 +57,7 @@ def app_url(app_server) -> str:
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium driven by Playwright (skipped, or failed under REQUIRE_BROWSER=1, without it)."""
-    from tests.browser import CHROMIUM_ARGS, chromium_path
+    from harness.browser import CHROMIUM_ARGS, chromium_path
 
     executable = chromium_path()
     from playwright.sync_api import sync_playwright

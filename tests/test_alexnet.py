@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-import nets.alexnet as alexnet_module
-from nets.alexnet import (
+import nets.models.alexnet as alexnet_module
+from nets.models.alexnet import (
     WEIGHTS_ENV,
     SharedAlexNet,
     WeightsUnavailable,

@@ -8,7 +8,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.digit_drawings import random_drawing, render
+from harness.digit_drawings import random_drawing, render
 
 
 def composite(path) -> dict:

@@ -18,8 +18,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests import attacks, zips
-from tests.server import ROOT, app_process, cpu_seconds
+from harness import attacks, zips
+from harness.server import ROOT, app_process, cpu_seconds
 from ui.finetune_tab import FT_OUTPUTS
 
 BUDGETS = {

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import zips
-from tests.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction, ready, wait_for_text
-from tests.digit_drawings import random_drawing
-from tests.server import ROOT
+from harness import zips
+from harness.browser import SIZES, TABS, draw_with_mouse, open_tab, prediction, ready, wait_for_text
+from harness.digit_drawings import random_drawing
+from harness.server import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Spec of the Compare tab's numbers (nets/compare.py), checked against oracles.
+"""Spec of the Compare tab's numbers (nets/measuring/compare.py), checked against oracles.
 
 The oracles: the same models built for real on the CPU and counted with ``sum(p.numel())``, a
 real forward pass with hooks for output shapes, and torchvision's weights metadata
@@ -25,7 +25,7 @@ from torchvision.models import (
     VGG16_Weights,
 )
 
-from nets.compare import (
+from nets.measuring.compare import (
     ALEXNET_2012,
     ALEXNET_2012_TWO_GPU,
     ALEXNET_FINETUNED,

@@ -1,6 +1,6 @@
 """One feature-map pixel explained with LeNet's own numbers; why MNIST's preprocessing matters.
 
-The Python reference of the browser engine (``nets/convolution.py``); ``tests/test_lenet_engine.py``
+The Python reference of the browser engine (``nets/explaining/convolution.py``); ``tests/test_lenet_engine.py``
 holds the engine to it.
 """
 
@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nets.convolution import ConvolutionError, explain_convolution, layer_outputs, preprocessing_lesson
-from nets.digits import DigitReader
-from nets.lenet import LeNet
-from nets.sketch import WAYS, sketch_ways
-from tests.digit_drawings import Drawing, random_drawing, render
+from harness.digit_drawings import Drawing, random_drawing, render
+from nets.data.sketch import WAYS, sketch_ways
+from nets.explaining.convolution import ConvolutionError, explain_convolution, layer_outputs, preprocessing_lesson
+from nets.explaining.digits import DigitReader
+from nets.models.lenet import LeNet
 
 POSITIONS = [
     (1, 0, 0, 0),

@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nets import example_data
-from nets.dataset_zip import LONG_SIDE, SHORT_SIDE, DatasetError, ImageDataset, ZipLimits, read_image_zip
+from harness import zips
+from nets.data import example_data
+from nets.data.dataset_zip import LONG_SIDE, SHORT_SIDE, DatasetError, ImageDataset, ZipLimits, read_image_zip
 from nets.facts import fact
-from tests import zips
 from ui.text import say_in, tell
 
 HANGUL = range(0xAC00, 0xD7A4)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from tests.browser import SIZES, draw_with_finger, draw_with_mouse, open_tab, prediction, ready, shown_digit
-from tests.digit_drawings import random_drawing
-from tests.server import ROOT
+from harness.browser import SIZES, draw_with_finger, draw_with_mouse, open_tab, prediction, ready, shown_digit
+from harness.digit_drawings import random_drawing
+from harness.server import ROOT
 
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("digit_*.png"))
 
@@ -215,7 +215,7 @@ def example_value(digit: int) -> dict:
 
 
 def test_explain_convolution_returns_lenets_own_numbers(client):
-    from nets.lenet import lenet, mnist_weights
+    from nets.models.lenet import lenet, mnist_weights
 
     model = lenet(weights=mnist_weights())
     answer = client.predict(example_value(7), 1, 2, 10, 13, api_name="/explain_convolution")
@@ -248,7 +248,7 @@ def test_explain_convolution_refuses_what_lenet_does_not_have(client, arguments,
 
 
 def test_the_preprocessing_lesson_agrees_with_predict_digit(client, tmp_path):
-    from tests.digit_drawings import render
+    from harness.digit_drawings import render
 
     for digit, seed in ((2, 1), (5, 2), (9, 3)):
         drawing = random_drawing(digit, np.random.default_rng(seed), size=(0.15, 0.2))  # small, anywhere

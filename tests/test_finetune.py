@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from nets.dataset_zip import read_image_zip
+from harness.zips import colour_dataset_zip, colour_photo
+from nets.data.dataset_zip import read_image_zip
 from nets.facts import fact
-from nets.finetune import (
+from nets.training.finetune import (
     FORMAT,
     SNIPPET,
     BatchTrained,
@@ -24,7 +25,6 @@ from nets.finetune import (
     curves,
     finetune,
 )
-from tests.zips import colour_dataset_zip, colour_photo
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests import zips
+from harness import zips
 
 
 def save(tmp_path, name: str, data: bytes) -> str:
@@ -111,7 +111,7 @@ def test_two_visitors_fine_tuning_at_once_each_keep_their_own_model(app_url, tmp
 
 def test_stop_ends_a_running_fine_tune(app_server, tmp_path):
     """Cancelling (what the Stop button does) stops the training thread, not just the answer."""
-    from tests.server import cpu_seconds
+    from harness.server import cpu_seconds
 
     url, process = app_server
     client = Client(url, verbose=False)

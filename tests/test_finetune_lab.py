@@ -20,14 +20,14 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from torch import nn
 
-from nets import race
-from nets.dataset_builder import DatasetDraft, DraftError, class_names
-from nets.dataset_zip import ZipLimits, read_image_zip
-from nets.feature_map import principal_components
-from nets.finetune import Settings, finetune
-from nets.images import ImageError
-from tests.browser import open_tab
-from tests.zips import colour_dataset_zip, colour_photo
+from harness.browser import open_tab
+from harness.zips import colour_dataset_zip, colour_photo
+from nets.data.dataset_builder import DatasetDraft, DraftError, class_names
+from nets.data.dataset_zip import ZipLimits, read_image_zip
+from nets.data.images import ImageError
+from nets.explaining.feature_map import principal_components
+from nets.training import race
+from nets.training.finetune import Settings, finetune
 from ui.server import IdleCores, ModelStore
 
 # --- a dataset without a zip ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Spec of "Look inside AlexNet": Grad-CAM at any layer for any class, conv1's filters, a photo's
-strongest feature maps (nets/photo.py, nets/alexnet_views.py).
+strongest feature maps (nets/explaining/photo.py, nets/explaining/alexnet_views.py).
 
 Real photos (scikit-image) through the stand-in ImageNet weights: the classes mean nothing, but
 every mechanism is the real one. The oracle for Grad-CAM is the textbook version, with hooks on a
@@ -17,9 +17,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from nets.alexnet import CONV_RELU_END, alexnet2012_two_gpu
-from nets.alexnet_views import first_layer_filters, strongest_feature_maps
-from nets.photo import (
+from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
+from nets.explaining.photo import (
     CATEGORIES,
     GRADIENT_CLASSES_KEPT,
     LAYERS,
@@ -33,6 +32,7 @@ from nets.photo import (
     preprocess,
     seen_region,
 )
+from nets.models.alexnet import CONV_RELU_END, alexnet2012_two_gpu
 
 MAP_SIZES = {"conv1": 55, "conv2": 27, "conv3": 13, "conv4": 13, "conv5": 13}
 CHANNELS = {"conv1": 64, "conv2": 192, "conv3": 384, "conv4": 256, "conv5": 256}

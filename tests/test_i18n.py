@@ -19,8 +19,8 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests import zips
-from tests.server import ROOT
+from harness import zips
+from harness.server import ROOT
 from ui.text import LANGUAGE_COOKIE, TEXT, language, load_text, say
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

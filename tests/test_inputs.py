@@ -54,7 +54,7 @@ def test_the_component_server_route_is_closed_with_a_message(app_url):
     answer is a sentence, not a traceback."""
     import json
 
-    from tests import attacks
+    from harness import attacks
 
     body = json.dumps({"session_hash": "x", "component_id": 1, "fn_name": "accept_blobs", "data": None}).encode()
     status, answer = attacks.post(app_url, "/gradio_api/component_server", body)
@@ -85,7 +85,7 @@ def test_an_api_client_cannot_send_many_layers_or_huge_drawings(client, tmp_path
 
 
 def test_names_from_a_zip_never_become_markup_in_an_error(client, tmp_path):
-    from tests import zips
+    from harness import zips
 
     evil = '<a href="https://evil.example/">Fix your zip here</a>'
     archive = tmp_path / "evil.zip"

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from nets.jobs import HEARTBEAT, run_in_background
-from tests.server import ROOT
+from harness.server import ROOT
+from nets.training.jobs import HEARTBEAT, run_in_background
 
 
 def counting(should_stop, seen: list, limit: int = 10_000):
@@ -85,7 +85,7 @@ def test_the_job_runs_at_a_lower_priority_with_one_torch_thread():
     script = (
         "import os, threading, torch\n"
         "torch.set_num_threads(2)\n"
-        "from nets.jobs import HEARTBEAT, run_in_background\n"
+        "from nets.training.jobs import HEARTBEAT, run_in_background\n"
         "def report(should_stop):\n"
         "    yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), torch.get_num_threads()\n"
         "(nice, threads), = run_in_background(report)\n"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from nets import mnist
-from nets.digits import DigitReader
-from nets.lenet import ASSETS, LeNet, lenet, mnist_weights
+from nets.data import mnist
+from nets.explaining.digits import DigitReader
+from nets.models.lenet import ASSETS, LeNet, lenet, mnist_weights
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def test_training_script_dry_run(tmp_path):
         [
             sys.executable,
             "-m",
-            "nets.train_lenet",
+            "nets.training.shipped_lenet",
             "--data",
             str(tmp_path),
             "--dry-run",

@@ -20,9 +20,11 @@ import pytest
 import torch
 from PIL import Image
 
-from nets.convolution import ConvolutionError, explain_convolution, layer_outputs
-from nets.digits import DigitReader
-from nets.lenet import (
+from harness.digit_drawings import Drawing, random_drawing, render
+from nets.data.sketch import centre_in_field, sketch_ways
+from nets.explaining.convolution import ConvolutionError, explain_convolution, layer_outputs
+from nets.explaining.digits import DigitReader
+from nets.models.lenet import (
     WEB_FORMAT,
     WEB_WEIGHTS_FILE,
     LeNet,
@@ -32,8 +34,6 @@ from nets.lenet import (
     read_web_weights,
     web_weights,
 )
-from nets.sketch import centre_in_field, sketch_ways
-from tests.digit_drawings import Drawing, random_drawing, render
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "ui" / "static" / "lenet_engine.js"
@@ -81,7 +81,7 @@ def test_web_weights_round_trip_exactly():
 
 
 def test_the_served_weights_file_is_the_shipped_model():
-    """assets/web/lenet_mnist.json is what python -m nets.lenet writes from assets/lenet_mnist.pth."""
+    """assets/web/lenet_mnist.json is what python -m nets.models.lenet writes from assets/lenet_mnist.pth."""
     on_disk = json.loads(WEB_WEIGHTS_FILE.read_text())
     assert on_disk == mnist_web_weights()
     state_dict, meta = read_web_weights(on_disk)

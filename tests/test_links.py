@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser import TABS, prediction, ready, wait_for_text
+from harness.browser import TABS, prediction, ready, wait_for_text
 
 
 def opened(browser, url: str, query: str):

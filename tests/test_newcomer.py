@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from tests import zips
-from tests.browser import TABS, open_tab, wait_for_text
-from tests.server import ROOT, running_app
+from harness import zips
+from harness.browser import TABS, open_tab, wait_for_text
+from harness.server import ROOT, running_app
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
 

@@ -24,9 +24,8 @@ from PIL import Image
 from skimage import data
 from torch import nn
 
-from nets.alexnet import IMAGENET_WEIGHTS
-from nets.images import ImageError, open_rgb
-from nets.photo import (
+from nets.data.images import ImageError, open_rgb
+from nets.explaining.photo import (
     CATEGORIES,
     CROP,
     INFERNO,
@@ -38,6 +37,7 @@ from nets.photo import (
     resized_size,
     seen_region,
 )
+from nets.models.alexnet import IMAGENET_WEIGHTS
 
 REFERENCE = IMAGENET_WEIGHTS.transforms()
 

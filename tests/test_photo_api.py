@@ -14,8 +14,8 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from skimage import data
 
-from nets.alexnet import IMAGENET_WEIGHTS
-from tests.server import ROOT, running_app
+from harness.server import ROOT, running_app
+from nets.models.alexnet import IMAGENET_WEIGHTS
 
 
 def torchvision_top5(model, upright_rgb: Image.Image) -> dict[str, float]:

@@ -13,8 +13,8 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.browser import open_tab
-from tests.server import ROOT
+from harness.browser import open_tab
+from harness.server import ROOT
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
 

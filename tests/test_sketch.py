@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nets.sketch import sketch_to_mnist
-from tests.digit_drawings import Drawing, random_drawing, render
+from harness.digit_drawings import Drawing, random_drawing, render
+from nets.data.sketch import sketch_to_mnist
 
 MEAN, STD, SIZE = 0.1, 0.275, 32  # a fixed normalisation, LeNet's input: the tests look at the 28x28 image
 

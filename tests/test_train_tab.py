@@ -14,8 +14,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from nets.mnist import training_data
-from tests.browser import open_tab, ready
+from harness.browser import open_tab, ready
+from nets.data.mnist import training_data
 
 
 def history_rows(table: dict) -> list[dict]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from nets.dataset_builder import DatasetDraft, DraftError
+from nets.data.dataset_builder import DatasetDraft, DraftError
+from nets.data.images import ImageError
 from nets.facts import Refusal
-from nets.images import ImageError
 from ui.server import DATASET_DRAFTS, DRAFTS, ZIP_LIMITS
 from ui.text import T, error, fill_in, refusal, say, tell
 

@@ -1,7 +1,7 @@
 """The compare tab: exact parameters, memory and compute of every model, layer by layer, the note's claims checked.
 
 The API (``/compare_models``) returns the models table with its documented column names
-(``nets.compare.MODELS_TABLE_COLUMNS``); the page shows the same numbers under headings in words,
+(``nets.measuring.compare.MODELS_TABLE_COLUMNS``); the page shows the same numbers under headings in words,
 in the visitor's language.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from nets import compare
-from nets.charts import log_bar_chart, stacked_bar_chart
-from nets.compare import CompareError
 from nets.facts import Fact
+from nets.measuring import compare
+from nets.measuring.compare import CompareError
+from ui.charts import log_bar_chart, stacked_bar_chart
 from ui.text import T, Written, refusal, say, tell
 
 API_DESCRIPTION = (

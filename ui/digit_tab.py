@@ -14,10 +14,10 @@ import base64
 import gradio as gr
 import pandas as pd
 
-from nets import convolution
-from nets.convolution import ConvolutionError
-from nets.digits import DigitReading
-from nets.lenet import WEB_WEIGHTS_FILE
+from nets.explaining import convolution
+from nets.explaining.convolution import ConvolutionError
+from nets.explaining.digits import DigitReading
+from nets.models.lenet import WEB_WEIGHTS_FILE
 from ui.inputs import DigitCanvas, accept
 from ui.server import ASSETS, DIGITS, LENET_CONCURRENCY
 from ui.text import TEXT, T, error, refusal, say

@@ -8,14 +8,14 @@ import gradio as gr
 import pandas as pd
 import torch
 
-from nets import finetune
-from nets.charts import line_chart, scatter_chart
-from nets.dataset_zip import DatasetError, ImageDataset, read_image_zip
+from nets.data.dataset_zip import DatasetError, ImageDataset, read_image_zip
+from nets.explaining.feature_map import FeatureMap
+from nets.explaining.photo import cam_on_photo, cam_overlay
 from nets.facts import Fact
-from nets.feature_map import FeatureMap
-from nets.jobs import Cancelled, StopSwitch, run_in_background
-from nets.photo import cam_on_photo, cam_overlay
+from nets.training import finetune
+from nets.training.jobs import Cancelled, StopSwitch, run_in_background
 from ui.builder import build_builder, dataset_zip_for
+from ui.charts import line_chart, scatter_chart
 from ui.inputs import PhotoUpload, accept
 from ui.photo_tab import open_photo, weights_notice
 from ui.race import build_race

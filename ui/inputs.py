@@ -15,8 +15,8 @@ from typing import Any
 import gradio as gr
 from gradio.components.base import server
 
+from nets.data.images import MAX_PIXELS, ImageError, open_header
 from nets.facts import Refusal
-from nets.images import MAX_PIXELS, ImageError, open_header
 from ui.server import CANVAS_MAX_PIXELS
 from ui.text import refusal
 
@@ -50,7 +50,7 @@ class PhotoUpload(gr.Image):
 
     Use with ``type="filepath"`` and ``image_mode=None``: the handler then gets the file exactly
     as sent (Gradio's own RGB conversion would drop transparency to black and ignore EXIF
-    rotation; ``nets.images.open_rgb`` does those conversions properly). Handlers pass the value
+    rotation; ``nets.data.images.open_rgb`` does those conversions properly). Handlers pass the value
     through ``accept``.
     """
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from nets import compare, finetune
+from nets.measuring import compare
+from nets.training import finetune
 from ui.server import ASSETS
 from ui.text import say
 

@@ -10,10 +10,10 @@ from collections import OrderedDict
 import gradio as gr
 from PIL import Image
 
-from nets import photo
-from nets.alexnet import cached_weights_file, device_of
-from nets.alexnet_views import first_layer_filters, strongest_feature_maps
-from nets.images import ImageError, open_rgb
+from nets.data.images import ImageError, open_rgb
+from nets.explaining import photo
+from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
+from nets.models.alexnet import cached_weights_file, device_of
 from ui.inputs import PhotoUpload, Refused, accept
 from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ANALYSES, ASSETS, imagenet_alexnet, on_gpu
 from ui.text import T, error, refusal, say

@@ -1,6 +1,6 @@
 """Race the ways to fine-tune (inside the fine-tune tab): overfitting seen, and the note's cure.
 
-The same dataset, split and seed for each way (``nets.race``); their validation curves grow in one
+The same dataset, split and seed for each way (``nets.training.race``); their validation curves grow in one
 plot while they train, then a table gives each way's trainable parameters, seconds, best training
 and validation accuracy, and the gap between them. ``/race_strategies`` gives programs the table.
 """
@@ -12,11 +12,11 @@ import time
 import gradio as gr
 import pandas as pd
 
-from nets import race
-from nets.charts import line_chart
-from nets.dataset_zip import DatasetError, read_image_zip
-from nets.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
-from nets.jobs import StopSwitch, run_in_background
+from nets.data.dataset_zip import DatasetError, read_image_zip
+from nets.training import race
+from nets.training.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
+from nets.training.jobs import StopSwitch, run_in_background
+from ui.charts import line_chart
 from ui.server import (
     BEAT_SECONDS,
     FINETUNE_CONCURRENCY,

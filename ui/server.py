@@ -22,12 +22,12 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from nets.alexnet import SharedAlexNet, WeightsUnavailable
-from nets.dataset_zip import ZipLimits
-from nets.digits import DigitReader
-from nets.finetune import FineTuned
-from nets.jobs import WorkSlots
-from nets.mnist import MnistData, training_data
+from nets.data.dataset_zip import ZipLimits
+from nets.data.mnist import MnistData, training_data
+from nets.explaining.digits import DigitReader
+from nets.models.alexnet import SharedAlexNet, WeightsUnavailable
+from nets.training.finetune import FineTuned
+from nets.training.jobs import WorkSlots
 from ui.text import error
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

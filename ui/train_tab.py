@@ -1,7 +1,7 @@
 """The train tab: a visitor trains their own LeNet with the note's choices as switches, watches it learn,
 then draws on it (the digit tab reads every drawing with it too, in the browser, beside the shipped one).
 
-Training runs in the server's background job system (``nets.jobs``: a low-priority thread holding
+Training runs in the server's background job system (``nets.training.jobs``: a low-priority thread holding
 one of two work slots, stoppable, cancelled when the visitor leaves); the model is the visitor's
 alone (kept by session, ``ui.server.LENETS``). Programs: ``/train_lenet`` and ``/predict_my_lenet``.
 """
@@ -13,12 +13,12 @@ import time
 import gradio as gr
 import pandas as pd
 
-from nets import lenet_training
-from nets.charts import kernel_grid, line_chart
-from nets.digits import DigitReader, DigitReading
-from nets.jobs import StopSwitch, run_in_background
-from nets.lenet_training import TrainingSettingsError
-from nets.mnist import MnistData
+from nets.data.mnist import MnistData
+from nets.explaining.digits import DigitReader, DigitReading
+from nets.training import visitor_lenet
+from nets.training.jobs import StopSwitch, run_in_background
+from nets.training.visitor_lenet import TrainingSettingsError
+from ui.charts import kernel_grid, line_chart
 from ui.inputs import DigitCanvas, accept
 from ui.server import (
     BEAT_SECONDS,
@@ -127,7 +127,7 @@ def train_lenet(
     """Train the visitor's LeNet, reporting as it goes (a generator of updates)."""
     data: MnistData = mnist_data()
     try:
-        settings = lenet_training.Settings(
+        settings = visitor_lenet.Settings(
             pooling=pooling,
             activation=activation,
             epochs=epochs,
@@ -148,22 +148,22 @@ def train_lenet(
     started = time.monotonic()
 
     def job(closed):
-        yield from lenet_training.train(settings, data, lambda: stop.pressed, closed)
+        yield from visitor_lenet.train(settings, data, lambda: stop.pressed, closed)
 
     turns = ServerTurns(nothing=updates())
     try:
         for event in run_in_background(job, slots=LENET_TRAINING_SLOTS, heartbeat=BEAT_SECONDS):
             update = None
             match event:
-                case lenet_training.Started(conv1_kernels=kernels):
+                case visitor_lenet.Started(conv1_kernels=kernels):
                     update = updates(
                         status=say(request, "train_started", markup="markdown", source=source),
                         kernels=kernels_html(request, kernels, None),
                         results=gr.update(visible=True),
                     )
-                case lenet_training.BatchTrained() as batch:
+                case visitor_lenet.BatchTrained() as batch:
                     progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
-                case lenet_training.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
+                case visitor_lenet.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
                     loss, accuracy = curves_html(request, history)
                     update = updates(
                         loss=loss,
@@ -171,7 +171,7 @@ def train_lenet(
                         history=shown(rounded(history)),
                         kernels=kernels_html(request, kernels, epoch),
                     )
-                case lenet_training.Finished() as finished:
+                case visitor_lenet.Finished() as finished:
                     pass
             update = turns.due(update)
             if update is not None:
@@ -212,7 +212,7 @@ def train_lenet(
         activation=settings.activation,
         acc=finished.test_acc,
     )
-    kernels = kernels_html(request, lenet_training.conv1_kernels(finished.model), "end")
+    kernels = kernels_html(request, visitor_lenet.conv1_kernels(finished.model), "end")
     yield updates(
         status=status,
         loss=loss,
@@ -267,7 +267,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
             )
         with gr.Column(scale=1, min_width=300):
             epochs = gr.Slider(
-                *lenet_training.EPOCHS,
+                *visitor_lenet.EPOCHS,
                 value=2,
                 step=1,
                 label=T("train_epochs"),
@@ -275,7 +275,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
                 elem_id="train-epochs",
             )
             images = gr.Slider(
-                lenet_training.MIN_TRAIN_IMAGES,
+                visitor_lenet.MIN_TRAIN_IMAGES,
                 mnist_data().train_count,
                 value=10_000,
                 step=1_000,

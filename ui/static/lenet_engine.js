@@ -2,8 +2,8 @@
  * LeNet in the visitor's browser: the digit tab's preprocessing and network, number for number
  * the same as the Python on the server ("one model, two engines, one answer").
  *
- * The Python reference is nets/sketch.py (a drawing -> MNIST's 28x28 form -> LeNet's 32x32 input),
- * nets/lenet.py (the network, and web_weights: the JSON this script reads) and nets/convolution.py
+ * The Python reference is nets/data/sketch.py (a drawing -> MNIST's 28x28 form -> LeNet's 32x32 input),
+ * nets/models/lenet.py (the network, and web_weights: the JSON this script reads) and nets/explaining/convolution.py
  * (one feature-map pixel explained; the preprocessing lesson). tests/test_lenet_engine.py runs
  * this file in Chromium and holds it to those: the same 28x28 image (within 1 of 255), the same
  * "no digit" decisions, the same probabilities (within 1e-3).
@@ -49,7 +49,7 @@
  *                                 -> {patch, kernel, products (nested in_channels x 5 x 5), bias, sum,
  *                                    relu, activated, activation, value, input_box: [top, left,
  *                                    bottom, right), pool: {block (2x2), top, left, value, pooling}}
- *                                    as nets/convolution.py's explain_convolution. Bad arguments
+ *                                    as nets/explaining/convolution.py's explain_convolution. Bad arguments
  *                                    throw an Error carrying .code and .values (the same codes as
  *                                    Python's ConvolutionError, worded in assets/i18n/digit_engine.json).
  *   steps                         the preprocessing steps one by one, for tests: {roundHalfEven,
@@ -60,7 +60,7 @@
 const LeNetEngine = (() => {
   "use strict";
 
-  // --- constants: nets/sketch.py's -------------------------------------------------------------
+  // --- constants: nets/data/sketch.py's -------------------------------------------------------------
 
   const FORMAT = "classic-cnns/lenet-web/1";
   const WORK_SIZE = 160; // longest side the ink is analysed at
@@ -498,7 +498,7 @@ const LeNetEngine = (() => {
     };
   }
 
-  // --- the web weights (nets/lenet.py: web_weights) --------------------------------------------
+  // --- the web weights (nets/models/lenet.py: web_weights) --------------------------------------------
 
   /** Base64 of little-endian float32 bytes -> Float32Array. */
   function decodeFloat32(base64) {
@@ -546,7 +546,7 @@ const LeNetEngine = (() => {
     };
   }
 
-  // --- LeNet's forward pass (nets/lenet.py: LeNet) ---------------------------------------------
+  // --- LeNet's forward pass (nets/models/lenet.py: LeNet) ---------------------------------------------
 
   const ACTIVATIONS = {
     relu: (x) => (x > 0 ? x : 0),
@@ -675,7 +675,7 @@ const LeNetEngine = (() => {
     return mnist === null ? null : classify(model, mnist);
   }
 
-  // --- one feature-map pixel, explained (nets/convolution.py: explain_convolution) ------------
+  // --- one feature-map pixel, explained (nets/explaining/convolution.py: explain_convolution) ------------
 
   function refuse(code, values, message) {
     const error = new Error(`LeNetEngine.explainConvolution: ${message}`);
@@ -762,7 +762,7 @@ const LeNetEngine = (() => {
     parseWeights, readDrawing, readWays,
     squeezed: oneWay("squeezed"), croppedNotCentred: oneWay("croppedNotCentred"), mnistStyle: oneWay("mnistStyle"),
     classify, toInput, forward, topK, explainConvolution,
-    // The steps, for tests and curious readers (each mirrors the nets/sketch.py function named).
+    // The steps, for tests and curious readers (each mirrors the nets/data/sketch.py function named).
     steps: { roundHalfEven, resize, toWorkSize, keepDigit, cropToInk, scaleIntoBox, centreInField, percentileLinear },
   };
 })();

@@ -17,7 +17,7 @@ len(classes))``, and training on a small dataset. Three ways to do that, from fa
 ``Settings.regularise`` (on by default) is the note's cure for overfitting in the two slow ways:
 dropout in the classifier and augmentation of the training images. Off, both are gone, and for
 "classifier" the frozen convolutions' output of each image is fixed, so it is computed once and
-cached too (``nets.race`` races the ways against each other to show the difference).
+cached too (``nets.training.race`` races the ways against each other to show the difference).
 
 The shared pretrained AlexNet is never modified: the head is new, and the other strategies train
 their own copies. ``finetune`` is a generator of typed events (``FeaturesCached``,
@@ -41,7 +41,11 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
-from nets.alexnet import (
+from nets.data.dataset_zip import ImageDataset, LabelledImage
+from nets.explaining.feature_map import FeatureMap, feature_map
+from nets.explaining.photo import LAST_CONV_RELU, weighted_maps
+from nets.facts import Fact, Refusal
+from nets.models.alexnet import (
     HEAD_INDEX,
     IMAGENET_TRANSFORM,
     device_of,
@@ -50,14 +54,10 @@ from nets.alexnet import (
     new_head,
     penultimate,
 )
-from nets.alexnet import (
+from nets.models.alexnet import (
     PENULTIMATE_FEATURES as PENULTIMATE,
 )
-from nets.dataset_zip import ImageDataset, LabelledImage
-from nets.facts import Fact, Refusal
-from nets.feature_map import FeatureMap, feature_map
-from nets.jobs import JobClock
-from nets.photo import LAST_CONV_RELU, weighted_maps
+from nets.training.jobs import JobClock
 
 STRATEGIES = {
     "head": "new head only (features computed once: seconds)",
@@ -196,7 +196,7 @@ class FineTuned:
     def grad_cam(self, backbone: nn.Module, image: Image.Image, target: int) -> tuple[np.ndarray, float]:
         """Where this model looked to score class ``target``: Grad-CAM at conv5's ReLU, as the photo
         tab computes it for ImageNet classes, here through the visitor's own layers. Returns the
-        (13, 13) cells scaled to peak 1 (``nets.photo.cam_on_photo`` lays them on the image) and the
+        (13, 13) cells scaled to peak 1 (``nets.explaining.photo.cam_on_photo`` lays them on the image) and the
         model's probability for ``target``. The shared backbone is only read."""
         module = self._trained()
         module.eval()

@@ -6,7 +6,7 @@ contents is checked: every path must stay inside the zip (no ``..``, absolute pa
 or backslashes), there must be no symlinks or password-protected images, and the sizes the zip
 declares must be sane (a zip bomb declares gigabytes or absurd compression ratios). Then the
 images are read one at a time, each with a hard cap on the bytes read, decoded by
-``nets.images.open_rgb`` (which refuses decompression bombs from the header), and shrunk at once
+``nets.data.images.open_rgb`` (which refuses decompression bombs from the header), and shrunk at once
 so the shorter side is at most 256 px: 2,000 photos then take a few hundred MB, not tens of GB.
 
 Two layouts are understood, either of them optionally inside one wrapper folder::
@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from nets.data.images import ImageError, open_rgb
 from nets.facts import Fact, Refusal, fact
-from nets.images import ImageError, open_rgb
 
 MB = 1 << 20  # sizes are binary and labelled "MB"/"GB", as Windows Explorer shows them
 GB = 1 << 30

@@ -1,8 +1,8 @@
 """Train the digit tab's LeNet on MNIST and save it to ``assets/``.
 
-    python -m nets.train_lenet --data ../shared/data/mnist      # the four standard files
-    python -m nets.train_lenet --download                        # torchvision fetches them
-    python -m nets.train_lenet --data ... --dry-run              # a seconds-long smoke test
+    python -m nets.training.shipped_lenet --data ../shared/data/mnist      # the four standard files
+    python -m nets.training.shipped_lenet --download                        # torchvision fetches them
+    python -m nets.training.shipped_lenet --data ... --dry-run              # a seconds-long smoke test
 
 Digits drawn in the app differ from MNIST's pen strokes: thicker or thinner, slanted, rotated,
 a little off-scale after cropping. Each batch is therefore augmented on the fly with a random
@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from nets import mnist
-from nets.lenet import ASSETS, INPUT_SIZE, LeNet
+from nets.data import mnist
+from nets.models.lenet import ASSETS, INPUT_SIZE, LeNet
 
 PAD = (INPUT_SIZE - 28) // 2  # 28x28 -> 32x32, as LeCun fed LeNet-5
 
@@ -123,7 +123,7 @@ def train(args: argparse.Namespace) -> dict:
         )
 
     meta = {
-        "architecture": "LeNet(in_channels=1, num_classes=10), see nets/lenet.py",
+        "architecture": "LeNet(in_channels=1, num_classes=10), see nets/models/lenet.py",
         "in_channels": 1,
         "input_size": [INPUT_SIZE, INPUT_SIZE],
         "categories": [str(d) for d in range(10)],
@@ -136,7 +136,7 @@ def train(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "augmentation": "rotation +-15 deg, scale 0.85-1.1, shear +-0.25, shift +-2 px, stroke thickness",
         "num_params": sum(p.numel() for p in model.parameters()),
-        "trained_with": f"python -m nets.train_lenet (torch {torch.__version__})",
+        "trained_with": f"python -m nets.training.shipped_lenet (torch {torch.__version__})",
     }
     if not args.dry_run:
         out = Path(args.out)

@@ -1,10 +1,10 @@
 """Zip files for tests, good and hostile, built in memory (nothing is written to disk).
 
-The good ones are what people really upload: drawn shapes from ``nets.example_data`` in class
+The good ones are what people really upload: drawn shapes from ``nets.data.example_data`` in class
 folders, plus the clutter a Mac or Windows adds (``__MACOSX/``, ``._`` files, ``.DS_Store``,
 ``Thumbs.db``), a text file, an image nested deeper in its class, a big PNG and a panorama (so
 shrinking shows), and one truncated JPEG. The constants next to each builder say what a reader
-must find. The hostile ones are the attacks and mistakes ``nets.dataset_zip`` must refuse. Every
+must find. The hostile ones are the attacks and mistakes ``nets.data.dataset_zip`` must refuse. Every
 builder returns ``bytes`` and is cached, so the slow ones (the 3 GB bomb) are built once per run.
 """
 
@@ -19,7 +19,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from nets.example_data import draw_shape, make_shapes_zip
+from nets.data.example_data import draw_shape, make_shapes_zip
 
 DATE = (2024, 1, 1, 0, 0, 0)
 MB = 1 << 20

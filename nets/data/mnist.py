@@ -8,7 +8,7 @@ Visitors train their own LeNet in the app, which must work without the internet 
 ships ``assets/mnist_subset.npz``: 20,000 training and 2,000 test images chosen from the standard
 files, class by class in MNIST's own proportions, with a seed (3.6 MB compressed). It is written by
 
-    python -m nets.mnist --subset --data ../shared/data/mnist     # or --download
+    python -m nets.data.mnist --subset --data ../shared/data/mnist     # or --download
 
 and ``training_data()`` gives the whole MNIST when its files are on the machine, else the subset.
 """
@@ -82,7 +82,7 @@ def download(root: Path) -> Path:
 
 # --- the subset the app ships, and the training data it uses ------------------------------------
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SUBSET_FILE = ASSETS / "mnist_subset.npz"
 SUBSET_SIZES = {"train": 20_000, "test": 2_000}  # 22,000 of MNIST's 70,000 images: 3.6 MB compressed
 SUBSET_SEED = 0
@@ -184,7 +184,7 @@ def cache_dir() -> Path:
 def full_mnist_places() -> list[Path]:
     """The folders searched for the four standard files, in order: ``$MNIST_DIR`` when set, the
     cache folder (see ``cache_dir``), and the project's ``data/`` (where ``python -m
-    nets.train_lenet --download`` puts them). Each may hold the files themselves (``.gz`` or not)
+    nets.training.shipped_lenet --download`` puts them). Each may hold the files themselves (``.gz`` or not)
     or torchvision's ``MNIST/raw/``."""
     places = [Path(os.environ["MNIST_DIR"])] if os.environ.get("MNIST_DIR") else []
     default_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "classic-cnns" / "mnist"

@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from tests import zips
+from harness import zips
 
 
 def _scan_segments(data: bytes) -> list[tuple[int, int]]:

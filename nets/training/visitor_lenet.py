@@ -14,7 +14,7 @@ for 2 epochs reaches about 97% test accuracy in a few seconds on one CPU thread 
 loop at a constant rate: about 95%; see ``python -m bench.train_lenet``).
 
 The normalisation is the shipped model's (``assets/lenet_mnist.json``), so the browser engine and
-``nets/sketch.py`` preprocess drawings for a visitor's LeNet exactly as for the shipped one.
+``nets/data/sketch.py`` preprocess drawings for a visitor's LeNet exactly as for the shipped one.
 """
 
 from __future__ import annotations
@@ -31,16 +31,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.data.mnist import MnistData, stratified_choice
 from nets.facts import Fact, Refusal
-from nets.jobs import Cancelled, JobClock
-from nets.lenet import ACTIVATIONS, INPUT_SIZE, POOLINGS, LeNet, mnist_weights, web_weights
-from nets.mnist import MnistData, stratified_choice
+from nets.models.lenet import ACTIVATIONS, INPUT_SIZE, POOLINGS, LeNet, mnist_weights, web_weights
+from nets.training.jobs import Cancelled, JobClock
 
 EPOCHS = (1, 20)  # the range a visitor may choose
 MIN_TRAIN_IMAGES = 1_000  # fewer would make a poor model; up to every image available
 BATCH_SIZES = (8, 512)
 LRS = (1e-5, 0.1)
-PAD = (INPUT_SIZE - 28) // 2  # 28x28 -> 32x32, as LeCun fed LeNet-5 (and nets/sketch.py does)
+PAD = (INPUT_SIZE - 28) // 2  # 28x28 -> 32x32, as LeCun fed LeNet-5 (and nets/data/sketch.py does)
 WARMUP = 0.25  # share of all steps over which one-cycle raises the rate to its peak (then anneals)
 EVAL_BATCH = 500  # test images per forward pass: about 20 ms, a cancel check between passes
 PROGRESS_STEPS = 20  # BatchTrained events per epoch: a progress bar moves every 5%
@@ -184,7 +184,7 @@ class Finished:
     settings: Settings
 
     def web_weights(self) -> dict[str, Any]:
-        """The model in the browser engine's format (``nets.lenet.web_weights``)."""
+        """The model in the browser engine's format (``nets.models.lenet.web_weights``)."""
         return browser_weights(self.model)
 
 
@@ -196,7 +196,7 @@ Event = Started | BatchTrained | EpochFinished | Finished
 
 def to_input(images: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """uint8 ``(B, 28, 28)`` MNIST images -> LeNet's normalised ``(B, 1, 32, 32)`` input, with the
-    operations of ``nets.sketch.digit_from_mnist`` (scale to [0, 1], pad with black, normalise)."""
+    operations of ``nets.data.sketch.digit_from_mnist`` (scale to [0, 1], pad with black, normalise)."""
     x = images.unsqueeze(1).float().div(255.0)  # (B, 1, 28, 28)
     x = F.pad(x, (PAD, PAD, PAD, PAD))  # (B, 1, 32, 32)
     return (x - mean) / std

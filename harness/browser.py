@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.digit_drawings import Drawing
+from harness.digit_drawings import Drawing
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 TABS = {"digit": "Digit", "train": "Train", "photo": "Photo", "finetune": "Fine-tune", "compare": "Compare"}

@@ -6,7 +6,7 @@ there for bigger experiments) at a random size, position, rotation and colour, f
 an outline, on a random background: a gradient, soft stripes, a checkerboard or blotches. The
 backgrounds vary as much as the shapes, so a model has to look at the outline, not the colours.
 
-``python -m nets.example_data`` (re)writes ``assets/shapes.zip``; tests reuse ``make_shapes_zip``
+``python -m nets.data.example_data`` (re)writes ``assets/shapes.zip``; tests reuse ``make_shapes_zip``
 to build zips of any layout in memory.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SHAPES_ZIP = ASSETS / "shapes.zip"
 SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
 SUPERSAMPLE = 3  # draw 3x larger and shrink: smooth edges without anti-aliasing support in ImageDraw

@@ -165,7 +165,7 @@ def write_examples(folder: str, digits: tuple[int, ...] = (2, 3, 5, 7, 9), seed:
 
 
 if __name__ == "__main__":
-    # python -m tests.digit_drawings assets/examples   (the digit tab's example drawings)
+    # python -m harness.digit_drawings assets/examples   (the digit tab's example drawings)
     import sys
 
     write_examples(sys.argv[1] if len(sys.argv) > 1 else "assets/examples")

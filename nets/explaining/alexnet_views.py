@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from nets.alexnet import CONV_RELU_END, device_of
-from nets.photo import ExplainError, PhotoAnalysis, check_layer, preprocess
+from nets.explaining.photo import ExplainError, PhotoAnalysis, check_layer, preprocess
+from nets.models.alexnet import CONV_RELU_END, device_of
 
 FILTER_COLUMNS = 8  # 64 filters -> 8x8 (the paper's 96 -> 12 rows of 8)
 FILTER_SCALE = 5  # an 11x11 filter is drawn 55x55 pixels

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nets.lenet import LeNet, LeNetWeights, lenet, mnist_weights
-from nets.sketch import Digit, sketch_to_mnist
+from nets.data.sketch import Digit, sketch_to_mnist
+from nets.models.lenet import LeNet, LeNetWeights, lenet, mnist_weights
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torchvision.models import alexnet as torchvision_alexnet
 
-from nets.alexnet import cached_weights_file
+from nets.models.alexnet import cached_weights_file
 
 
 def standin_alexnet(seed: int = 0) -> nn.Module:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nets.dataset_zip import ImageDataset
+from nets.data.dataset_zip import ImageDataset
 
 COLUMNS = ["x", "y", "label", "class", "split", "name", "guess", "mistake"]
 

@@ -12,7 +12,7 @@ CNNs use ReLU and max pooling. Both switches exist (``pooling``, ``activation``)
 train the variants and compare them; the defaults are the note's (and the shipped weights').
 
 The same weights also run in the visitor's browser (``ui/static/lenet_engine.js``): ``web_weights``
-writes them in a small JSON format the script reads, and ``python -m nets.lenet`` writes the
+writes them in a small JSON format the script reads, and ``python -m nets.models.lenet`` writes the
 shipped model's to ``assets/web/lenet_mnist.json``.
 """
 
@@ -31,12 +31,12 @@ import numpy as np
 import torch
 from torch import nn
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 INPUT_SIZE = 32  # the architecture's: 32 -> conv 28 -> pool 14 -> conv 10 -> pool 5, and Linear(5*5*16)
 POOLINGS = ("avg", "max")  # "avg": the note's and LeNet-5's subsampling; "max": what later CNNs use
 ACTIVATIONS = ("relu", "sigmoid", "tanh")  # "relu": the note's; sigmoid and tanh: the 1990s squashing units
 WEB_FORMAT = "classic-cnns/lenet-web/1"  # the JSON the browser engine reads (see web_weights)
-WEB_WEIGHTS_FILE = ASSETS / "web" / "lenet_mnist.json"  # the shipped model's, written by python -m nets.lenet
+WEB_WEIGHTS_FILE = ASSETS / "web" / "lenet_mnist.json"  # the shipped model's, written by python -m nets.models.lenet
 
 
 def _pool(pooling: str) -> nn.Module:
@@ -223,7 +223,7 @@ def _mnist_web_weights(assets: Path) -> dict[str, Any]:
 def mnist_web_weights(assets: Path = ASSETS) -> dict[str, Any]:
     """The digit tab's shipped LeNet (``mnist_weights()``) as ``web_weights``, computed once.
 
-    Served to the browser as ``assets/web/lenet_mnist.json`` (written by ``python -m nets.lenet``);
+    Served to the browser as ``assets/web/lenet_mnist.json`` (written by ``python -m nets.models.lenet``);
     a test checks that file equals this. Returns a copy: change it freely.
     """
     return copy.deepcopy(_mnist_web_weights(Path(assets)))
@@ -237,5 +237,5 @@ def write_web_weights(path: Path = WEB_WEIGHTS_FILE) -> Path:
 
 
 if __name__ == "__main__":
-    # python -m nets.lenet    (writes assets/web/lenet_mnist.json, the browser's copy of the weights)
+    # python -m nets.models.lenet    (writes assets/web/lenet_mnist.json, the browser's copy of the weights)
     print(f"wrote {write_web_weights()}")

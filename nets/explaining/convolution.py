@@ -8,7 +8,7 @@ input it reads (every input channel), the kernel, their products, the bias, the 
 activation, and the 2x2 pooling block the pixel falls in. CNN Explainer's idea: show the real
 numbers of the real model, so a learner can check the arithmetic by hand.
 
-``preprocessing_lesson`` reads the same drawing three ways (``nets.sketch.WAYS``) and asks LeNet
+``preprocessing_lesson`` reads the same drawing three ways (``nets.data.sketch.WAYS``) and asks LeNet
 about each: squeezing the whole canvas, cropping without centring, and MNIST's own way.
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from nets.data.sketch import WAYS, digit_from_mnist, sketch_to_mnist, sketch_ways
 from nets.facts import Refusal
-from nets.lenet import LeNet, LeNetWeights
-from nets.sketch import WAYS, digit_from_mnist, sketch_to_mnist, sketch_ways
+from nets.models.lenet import LeNet, LeNetWeights
 
 KERNEL = 5  # both conv layers' kernels are 5x5
 LAYERS = {1: (6, 28), 2: (16, 10)}  # conv layer -> (feature maps, side of each map)

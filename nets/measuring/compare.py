@@ -31,9 +31,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import models as tv
 
-from nets.alexnet import INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012, alexnet2012_two_gpu
 from nets.facts import Fact, Refusal, fact
-from nets.lenet import lenet, mnist_weights
+from nets.models.alexnet import INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012, alexnet2012_two_gpu
+from nets.models.lenet import lenet, mnist_weights
 
 LENET_NOTE = "LeNet (note, 3 channels)"
 LENET_DIGITS = "LeNet (digit tab, 1 channel)"

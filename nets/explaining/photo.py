@@ -44,9 +44,9 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from nets.alexnet import CONV_RELU_END, IMAGENET_TRANSFORM, IMAGENET_WEIGHTS, device_of, forward_head
+from nets.data.images import to_rgb
 from nets.facts import Refusal
-from nets.images import to_rgb
+from nets.models.alexnet import CONV_RELU_END, IMAGENET_TRANSFORM, IMAGENET_WEIGHTS, device_of, forward_head
 
 CATEGORIES: list[str] = list(IMAGENET_WEIGHTS.meta["categories"])  # 1000 ImageNet class names
 TRANSFORM = IMAGENET_TRANSFORM  # resize 256 (bilinear, antialiased), crop 224, normalise

@@ -12,7 +12,7 @@ has a large gap). The ways:
   they are cached too: it is fast, and free to memorise);
 - ``all``: every layer, with dropout and augmentation, as the book does (optional: the slowest).
 
-``race`` is a generator of typed events, like ``nets.finetune.finetune`` (whose events it passes
+``race`` is a generator of typed events, like ``nets.training.finetune.finetune`` (whose events it passes
 on, tagged with the way), so a page can draw every way's validation curve as it grows.
 """
 
@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from torch import nn
 
-from nets import finetune as ft
-from nets.dataset_zip import ImageDataset
+from nets.data.dataset_zip import ImageDataset
 from nets.facts import Fact
-from nets.jobs import Cancelled
+from nets.training import finetune as ft
+from nets.training.jobs import Cancelled
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class WayStarted:
 
 @dataclass(frozen=True)
 class WayProgress:
-    """An event of the way being trained (``nets.finetune``'s own)."""
+    """An event of the way being trained (``nets.training.finetune``'s own)."""
 
     way: str
     event: ft.Event

@@ -2,7 +2,7 @@
 
 Teachable Machine's users never make a zip: they name classes and add pictures. ``DatasetDraft``
 keeps such a dataset for one visitor: class names, and per class the images, each read with the
-same safe reader as a zip's images (``nets.images.open_rgb``: not-an-image, bombs, too many
+same safe reader as a zip's images (``nets.data.images.open_rgb``: not-an-image, bombs, too many
 pixels or scans refused), shrunk to the size training uses and stored as a small JPEG in the
 draft's own folder. The same limits as a zip apply (``ZipLimits``: classes, images, bytes per
 file, pixels, decoded pixels in all). ``to_zip`` writes it as a zip of class folders, so
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nets.dataset_zip import JUNK_NAMES, TRAIN_FOLDERS, UNUSED_FOLDERS, VAL_FOLDERS, ZipLimits, shrink
+from nets.data.dataset_zip import JUNK_NAMES, TRAIN_FOLDERS, UNUSED_FOLDERS, VAL_FOLDERS, ZipLimits, shrink
+from nets.data.images import open_header, open_rgb
 from nets.facts import Refusal
-from nets.images import open_header, open_rgb
 
 MIN_CLASSES = 2
 MAX_NAME_LENGTH = 40
@@ -130,7 +130,7 @@ class DatasetDraft:
 
     def add(self, class_name: str, source: str | Path | bytes, name: str | None = None) -> DraftImage:
         """Read one image (a path or bytes) safely, shrink it to training size and store it under
-        ``class_name``. Raises ``DraftError`` (limits) or ``nets.images.ImageError`` (not a usable image)."""
+        ``class_name``. Raises ``DraftError`` (limits) or ``nets.data.images.ImageError`` (not a usable image)."""
         label = name or (Path(source).name if isinstance(source, (str, Path)) else "image")
         size = len(source) if isinstance(source, (bytes, bytearray)) else Path(source).stat().st_size
         limits = self.limits

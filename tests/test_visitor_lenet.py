@@ -13,11 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
-from nets import mnist
+from nets.data import mnist
+from nets.data.sketch import sketch_to_mnist
 from nets.facts import fact
-from nets.jobs import Cancelled
-from nets.lenet import lenet, read_web_weights
-from nets.lenet_training import (
+from nets.models.lenet import lenet, read_web_weights
+from nets.training.jobs import Cancelled
+from nets.training.visitor_lenet import (
     HISTORY_COLUMNS,
     BatchTrained,
     EpochFinished,
@@ -32,7 +33,6 @@ from nets.lenet_training import (
     normalization,
     train,
 )
-from nets.sketch import sketch_to_mnist
 from tests.test_lenet import write_idx
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -44,7 +44,7 @@ SMALL = Settings(epochs=2, train_images=1_000)  # about a second
 
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
-    """Jobs train on one torch thread (``nets/jobs.py``); two threads on a busy 2-core machine wait for
+    """Jobs train on one torch thread (``nets/training/jobs.py``); two threads on a busy 2-core machine wait for
     each other at every small operation and can be ten times slower."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1,0 +1,1 @@
+"""What reaches a network: MNIST, visitors' zips and drafts, drawings, photos opened safely."""
