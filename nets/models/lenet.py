@@ -1,4 +1,4 @@
-"""LeNet as in the study note on *Mastering PyTorch* ch. 2, in torchvision's manner.
+"""LeNet as in the study note on *Mastering PyTorch* (ch. 3, "Deep CNN Architectures"), in torchvision's manner.
 
 Two 5x5 convolutions with ReLU and *average* pooling, then three fully connected layers
 (400 -> 120 -> 84 -> 10). Input is 32x32: LeCun padded MNIST's 28x28 digits by 2 pixels so
