@@ -407,13 +407,10 @@ function startDigitLab(element, props) {
     }
   }
 
-  const WAY_KEYS = { squeezed: "preprocessing_way_squeezed", croppedNotCentred: "preprocessing_way_cropped_not_centred",
-    mnistStyle: "preprocessing_way_mnist_style" };
-
   function showLesson(ways) {
     const box = $(".dl-ways");
     box.innerHTML = engine.WAYS.map((way) => `<figure class="dl-way" data-way="${way}"><canvas width="28" height="28">` +
-      `</canvas><figcaption><strong>${t(WAY_KEYS[way])}</strong><br><span class="dl-way-answer"></span>` +
+      `</canvas><figcaption><strong>${t(`preprocessing_way_${way}`)}</strong><br><span class="dl-way-answer"></span>` +
       "</figcaption></figure>").join("");
     for (const way of engine.WAYS) {
       const figure = box.querySelector(`[data-way="${way}"]`);
