@@ -45,7 +45,7 @@ API = {
 
 
 def page_texts() -> dict[str, dict[str, str]]:
-    """The sentences digit_lab.js shows, in every language (it picks the page's)."""
+    """The sentences the page shows (ui/static/digit/), in every language (it picks the page's)."""
     wanted = ("digit_", "preprocessing_way_")
     return {
         language: {key: text for key, text in sentences.items() if key.startswith(wanted)}

@@ -25,7 +25,21 @@ ENGINE_SCRIPTS = (
     HERE / "lenet" / "convolution.js",  # LeNetConvolution: nets/explaining/convolution.py
     HERE / "lenet" / "engine.js",  # LeNetEngine: what the page (and a visitor's own script) calls
 )
-PAGE_SCRIPTS = (HERE / "digit_lab.js",)
+PAGE_SCRIPTS = tuple(
+    HERE / "digit" / name
+    for name in (
+        "words.js",  # digitWords: the page's sentences, in its language
+        "pictures.js",  # drawMap: numbers as grey pixels
+        "canvas.js",  # drawingCanvas: the drawing surface and its strokes
+        "answer.js",  # answerView: LeNet's answer (and the visitor's own LeNet's)
+        "feature_maps.js",  # featureMapsView: what LeNet sees, both conv layers' maps
+        "explanation.js",  # explanationView: one feature-map pixel's arithmetic
+        "kernels.js",  # kernelsView: the trained kernels
+        "lesson.js",  # lessonView: the drawing read three ways
+        "links.js",  # digitLinks: links that carry a drawing
+        "lab.js",  # startDigitLab: the page, its state, the views wired together
+    )
+)
 SCRIPTS = (*ENGINE_SCRIPTS, *PAGE_SCRIPTS)
 
 
