@@ -96,29 +96,25 @@ def test_the_served_weights_file_is_the_shipped_model():
     assert (meta["pooling"], meta["activation"]) == ("avg", "relu")
 
 
-def test_the_engine_facts_file_holds_pythons_numbers():
+def test_the_engine_facts_file_holds_pythons_numbers(monkeypatch):
     """assets/web/lenet_engine_facts.js is what python -m nets.models.lenet writes from nets/ today:
-    change a threshold, the box or a way's name in Python, and this fails until the file is written again."""
+    change a threshold, the box or a way's name in Python, and the file no longer agrees."""
     text = ENGINE_FACTS_FILE.read_text()
-    assert text == engine_facts_script(engine_facts())
+    assert text == engine_facts_script(engine_facts()), "stale: run python -m nets.models.lenet"
     shipped = json.loads(text.split("const LeNetFacts = ", 1)[1].rstrip().removesuffix(";"))
-    assert shipped == {
-        "format": WEB_FORMAT,
-        "poolings": list(POOLINGS),
-        "activations": list(ACTIVATIONS),
-        "sketch": {
-            "work_size": sketch.WORK_SIZE,
-            "ink_threshold": sketch.INK_THRESHOLD,
-            "speck_fraction": sketch.SPECK_FRACTION,
-            "min_digit_extent": sketch.MIN_DIGIT_EXTENT,
-            "min_contrast": sketch.MIN_CONTRAST,
-            "box": sketch.BOX,
-            "field": sketch.FIELD,
-            "ways": list(sketch.WAYS),
-        },
-    }
-    assert shipped["sketch"]["ways"] == ["squeezed", "cropped_not_centred", "mnist_style"]
-    assert (shipped["sketch"]["box"], shipped["sketch"]["field"]) == (20, 28)
+    assert (shipped["format"], shipped["poolings"], shipped["activations"]) == (WEB_FORMAT, [*POOLINGS], [*ACTIVATIONS])
+    assert shipped["sketch"]["ways"] == list(sketch.WAYS) == ["squeezed", "cropped_not_centred", "mnist_style"]
+    assert (shipped["sketch"]["box"], shipped["sketch"]["field"]) == (sketch.BOX, sketch.FIELD) == (20, 28)
+    numbers = ("WORK_SIZE", "INK_THRESHOLD", "SPECK_FRACTION", "MIN_DIGIT_EXTENT", "MIN_CONTRAST", "BOX", "FIELD")
+    assert {key: shipped["sketch"][key.lower()] for key in numbers} == {key: getattr(sketch, key) for key in numbers}
+    for key in numbers:  # each is read from sketch.py when the file is written, not copied
+        with monkeypatch.context() as changed:
+            changed.setattr(sketch, key, getattr(sketch, key) * 2)
+            assert engine_facts()["sketch"][key.lower()] == 2 * shipped["sketch"][key.lower()], key
+            assert engine_facts_script(engine_facts()) != text, key
+    with monkeypatch.context() as changed:
+        changed.setattr(sketch, "WAYS", ("squeezed", "mnist_style"))
+        assert engine_facts_script(engine_facts()) != text
 
 
 def test_lenet_variants_keep_the_names_and_the_defaults():

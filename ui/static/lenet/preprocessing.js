@@ -100,25 +100,28 @@ const MnistPreprocessing = (() => {
     return { labels, count: numberOf.size };
   }
 
-  /** Any of the mask's pixels within 2 pixels (a 5x5 square): max_pool2d(5, stride 1, padding 2). */
-  function dilate5x5(mask, width, height) {
-    const across = new Uint8Array(width * height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let on = 0;
-        for (let xx = Math.max(0, x - 2); xx <= Math.min(width - 1, x + 2) && !on; xx++) on = mask[y * width + xx];
-        across[y * width + x] = on;
-      }
-    }
+  /**
+   * Whether any pixel of the mask within 2 along one direction is on: along rows (dx = 1) or
+   * along columns (dy = 1). One pass of a separable 5x5 maximum.
+   */
+  function within2(mask, width, height, dx, dy) {
     const out = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         let on = 0;
-        for (let yy = Math.max(0, y - 2); yy <= Math.min(height - 1, y + 2) && !on; yy++) on = across[yy * width + x];
+        for (let k = -2; k <= 2 && !on; k++) {
+          const xx = x + k * dx, yy = y + k * dy;
+          if (xx >= 0 && xx < width && yy >= 0 && yy < height) on = mask[yy * width + xx];
+        }
         out[y * width + x] = on;
       }
     }
     return out;
+  }
+
+  /** Any of the mask's pixels within 2 pixels (a 5x5 square): max_pool2d(5, stride 1, padding 2). */
+  function dilate5x5(mask, width, height) {
+    return within2(within2(mask, width, height, 1, 0), width, height, 0, 1);
   }
 
   /** keep_digit: stretch the ink's contrast, drop specks; null if no digit is left (blank, a dot). */
