@@ -118,7 +118,7 @@ def build_digit_tab() -> None:
     gr.HTML(
         "",
         html_template='<div class="digit-lab"></div>',
-        css_template=(STATIC / "digit_lab.css").read_text(encoding="utf-8"),
+        css_template=(STATIC / "digit" / "lab.css").read_text(encoding="utf-8"),
         js_on_load=lab_code(),
         elem_id="digit-lab",
         weights_url=f"gradio_api/file={WEB_WEIGHTS_FILE}",

@@ -2,7 +2,7 @@
  * LeNet in the visitor's browser: the digit tab's preprocessing and network, number for number
  * the same as the Python on the server ("one model, two engines, one answer").
  *
- * The engine is five plain scripts, loaded in this order (ui/digit_tab.py's ENGINE_SCRIPTS), each
+ * The engine is six plain scripts, loaded in this order (ui/digit_tab.py's ENGINE_SCRIPTS), each
  * the mirror of the Python it names:
  *   assets/web/lenet_engine_facts.js   LeNetFacts: Python's numbers and names (written from nets/)
  *   python_arithmetic.js               Pillow's resampling, numpy's sums and percentile, Python's round
