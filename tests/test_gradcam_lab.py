@@ -19,7 +19,7 @@ from torch import nn
 
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
 from nets.explaining.gradcam import GRADIENT_CLASSES_KEPT, LAYERS, ExplainError
-from nets.explaining.imagenet_classes import CATEGORIES, class_index, class_names, find_classes
+from nets.explaining.imagenet_classes import CATEGORIES, class_index, find_classes, imagenet_class_names
 from nets.explaining.photo import analyse_photo, classify, grad_cam, preprocess, seen_region
 from nets.models.alexnet import CONV_RELU_END, alexnet2012_two_gpu
 
@@ -177,7 +177,7 @@ def test_other_bad_classes_are_refused(seen) -> None:
 
 
 def test_class_names_are_imagenets_in_index_order() -> None:
-    names = class_names()
+    names = imagenet_class_names()
     assert names == CATEGORIES and names is not CATEGORIES and len(names) == 1000
 
 

@@ -14,7 +14,7 @@ from nets.data.images import ImageError, open_rgb
 from nets.explaining import photo
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
-from nets.explaining.imagenet_classes import class_index, class_names
+from nets.explaining.imagenet_classes import class_index, imagenet_class_names
 from nets.models.alexnet import cached_weights_file, device_of
 from ui.inputs import PhotoUpload, Refused, accept
 from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ANALYSES, ASSETS, imagenet_alexnet, on_gpu
@@ -119,16 +119,9 @@ def display_copy(picture: Image.Image) -> Image.Image:
 
 
 def explained_text(request: gr.Request | None, explanation: photo.Explanation) -> str:
-    return say(
-        request,
-        "photo_explained",
-        markup="markdown",
-        cam_class=explanation.class_name,
-        rank=explanation.rank,
-        p=explanation.probability,
-        layer=explanation.layer,
-        cells=explanation.cells,
-    )
+    """What the heatmap explains, in the visitor's language: the class, its rank and probability, the layer."""
+    guess = {"cam_class": explanation.class_name, "rank": explanation.rank, "p": explanation.probability}
+    return say(request, "photo_explained", markup="markdown", layer=explanation.layer, cells=explanation.cells, **guess)
 
 
 def heatmap_of(
@@ -164,7 +157,7 @@ def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = N
 def class_choices(seen: dict | None, request: gr.Request = None):
     """The classes to explain: AlexNet's five best guesses first (with their probabilities), then
     every other ImageNet class, to type and pick; the top guess chosen."""
-    names = class_names()
+    names = imagenet_class_names()
     if not seen:
         return gr.update(choices=names, value=None)
     top = list(seen["top"].items())
@@ -263,7 +256,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
                 LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"), elem_id="photo-layer"
             )
             target = gr.Dropdown(
-                class_names(),
+                imagenet_class_names(),
                 value=None,
                 filterable=True,
                 label=T("photo_target"),

@@ -128,7 +128,7 @@ def read_image_zip(
             else:
                 skip(member, "not an image", fact("skip_not_an_image"))
         placed, layout, has_val = _place(images, skip)
-        _check_classes(placed, has_val, limits)
+        _check_class_folders(placed, has_val, limits)
         decoded = _decode(zf, placed, limits, progress, skip)
     classes = sorted({member.label for member in placed})
     _check_decoded(decoded, classes, has_val, limits, failed=kinds["damaged"])
@@ -201,7 +201,7 @@ def _is_junk(parts: tuple[str, ...]) -> bool:
     return any(part.startswith(".") or part.lower() in JUNK_NAMES for part in parts)
 
 
-def _check_classes(placed: list[ZipEntry], has_val: bool, limits: ZipLimits) -> None:
+def _check_class_folders(placed: list[ZipEntry], has_val: bool, limits: ZipLimits) -> None:
     """Refuse wrong class counts, too many or too few images, and train/val class mismatches."""
     if has_val:
         train = {m.label for m in placed if m.split == "train"}

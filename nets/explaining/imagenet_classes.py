@@ -25,7 +25,7 @@ def top_classes(probabilities: torch.Tensor, k: int) -> dict[str, float]:
     return {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices, strict=True)}
 
 
-def class_names() -> list[str]:
+def imagenet_class_names() -> list[str]:
     """ImageNet's 1000 class names, in class-index order (a copy: the caller may change it)."""
     return list(CATEGORIES)
 
@@ -70,7 +70,7 @@ def _suggestions(value: str, count: int = 5) -> list[str]:
 
 def class_index(target: int | str) -> int:
     """The ImageNet class index of ``target``: an index 0..999 or a class name (exactly as in
-    ``class_names()``, any case, surrounding spaces ignored). Raises ``ExplainError``."""
+    ``imagenet_class_names()``, any case, surrounding spaces ignored). Raises ``ExplainError``."""
     if isinstance(target, Integral) and not isinstance(target, bool):
         if not 0 <= int(target) < len(CATEGORIES):
             raise ExplainError("class_index_out_of_range", value=int(target), low=0, high=len(CATEGORIES) - 1)
