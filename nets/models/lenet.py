@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+from nets.paths import ASSETS
+
 INPUT_SIZE = 32  # the architecture's: 32 -> conv 28 -> pool 14 -> conv 10 -> pool 5, and Linear(5*5*16)
 POOLINGS = ("avg", "max")  # "avg": the note's and LeNet-5's subsampling; "max": what later CNNs use
 ACTIVATIONS = ("relu", "sigmoid", "tanh")  # "relu": the note's; sigmoid and tanh: the 1990s squashing units
