@@ -1,9 +1,11 @@
 """Classic CNNs, hands on: draw for LeNet, show photos to AlexNet, fine-tune it, count its cost.
 
 The Hugging Face Spaces entry point. It only assembles the rooms: each tab is built by its own
-module in ``ui/`` (its handlers, its layout, its API names), the server's limits and shared
-models live in ``ui/server.py``, every sentence in ``ui/text.py``, and all the logic in ``nets/``
-(which never imports gradio).
+module in ``ui/`` (its handlers, its layout, its API names), the server's limits live in
+``ui/budgets.py``, what is kept for visitors in ``ui/stores.py``, the shared models in
+``ui/shared_models.py``, every sentence in ``ui/text.py``, and all the logic in ``nets/`` (which
+never imports gradio). Importing this module builds the page and loads nothing heavy; ``main``
+loads the shared models and starts the server.
 
     python app.py          # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)
 """
@@ -15,11 +17,16 @@ import logging
 import os
 
 import gradio as gr
+import torch
 from starlette.middleware import Middleware
 
 from ui import builder, charts, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
+from ui.budgets import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE
 from ui.guard import Guard
-from ui.server import BUDGETS, DELETE_CACHE, IDLE_CORES, MAX_UPLOAD, QUEUE_SIZE, warm_up
+from ui.ids import COMPARE_TAB, DIGIT_TAB, FINETUNE_TAB, PHOTO_TAB, TRAIN_TAB
+from ui.scratch import serve_scratch_folders
+from ui.server_sharing import IDLE_CORES
+from ui.shared_models import warm_up
 from ui.text import LANGUAGE_JS, TOAST_CSS, T
 
 CSS = (
@@ -43,19 +50,20 @@ def page_js(*scripts: str) -> str:
 
 
 def build_demo() -> gr.Blocks:
+    serve_scratch_folders()  # downloads and drafts are served from where they are written
     with gr.Blocks(title="Classic CNNs, hands on", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(T("app_title"))
         gr.Markdown(T("language_code"), elem_id="page-language", visible="hidden")  # see ui.text.LANGUAGE_JS
         with gr.Tabs(overflow_behavior="wrap") as tabs:  # on a phone all five stay in sight, on two rows
-            with gr.Tab(T("tab_digit"), id="digit"):
+            with gr.Tab(T("tab_digit"), id=DIGIT_TAB):
                 digit_tab.build_digit_tab()
-            with gr.Tab(T("tab_train"), id="train") as tab:
+            with gr.Tab(T("tab_train"), id=TRAIN_TAB) as tab:
                 train_tab.build_train_tab(tabs, tab)
-            with gr.Tab(T("tab_photo"), id="photo") as tab:
+            with gr.Tab(T("tab_photo"), id=PHOTO_TAB) as tab:
                 photo = photo_tab.build_photo_tab(tab)
-            with gr.Tab(T("tab_finetune"), id="finetune") as tab:
+            with gr.Tab(T("tab_finetune"), id=FINETUNE_TAB) as tab:
                 job, training = finetune_tab.build_finetune_tab(tab)
-            with gr.Tab(T("tab_compare"), id="compare") as tab:
+            with gr.Tab(T("tab_compare"), id=COMPARE_TAB) as tab:
                 classes, extras, layers = compare_tab.build_compare_tab(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
         job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
@@ -90,7 +98,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    warm_up()
+    # Many small requests at once are served best one core each: torch's intra-op threads would
+    # spin against each other (and against the visitors' other requests) on a small server.
+    torch.set_num_threads(1)
+    warm_up()  # the shipped LeNet now; the ImageNet AlexNet and MNIST in the background
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(
         i18n=T,

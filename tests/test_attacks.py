@@ -1,7 +1,7 @@
 """One stranger cannot take the Space down: each attack a hostile visitor tried, against a real server.
 
 The server here is a fresh ``python app.py`` of its own (so its memory and CPU can be read from
-/proc), with the budgets of ``ui.server.Budgets``, some made smaller through their environment
+/proc), with the budgets of ``ui.budgets.Budgets``, some made smaller through their environment
 variables so the tests stay quick. Different client addresses are simulated the way the Space's
 proxy reports them: the last entry of X-Forwarded-For.
 """

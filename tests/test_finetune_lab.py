@@ -28,7 +28,8 @@ from nets.data.images import ImageError
 from nets.explaining.feature_map import principal_components
 from nets.training import race
 from nets.training.finetune import Settings, finetune
-from ui.server import IdleCores, ModelStore
+from ui.server_sharing import IdleCores
+from ui.session_store import SessionStore
 
 # --- a dataset without a zip ---------------------------------------------------------------------
 
@@ -107,7 +108,7 @@ def test_the_builder_has_the_zip_limits(tmp_path):
 
 
 def test_the_drafts_of_all_visitors_share_a_disk_budget(tmp_path):
-    store = ModelStore(max_bytes=60_000, size=lambda draft: draft.stored_bytes, release=lambda draft: draft.delete())
+    store = SessionStore(max_bytes=60_000, size=lambda draft: draft.stored_bytes, release=lambda draft: draft.delete())
     drafts = []
     for visitor in range(3):
         draft = DatasetDraft(tmp_path / f"v{visitor}")

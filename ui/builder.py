@@ -1,6 +1,6 @@
 """Build a dataset in the page: name classes, add files or camera photos to each, see and remove them.
 
-The draft lives on the server, one per visitor (``ui.server.DATASET_DRAFTS``: a disk budget for
+The draft lives on the server, one per visitor (``ui.stores.DATASET_DRAFTS``: a disk budget for
 all, half an hour unused), in a folder of its own; the page shows its images from there. Fine-tuning
 turns it into a zip (``dataset_zip_for``) and reads that exactly like an upload, so every limit and
 check of the zip path applies; the same zip is what "Download as zip" gives.
@@ -16,7 +16,10 @@ import gradio as gr
 from nets.data.dataset_builder import DatasetDraft, DraftError
 from nets.data.images import ImageError
 from nets.facts import Refusal
-from ui.server import DATASET_DRAFTS, DRAFTS, ZIP_LIMITS
+from ui.budgets import ZIP_LIMITS
+from ui.ids import BUILDER_QUEUE
+from ui.scratch import DRAFTS
+from ui.stores import DATASET_DRAFTS
 from ui.text import T, error, fill_in, refusal, say, tell
 
 # After a camera photo is added the component is emptied; this opens the camera again at once,
@@ -279,7 +282,7 @@ def build_builder() -> dict[str, gr.components.Component]:
         gr.Markdown(T("builder_limits"))
 
     shown = [chosen, counts, gallery]
-    common = {"api_visibility": "private", "concurrency_id": "builder", "concurrency_limit": BUILDER_CONCURRENCY}
+    common = {"api_visibility": "private", "concurrency_id": BUILDER_QUEUE, "concurrency_limit": BUILDER_CONCURRENCY}
     gr.on([name_button.click, names.submit], set_classes, [names, chosen], shown, **common)
     files.upload(add_images, [files, chosen], [*shown, files], show_progress="minimal", **common)
     camera.input(add_images, [camera, chosen], [*shown, camera], show_progress="minimal", **common).then(

@@ -18,12 +18,15 @@ from nets.explaining import convolution
 from nets.explaining.convolution import ConvolutionError
 from nets.explaining.digits import DigitReading
 from nets.models.lenet import WEB_WEIGHTS_FILE
+from nets.paths import ASSETS, ROOT
+from ui.budgets import LENET_CONCURRENCY
+from ui.ids import LENET_QUEUE
 from ui.inputs import DigitCanvas, accept
-from ui.server import ASSETS, DIGITS, LENET_CONCURRENCY
+from ui.shared_models import digit_reader
 from ui.static import browser_code
 from ui.text import TEXT, T, error, refusal, say
 
-STATIC = ASSETS.parent / "ui" / "static"
+STATIC = ROOT / "ui" / "static"
 EXAMPLES = sorted((ASSETS / "examples").glob("digit_*.png"))  # digit_7.png: a drawn 7
 BRUSH = 16  # the pen's width in canvas pixels (400 x 400): MNIST-like strokes once scaled to 20x20
 gr.set_static_paths([WEB_WEIGHTS_FILE.parent])  # the weights are served as they are, cached by browsers
@@ -72,7 +75,7 @@ def lab_code() -> str:
 
 def predict_digit(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
     """LeNet's top-3 digits for a Sketchpad value (an empty label when nothing is drawn)."""
-    reading: DigitReading | None = DIGITS.read(accept(sketch, request))
+    reading: DigitReading | None = digit_reader().read(accept(sketch, request))
     return {} if reading is None else reading.top(3)
 
 
@@ -90,11 +93,11 @@ def explain_convolution(
         convolution.check_position(whole(layer), whole(channel), whole(row), whole(col))
     except ConvolutionError as problem:
         raise refusal(request, problem) from None
-    digit = DIGITS.digit(value)
+    digit = digit_reader().digit(value)
     if digit is None:
         raise error(request, "digit_no_digit")
     return convolution.explain_convolution(
-        DIGITS.model, digit.tensor, whole(layer), whole(channel), whole(row), whole(col)
+        digit_reader().model, digit.tensor, whole(layer), whole(channel), whole(row), whole(col)
     )
 
 
@@ -107,7 +110,7 @@ def preprocessing_lesson(sketch: dict | None, request: gr.Request = None) -> pd.
             None if confidence is None else round(confidence, 4),
         )
         for way, digit, confidence in convolution.preprocessing_lesson(
-            accept(sketch, request), DIGITS.weights, DIGITS.model
+            accept(sketch, request), digit_reader().weights, digit_reader().model
         )
     ]
     return pd.DataFrame(rows, columns=["way", "digit", "confidence"])
@@ -133,7 +136,7 @@ def build_digit_tab() -> None:
         answer = gr.Label(num_top_classes=3, label="answer")
         explained = gr.JSON(label="explanation")
         lesson = gr.Dataframe(label="lesson")
-    limits = dict(concurrency_limit=LENET_CONCURRENCY, concurrency_id="lenet")
+    limits = dict(concurrency_limit=LENET_CONCURRENCY, concurrency_id=LENET_QUEUE)
     gr.on([], predict_digit, sketch, answer, api_name="predict_digit", api_description=API["predict_digit"], **limits)
     gr.on(
         [],

@@ -12,31 +12,19 @@ from nets.data.dataset_zip import DatasetError, ImageDataset, read_image_zip
 from nets.explaining.feature_map import FeatureMap
 from nets.explaining.photo import cam_on_photo, cam_overlay
 from nets.facts import Fact
+from nets.paths import ASSETS
 from nets.training import finetune
 from nets.training.jobs import Cancelled, StopSwitch, run_in_background
+from ui.budgets import ALEXNET_CONCURRENCY, BEAT_SECONDS, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
 from ui.builder import build_builder, dataset_zip_for
 from ui.charts import line_chart, scatter_chart
+from ui.ids import ALEXNET_QUEUE, BUILDER_QUEUE, DOWNLOAD_QUEUE, FINETUNE_QUEUE
 from ui.inputs import PhotoUpload, accept
 from ui.photo_tab import open_photo, weights_notice
 from ui.race import build_race
-from ui.server import (
-    ALEXNET,
-    ALEXNET_CONCURRENCY,
-    ASSETS,
-    BEAT_SECONDS,
-    DOWNLOAD_FILES,
-    FINETUNE_CONCURRENCY,
-    FINETUNE_SLOTS,
-    FINETUNE_TIME_LIMIT,
-    FINETUNED,
-    IDLE_CORES,
-    REPORTS,
-    ZIP_LIMITS,
-    ServerTurns,
-    imagenet_alexnet,
-    model_bytes,
-    on_gpu,
-)
+from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES, ServerTurns
+from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
+from ui.stores import FINETUNED, REPORTS, model_bytes, write_download
 from ui.text import T, Written, error, fill_in, refusal, say, tell, worded
 
 API = {
@@ -111,9 +99,9 @@ def save_download(session: str, model: finetune.FineTuned) -> str | None:
     """Write the fine-tuned weights, classes and preprocessing to a file for the visitor to download.
 
     One file per visitor (the next replaces it), all visitors' files within a byte budget, each
-    deleted ten minutes after it was written (``ui.server.DownloadStore``). None if it cannot fit.
+    deleted ten minutes after it was written (``ui.stores.DOWNLOAD_FILES``). None if it cannot fit.
     """
-    path = DOWNLOAD_FILES.write(
+    path = write_download(
         session,
         "finetuned_alexnet.pt",
         model_bytes(model) + (1 << 20),
@@ -610,7 +598,7 @@ def build_finetune_tab(tab: gr.Tab):
             source,
             archive,
             api_visibility="private",
-            concurrency_id="builder",
+            concurrency_id=BUILDER_QUEUE,
             show_progress="hidden",
         )
         .success(
@@ -627,7 +615,7 @@ def build_finetune_tab(tab: gr.Tab):
             api_name="finetune",
             api_description=API["finetune"],
             concurrency_limit=FINETUNE_CONCURRENCY,
-            concurrency_id="finetune",
+            concurrency_id=FINETUNE_QUEUE,
             time_limit=FINETUNE_TIME_LIMIT + 120,
             show_progress_on=progress_line,
         )
@@ -646,7 +634,7 @@ def build_finetune_tab(tab: gr.Tab):
         [out["cell"], out["cell_caption"]],
         api_visibility="private",
         concurrency_limit=ALEXNET_CONCURRENCY,
-        concurrency_id="alexnet",
+        concurrency_id=ALEXNET_QUEUE,
     )
     gr.on(
         [try_run.click, try_photo.upload],
@@ -656,7 +644,7 @@ def build_finetune_tab(tab: gr.Tab):
         api_name="predict_finetuned",
         api_description=API["predict_finetuned"],
         concurrency_limit=ALEXNET_CONCURRENCY,
-        concurrency_id="alexnet",
+        concurrency_id=ALEXNET_QUEUE,
     )
     out["prepare"].click(
         download_finetuned,
@@ -665,6 +653,6 @@ def build_finetune_tab(tab: gr.Tab):
         api_name="download_finetuned",
         api_description=API["download_finetuned"],
         concurrency_limit=1,
-        concurrency_id="download",
+        concurrency_id=DOWNLOAD_QUEUE,
     )
     return job, (archive, strategy, epochs)

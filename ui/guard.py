@@ -4,7 +4,7 @@ A public Space is one server for everyone, and every request a stranger sends co
 before any handler runs: Gradio creates a session for any new session id, reads a JSON body into
 memory whole, keeps an upload on disk for half an hour, and gives any event a place in its one
 queue. This ASGI middleware bounds each of those per client address (and per session), with the
-budgets of ``ui.server.Budgets``, before the request reaches Gradio:
+budgets of ``ui.budgets.Budgets``, before the request reaches Gradio:
 
 - requests that do work (POST) and new sessions: a token bucket per address, generous enough for a
   class behind one school address, far too small to fill the queue or the session store;
@@ -23,17 +23,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ui.server import BUDGETS, IDLE_CORES, Budgets
+from ui import gradio_internals
+from ui.budgets import BUDGETS, Budgets
+from ui.ids import TRAINING_QUEUES
+from ui.server_sharing import IDLE_CORES
+from ui.session_store import SessionStore
 from ui.text import say
 
-TRAINING = ("finetune", "lenet-train")  # the concurrency ids of training jobs (each counted on its own)
 WORK_PREFIXES = (
     "/gradio_api/queue/join",
     "/gradio_api/call/",
@@ -74,23 +75,6 @@ class Bucket:
         return True
 
 
-class Recent(OrderedDict):
-    """A bounded mapping that forgets the entries used longest ago (addresses, sessions)."""
-
-    def __init__(self, size: int, make: Callable[[], object]) -> None:
-        super().__init__()
-        self.size, self.make = size, make
-
-    def get_or_make(self, key: str):
-        if key in self:
-            self.move_to_end(key)
-        else:
-            self[key] = self.make()
-            while len(self) > self.size:
-                self.popitem(last=False)
-        return self[key]
-
-
 @dataclass
 class Uploads:
     """Bytes an address uploaded in the current window."""
@@ -105,10 +89,11 @@ class Guard:
     def __init__(self, app, budgets: Budgets = BUDGETS) -> None:
         self.app, self.budgets = app, budgets
         self.lock = threading.Lock()
-        self.requests = Recent(20_000, lambda: Bucket(budgets.requests_burst))
-        self.new_sessions = Recent(20_000, lambda: Bucket(budgets.sessions_burst))
-        self.known_sessions = Recent(50_000, lambda: True)
-        self.uploads = Recent(20_000, Uploads)
+        # What the guard remembers of addresses and sessions, the records used longest ago forgotten first.
+        self.requests = SessionStore(max_entries=20_000)  # address -> Bucket
+        self.new_sessions = SessionStore(max_entries=20_000)  # address -> Bucket
+        self.known_sessions = SessionStore(max_entries=50_000)  # session -> True
+        self.uploads = SessionStore(max_entries=20_000)  # address -> Uploads
         self.joining: list[tuple[str, str, str]] = []  # training joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
@@ -154,12 +139,13 @@ class Guard:
         """None, or (sentence key, HTTP status, values) for a request over its address's budget."""
         b = self.budgets
         with self.lock:
-            if not self.requests.get_or_make(address).take(1, b.requests_burst, b.requests_per_second):
+            bucket = self.requests.get_or_make(address, lambda: Bucket(b.requests_burst))
+            if not bucket.take(1, b.requests_burst, b.requests_per_second):
                 return "guard_too_many_requests", 429, {}
             if is_upload:
                 if length <= 0:  # browsers and gradio_client always declare an upload's length
                     return "guard_upload_length", 411, {}
-                window = self.uploads.get_or_make(address)
+                window = self.uploads.get_or_make(address, Uploads)
                 now = time.monotonic()
                 if now - window.started > b.upload_window_seconds:
                     window.started, window.bytes = now, 0
@@ -186,11 +172,12 @@ class Guard:
         b = self.budgets
         with self.lock:
             if isinstance(session, str) and session not in self.known_sessions:
-                if not self.new_sessions.get_or_make(address).take(1, b.sessions_burst, b.sessions_per_second):
+                bucket = self.new_sessions.get_or_make(address, lambda: Bucket(b.sessions_burst))
+                if not bucket.take(1, b.sessions_burst, b.sessions_per_second):
                     return ("guard_too_many_sessions", 429, {}), None
-                self.known_sessions.get_or_make(session)
+                self.known_sessions.put(session, True)
             kind = self.concurrency_id(scope, payload)
-            if kind not in TRAINING:
+            if kind not in TRAINING_QUEUES:
                 if not self.is_training(scope, session):  # a trainer's own clicks do not count
                     IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
                 return None, None
@@ -232,22 +219,20 @@ class Guard:
 
     def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
         """(session, address) of every training job of this kind queued or running."""
-        queue = self.blocks(scope)._queue
         return [
-            (event.session_hash, client_address(event.request.scope))
-            for event in list(queue.event_ids_to_events.values())
-            if event.fn.concurrency_id == kind and event.request is not None
+            (event.session, client_address(event.scope))
+            for event in gradio_internals.queued_events(self.blocks(scope))
+            if event.concurrency_id == kind and event.scope is not None
         ]
 
     def is_training(self, scope: dict, session) -> bool:
         """The session has a training job (of any kind) queued or running."""
         return isinstance(session, str) and any(
-            s == session for kind in TRAINING for s, _ in self.live_jobs(scope, kind)
+            s == session for kind in TRAINING_QUEUES for s, _ in self.live_jobs(scope, kind)
         )
 
     def waiting_jobs(self, scope: dict, kind: str) -> int:
-        waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(kind)
-        return len(waiting.queue) if waiting is not None else 0
+        return gradio_internals.waiting_count(self.blocks(scope), kind)
 
     # --- plumbing ------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from gradio.components.base import server
 
 from nets.data.images import MAX_PIXELS, ImageError, open_header
 from nets.facts import Refusal
-from ui.server import CANVAS_MAX_PIXELS
+from ui.budgets import CANVAS_MAX_PIXELS
 from ui.text import refusal
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import gradio as gr
 
 from nets.measuring import compare
+from nets.paths import ASSETS
 from nets.training import finetune
-from ui.server import ASSETS
+from ui.ids import TABS
 from ui.text import say
 
-TABS = ("digit", "photo", "finetune", "compare")
 PHOTOS = {path.stem: path for path in sorted((ASSETS / "photos").glob("*.jpg"))}
 ZIPS = {"shapes": ASSETS / "shapes.zip"}
 

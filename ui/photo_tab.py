@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
-import time
-from collections import OrderedDict
 
 import gradio as gr
 from PIL import Image
@@ -16,8 +13,13 @@ from nets.explaining.alexnet_views import first_layer_filters, strongest_feature
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
 from nets.explaining.imagenet_classes import class_index, imagenet_class_names
 from nets.models.alexnet import cached_weights_file, device_of
+from nets.paths import ASSETS
+from ui.budgets import ALEXNET_CONCURRENCY
+from ui.ids import ALEXNET_QUEUE
 from ui.inputs import PhotoUpload, Refused, accept
-from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ANALYSES, ASSETS, imagenet_alexnet, on_gpu
+from ui.session_store import SessionStore
+from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
+from ui.stores import ANALYSES
 from ui.text import T, error, refusal, say
 
 API = {
@@ -57,39 +59,20 @@ def classify_photo(image_path: str | None, request: gr.Request = None):
     return top, {"path": image_path, "seconds": analysis.forward_seconds, "top": top}
 
 
-class Reported:
-    """Which refused uploads a visitor has already been told about (by session, a few seconds).
-
-    The browser sends a photo it cannot show again, two or three times: the visitor should read
-    "this is not an image" once, not in a stack of toasts."""
-
-    def __init__(self, seconds: float = 10.0, size: int = 2000) -> None:
-        self.seconds, self.size = seconds, size
-        self._told: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, session: str | None, upload: object) -> bool:
-        key, now = (session or "", str(upload)), time.monotonic()
-        with self._lock:
-            told = self._told.get(key)
-            self._told[key] = now
-            self._told.move_to_end(key)
-            while len(self._told) > self.size:
-                self._told.popitem(last=False)
-        return told is None or now - told > self.seconds
-
-
-REPORTED = Reported()
+# Which refused uploads a visitor has already been told about (by session and upload, ten seconds):
+# the browser sends a photo it cannot show two or three times, and the visitor should read "this is
+# not an image" once, not in a stack of toasts.
+REPORTED = SessionStore(ttl=10.0, max_entries=2000)
 
 
 def photo_changed(image_path, request: gr.Request = None):
     """The page's reaction to a new photo (an upload, the webcam, a paste, an example, a link).
 
     The old answer is already gone (a browser-only step clears it first). A refused file is
-    explained once (see ``Reported``). Returns (answer, seen).
+    explained once (see ``REPORTED``). Returns (answer, seen).
     """
     if isinstance(image_path, Refused):
-        if REPORTED.first_time(request.session_hash if request else None, image_path.error):
+        if REPORTED.put((request.session_hash if request else None, str(image_path.error)), True) is None:
             raise refusal(request, image_path.error, subject=image_path.subject)
         return {}, None  # told already: nothing to show
     if image_path is None:
@@ -278,7 +261,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
         api_layer, api_target = gr.Textbox(label="layer"), gr.Textbox(label="target")
         api_heatmap, api_explained = gr.Image(label="heatmap"), gr.JSON(label="explained")
     seen = gr.State()  # this visitor's last photo, its timing and its top guesses
-    limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id="alexnet")
+    limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id=ALEXNET_QUEUE)
     quiet = dict(api_visibility="private", show_progress="hidden", **limits)
 
     def after_a_photo(event):

@@ -16,18 +16,11 @@ from nets.data.dataset_zip import DatasetError, read_image_zip
 from nets.training import race
 from nets.training.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
 from nets.training.jobs import StopSwitch, run_in_background
+from ui.budgets import BEAT_SECONDS, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
 from ui.charts import line_chart
-from ui.server import (
-    BEAT_SECONDS,
-    FINETUNE_CONCURRENCY,
-    FINETUNE_SLOTS,
-    FINETUNE_TIME_LIMIT,
-    IDLE_CORES,
-    ZIP_LIMITS,
-    ServerTurns,
-    imagenet_alexnet,
-    on_gpu,
-)
+from ui.ids import BUILDER_QUEUE, FINETUNE_QUEUE
+from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES, ServerTurns
+from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.text import T, error, refusal, say, worded
 
 API = (
@@ -225,7 +218,7 @@ def build_race(archive: gr.File, prepare) -> None:
             source,
             archive,
             api_visibility="private",
-            concurrency_id="builder",
+            concurrency_id=BUILDER_QUEUE,
             show_progress="hidden",
         )
         .success(
@@ -246,7 +239,7 @@ def build_race(archive: gr.File, prepare) -> None:
             api_name="race_strategies",
             api_description=API,
             concurrency_limit=FINETUNE_CONCURRENCY,
-            concurrency_id="finetune",
+            concurrency_id=FINETUNE_QUEUE,
             time_limit=FINETUNE_TIME_LIMIT + 120,
             show_progress_on=progress_line,
         )

@@ -30,8 +30,9 @@ from typing import Any, Literal
 import gradio as gr
 
 from nets.facts import Fact, Refusal
+from nets.paths import ASSETS
 
-I18N = Path(__file__).resolve().parent.parent / "assets" / "i18n"
+I18N = ASSETS / "i18n"
 LANGUAGES = ("en", "ko")
 LANGUAGE_COOKIE = "classic_cnns_language"  # set by the page (LANGUAGE_JS) to the language it shows
 Markup = Literal["html", "markdown", "text"]

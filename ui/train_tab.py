@@ -3,7 +3,7 @@ then draws on it (the digit tab reads every drawing with it too, in the browser,
 
 Training runs in the server's background job system (``nets.training.jobs``: a low-priority thread holding
 one of two work slots, stoppable, cancelled when the visitor leaves); the model is the visitor's
-alone (kept by session, ``ui.server.LENETS``). Programs: ``/train_lenet`` and ``/predict_my_lenet``.
+alone (kept by session, ``ui.stores.LENETS``). Programs: ``/train_lenet`` and ``/predict_my_lenet``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,13 @@ from nets.explaining.digits import DigitReader, DigitReading
 from nets.training import visitor_lenet
 from nets.training.jobs import StopSwitch, run_in_background
 from nets.training.visitor_lenet import TrainingSettingsError
+from ui.budgets import BEAT_SECONDS, LENET_CONCURRENCY, LENET_TRAINING_CONCURRENCY, LENET_TRAINING_TIME_LIMIT
 from ui.charts import kernel_grid, line_chart
+from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
-from ui.server import (
-    BEAT_SECONDS,
-    LENET_CONCURRENCY,
-    LENET_TRAINING_CONCURRENCY,
-    LENET_TRAINING_SLOTS,
-    LENET_TRAINING_TIME_LIMIT,
-    LENETS,
-    ServerTurns,
-    mnist_data,
-)
+from ui.server_sharing import LENET_TRAINING_SLOTS, ServerTurns
+from ui.shared_mnist import mnist_data
+from ui.stores import LENETS
 from ui.text import T, error, refusal, say, tell, worded
 
 API = {
@@ -325,7 +320,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         api_name="train_lenet",
         api_description=API["train_lenet"],
         concurrency_limit=LENET_TRAINING_CONCURRENCY,
-        concurrency_id="lenet-train",
+        concurrency_id=LENET_TRAINING_QUEUE,
         time_limit=LENET_TRAINING_TIME_LIMIT + 60,
         show_progress_on=progress_line,
     )
@@ -339,7 +334,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     out["runs"].change(show_runs, out["runs"], [runs_view, runs_box], api_visibility="private", show_progress="hidden")
     stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")
     out["weights"].change(None, out["weights"], None, js=SEND_TO_PAGE_JS, api_visibility="private")
-    draw.click(lambda: gr.Tabs(selected="digit"), None, tabs, queue=False, api_visibility="private")
+    draw.click(lambda: gr.Tabs(selected=DIGIT_TAB), None, tabs, queue=False, api_visibility="private")
     tab.select(data_note, None, [source, images], api_visibility="private", show_progress="hidden")
     gr.on(
         [],
@@ -349,5 +344,5 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         api_name="predict_my_lenet",
         api_description=API["predict_my_lenet"],
         concurrency_limit=LENET_CONCURRENCY,
-        concurrency_id="lenet",
+        concurrency_id=LENET_QUEUE,
     )

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+from nets.paths import ASSETS
+
 SHAPES_ZIP = ASSETS / "shapes.zip"
 SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
 SUPERSAMPLE = 3  # draw 3x larger and shrink: smooth edges without anti-aliasing support in ImageDraw

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from nets.facts import Fact, Refusal, fact
+from nets.paths import ASSETS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,6 @@ def download(root: Path) -> Path:
 
 # --- the subset the app ships, and the training data it uses ------------------------------------
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SUBSET_FILE = ASSETS / "mnist_subset.npz"
 SUBSET_SIZES = {"train": 20_000, "test": 2_000}  # 22,000 of MNIST's 70,000 images: 3.6 MB compressed
 SUBSET_SEED = 0

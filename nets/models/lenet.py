@@ -34,8 +34,8 @@ import torch
 from torch import nn
 
 from nets.data import sketch
+from nets.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 INPUT_SIZE = 32  # the architecture's: 32 -> conv 28 -> pool 14 -> conv 10 -> pool 5, and Linear(5*5*16)
 POOLINGS = ("avg", "max")  # "avg": the note's and LeNet-5's subsampling; "max": what later CNNs use
 ACTIVATIONS = ("relu", "sigmoid", "tanh")  # "relu": the note's; sigmoid and tanh: the 1990s squashing units

@@ -1,0 +1,77 @@
+"""What the server promises, in one place: how much of it each kind of work may take, and for how long.
+
+A public Space is shared by strangers: every resource a visitor can make it spend has a budget
+here (concurrency, time, upload sizes, queue places, how long a visitor's things are kept), and the
+tabs, the guard and the stores take their limits from this module only. These are the numbers the
+README's "Limits" section quotes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+from nets.data.dataset_zip import ZipLimits
+
+# --- the work each kind of request may do at once -------------------------------------------------
+# How many of each kind of job run at once; the rest wait in the queue with their position shown.
+LENET_CONCURRENCY = 12
+ALEXNET_CONCURRENCY = 3
+FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
+FINETUNE_TIME_LIMIT = 300  # seconds per job, reading the zip included
+LENET_TRAINING_CONCURRENCY = 2  # runs at once (a few seconds each); more wait in the queue
+LENET_TRAINING_TIME_LIMIT = 120  # seconds per run: 20 epochs on all 20,000 images take about a minute
+# A training job's handler hands the server a turn at least this often, even when it has nothing
+# new to show: Gradio can cancel a generator only between two of its items, so this is how long a
+# visitor's cancel (or a closed page) may wait while the job reads a zip or waits for a slot.
+BEAT_SECONDS = 0.5
+
+QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
+MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """What one client address (a class behind a school's one address included), and all visitors
+    together, may make the server spend. Enforced by ``ui.guard.Guard`` before Gradio sees a
+    request, and by the stores of ``ui.stores``. An admin may change any of them with an environment
+    variable named ``BUDGET_`` and the field in capitals (``BUDGET_FINETUNES_WAITING=8``)."""
+
+    requests_burst: int = 300  # POSTs that do work (joins, uploads, calls) at once...
+    requests_per_second: float = 20.0  # ...and sustained: a class of 40 drawing and uploading
+    sessions_burst: int = 120  # new sessions at once (each page load is one)...
+    sessions_per_second: float = 1.0  # ...and sustained: Gradio keeps each one's state (~200 KB)
+    sessions_kept: int = 3000  # Gradio's session store (the oldest dropped first): ~600 MB at most
+    json_body_bytes: int = 1 << 20  # an event's JSON: files travel as uploads, a 1 MB body is plenty
+    upload_bytes_per_window: int = 500 << 20  # uploaded per address in a window (disk: kept 30 min)
+    upload_window_seconds: int = 600
+    finetunes_per_address: int = 4  # queued or running, per address (one per session, always)
+    finetunes_waiting: int = 16  # queued fine-tunes in all: the rest of the queue stays for others
+    model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
+    lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
+    download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
+    draft_bytes: int = 1_500_000_000  # datasets being built in the page (their images and zips), on disk
+    report_bytes: int = 400_000_000  # fine-tune reports kept to explain a confusion cell (their val images)
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> Budgets:
+        overrides = {}
+        for name, kind in ((f.name, type(f.default)) for f in fields(cls)):
+            value = environ.get(f"BUDGET_{name.upper()}")
+            if value:
+                overrides[name] = kind(float(value)) if kind is int else kind(value)
+        return cls(**overrides)
+
+
+BUDGETS = Budgets.from_environment()
+
+# --- what is kept for a visitor, and for how long ----------------------------------------------------
+SESSION_TTL = 1800  # a visitor's fine-tuned model (or draft, or LeNet) is kept half an hour after its last use
+DOWNLOAD_TTL = 600  # a download file is deleted ten minutes after it was written
+# Files Gradio keeps for visitors (uploads, results) are removed once they are half an hour old,
+# checked every ten minutes, so disk use stays bounded over a day.
+DELETE_CACHE = (600, 1800)
+
+# --- what an upload may be -----------------------------------------------------------------------------
+ZIP_LIMITS = ZipLimits()
+CANVAS_MAX_PIXELS = 2048 * 2048  # the canvas is 400x400; an API client's photo of paper fits too
