@@ -320,19 +320,31 @@ def cpu_message(module: nn.Module, input_shape: Sequence[int], fallback: str) ->
     return fallback
 
 
+def _maps_text(shape: Sequence[int]) -> str:
+    return " × ".join(str(n) for n in shape)
+
+
+@functools.cache
+def _note_maps(network: str) -> tuple[int, ...]:
+    """(C, H, W) of the maps the note's flatten line gets at the input size the network is built for."""
+    trace = trace_shapes(network, 1, 3, NOTE_INPUT[network])
+    return next(step.shape for step in reversed(trace.steps) if len(step.shape) == 4)[1:]
+
+
 def _why(layer: str, module: nn.Module, x: torch.Tensor, steps: Sequence[Step], choices: Choices) -> Fact:
     """Why ``module`` refused ``x``, with the numbers that disagree."""
     if isinstance(module, nn.Linear):
-        before = next(step.shape for step in reversed(steps) if step.layer != "flatten" and len(step.shape) == 4)
-        counted = before if choices.flatten == "with_batch" and choices.network == "lenet" else before[1:]
+        before = next(step.shape for step in reversed(steps) if len(step.shape) == 4)  # what flatten got
+        batch_counted = int(x.shape[0]) != choices.batch  # (1, B*C*H*W): the edited flatten line, B > 1
         return fact(
-            "shape_fc_mismatch",
+            "shape_fc_batch_counted" if batch_counted else "shape_fc_mismatch",
             layer=layer,
             expects=module.in_features,
             got=int(x.shape[-1]),
-            made_of=" × ".join(str(n) for n in counted),
+            made_of=_maps_text(before if batch_counted else before[1:]),
+            built_for=_maps_text(_note_maps(choices.network)),
+            note_size=NOTE_INPUT[choices.network],
             batch=choices.batch,
-            rows=int(x.shape[0]),
         )
     side = int(x.shape[-1])
     if isinstance(module, nn.Conv2d) and x.shape[1] != module.in_channels:
@@ -384,10 +396,11 @@ def trace_shapes(
 
 @dataclass(frozen=True)
 class Question:
-    """A question asked before the lab shows the answer: ``options`` (facts the UI words), the index
-    of the right one, the choices that show it in the lab, and a fact explaining the answer."""
+    """A question asked before the lab shows the answer: the ``prompt`` and ``options`` (facts the UI
+    words), the index of the right one, the choices that show it in the lab, and a fact explaining
+    the answer."""
 
-    code: str
+    prompt: Fact
     setting: Choices
     options: tuple[Fact, ...]
     answer: int
@@ -406,7 +419,8 @@ def _shape_option(shape: Sequence[int]) -> Fact:
 def _outcome(trace: Trace) -> Fact:
     """What a trace ends in, as an option: its output shape, or the fully connected layer that refuses it."""
     if trace.why is None:
-        return fact("shape_option_runs", shape=_written_shape(trace.steps[-1].shape))
+        shape, note_size = _written_shape(trace.steps[-1].shape), NOTE_INPUT[trace.choices.network]
+        return fact("shape_option_runs", shape=shape, note_size=note_size)
     return fact("shape_option_refuses", **{key: trace.why.values[key] for key in ("layer", "expects", "got")})
 
 
@@ -426,23 +440,30 @@ def _fc1_question() -> Question:
     explanation = fact(
         "shape_explain_fc1",
         batch=setting.batch,
-        maps=" × ".join(str(n) for n in pool2[1:]),
+        maps=_maps_text(pool2[1:]),
         features=reaches[1],
         shape=options[1].values["shape"],
         wrong=options[2].values["shape"],
         total=math.prod(pool2),
     )
-    return Question("shape_question_fc1", setting, options, 1, explanation)
+    prompt = fact(
+        "shape_question_fc1",
+        batch=setting.batch,
+        size=setting.size,
+        input=_written_shape((setting.batch, setting.channels, setting.size, setting.size)),
+    )
+    return Question(prompt, setting, options, 1, explanation)
 
 
 def _alexnet_224_question() -> Question:
     """The note's AlexNet at 224x224 (the paper's size) instead of 227: what happens?"""
     setting = Choices("alexnet", batch=1, channels=3, size=224)
     at_224, at_227 = trace_shapes(**vars(setting)), trace_shapes(**{**vars(setting), "size": INPUT_SIZE_2012})
-    first = _layers("alexnet")[0][0]  # convnet[0]: 224 - 11 is not a multiple of the stride 4
+    first, (conv,) = _layers("alexnet")[0]  # convnet[0], Conv2d(3, 96, 11, 4, 0)
+    kernel, stride = conv.kernel_size[0], conv.stride[0]
     options = (
         _outcome(at_227),  # it runs, as at 227
-        fact("shape_option_refuses_first", layer=first),
+        fact("shape_option_refuses_first", layer=first, size=setting.size, kernel=kernel, stride=stride),
         _outcome(at_224),
     )
 
@@ -451,13 +472,19 @@ def _alexnet_224_question() -> Question:
 
     explanation = fact(
         "shape_explain_224",
+        size=setting.size,
+        kernel=kernel,
+        stride=stride,
+        exact=(setting.size - kernel) / stride + 1,  # 54.25: PyTorch rounds down
+        note_size=INPUT_SIZE_2012,
         first_224=at_224.shape_of(first)[-1],
         first_227=at_227.shape_of(first)[-1],
         sides_224=sides(at_224),
         sides_227=sides(at_227),
         **{key: at_224.why.values[key] for key in ("layer", "expects", "got")},
     )
-    return Question("shape_question_224", setting, options, 2, explanation)
+    prompt = fact("shape_question_224", size=setting.size, note_size=INPUT_SIZE_2012)
+    return Question(prompt, setting, options, 2, explanation)
 
 
 QUESTIONS: tuple[Callable[[], Question], ...] = (_fc1_question, _alexnet_224_question)
