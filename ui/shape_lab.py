@@ -20,6 +20,7 @@ import gradio as gr
 
 from nets.explaining import shapes
 from nets.explaining.shapes import NOTE_INPUT, ShapeChoiceError, Trace
+from nets.facts import Fact
 from ui.text import T, refusal, say, tell
 
 API_DESCRIPTION = (
@@ -37,7 +38,8 @@ CODE_CSS = """
            border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
            padding: 8px 0; margin: 0; }
 .sl-caption { font-family: var(--font); padding: 0 12px 6px; color: var(--body-text-color-subdued); }
-.sl-line { display: grid; grid-template-columns: minmax(0, 1fr) auto; column-gap: 12px; padding: 0 12px; }
+.sl-line { display: grid; grid-template-columns: minmax(0, 1fr) auto; column-gap: 12px; padding: 0 12px;
+           min-height: 1.5em; }
 .sl-src { white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; }
 .sl-shape { text-align: right; white-space: nowrap; font-weight: 600; color: var(--color-accent); }
 .sl-tag { font-family: var(--font); font-size: 12px; font-weight: 600; color: var(--body-text-color-subdued); }
@@ -53,8 +55,8 @@ CODE_CSS = """
 .sl-error code { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px; }
 /* a phone: each shape under its line, so the code keeps the whole width */
 @media (max-width: 600px) {
+  .sl-code { font-size: 12px; }
   .sl-line { grid-template-columns: minmax(0, 1fr); }
-  .sl-shape { text-align: left; padding-left: 2ch; }
 }
 """
 
@@ -120,13 +122,21 @@ def summary_html(trace: Trace, request: gr.Request | None = None) -> str:
             text += " " + say(request, "shape_batch_one_hint")
         return f"<p>{_strong(text)}</p>"
     refused = say(request, "shape_refused_at", layer=trace.refused_at)
-    return f"<p>{_strong(refused)} {tell(request, trace.why)}</p>"
+    short = tell(request, Fact(f"{trace.why.code}_short", trace.why.values))  # the numbers; the rest is at the line
+    return f"<p>{_strong(refused)} {short} {say(request, 'shape_see_below')}</p>"
 
 
 def _line(source: str, side: str = "", kind: str = "") -> str:
-    """One line of code with what sits beside it (a shape, a tag), as a row of the listing."""
+    """One line of code with what sits beside it (a shape, a tag), as a row of the listing.
+
+    A line too long for a phone wraps with a hanging indent (its own indent plus four), so the
+    code's structure still reads."""
+    indent = len(source) - len(source.lstrip(" "))
+    hanging = f'style="padding-left: {indent + 4}ch; text-indent: -4ch"'
     aside = f'<span class="sl-shape">{side}</span>' if side else ""
-    return f'<div class="sl-line {kind}"><span class="sl-src">{html.escape(source)}</span>{aside}</div>'
+    return (
+        f'<div class="sl-line {kind}"><span class="sl-src" {hanging}>{html.escape(source.strip())}</span>{aside}</div>'
+    )
 
 
 def code_html(trace: Trace, request: gr.Request | None = None) -> str:
