@@ -36,12 +36,12 @@ ANNOUNCE_JS = "element.setAttribute('role', 'status'); element.setAttribute('ari
 CODE_CSS = """
 .sl-code { font-family: var(--font-mono); font-size: 13px; line-height: 1.5; border-radius: 8px;
            border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
-           padding: 8px 0; margin: 0; }
+           padding: 8px 0; margin: 0; max-width: 60em; }
 .sl-caption { font-family: var(--font); padding: 0 12px 6px; color: var(--body-text-color-subdued); }
-.sl-line { display: grid; grid-template-columns: minmax(0, 1fr) auto; column-gap: 12px; padding: 0 12px;
+.sl-line { display: grid; grid-template-columns: minmax(0, 1fr) 11em; column-gap: 12px; padding: 0 12px;
            min-height: 1.5em; }
 .sl-src { white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; }
-.sl-shape { text-align: right; white-space: nowrap; font-weight: 600; color: var(--color-accent); }
+.sl-shape { white-space: nowrap; font-weight: 600; color: var(--color-accent); }
 .sl-tag { font-family: var(--font); font-size: 12px; font-weight: 600; color: var(--body-text-color-subdued); }
 .sl-input .sl-src { font-family: var(--font); color: var(--body-text-color-subdued); }
 .sl-removed .sl-src { text-decoration: line-through; opacity: 0.6; }
@@ -57,6 +57,7 @@ CODE_CSS = """
 @media (max-width: 600px) {
   .sl-code { font-size: 12px; }
   .sl-line { grid-template-columns: minmax(0, 1fr); }
+  .sl-shape { text-align: right; }
 }
 """
 
