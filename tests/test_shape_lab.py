@@ -20,7 +20,8 @@ from torch import nn
 
 from harness.browser import open_tab, wait_for_text
 from nets.explaining import shapes
-from nets.explaining.shapes import FLATTEN_LINE, FLATTEN_WITH_BATCH, NOTE_CODE, ShapeChoiceError, trace_shapes
+from nets.explaining.note_code import FLATTEN_LINE, FLATTEN_WITH_BATCH, NOTE_CODE, code_lines, pool_layer
+from nets.explaining.shapes import ShapeChoiceError, trace_shapes
 from ui.text import tell
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -71,7 +72,7 @@ class Recorder:
             named = {"cn1": self.model.cn1, "cn2": self.model.cn2, "fc1": self.model.fc1}
             named |= {"fc2": self.model.fc2, "fc3": self.model.fc3}
         else:  # the lab keeps the note's places: a removed line leaves a gap in the numbering
-            removed = int(shapes.pool_layer("alexnet", remove_pool)[8:-1]) if remove_pool else None
+            removed = int(pool_layer("alexnet", remove_pool)[8:-1]) if remove_pool else None
             places = [i for i in range(15) if i != removed]
             named = {f"convnet[{i}]": module for i, module in zip(places, self.model.convnet, strict=True)}
             named |= {f"fcnet[{i}]": module for i, module in enumerate(self.model.fcnet)}
@@ -142,10 +143,10 @@ def test_the_quoted_code_builds_the_models_the_lab_runs():
 
 def test_every_layer_sits_beside_its_line_of_the_note():
     for network in shapes.NETWORKS:
-        beside = [layer for _, layer in shapes.code_lines(network) if layer]
+        beside = [layer for _, layer in code_lines(network) if layer]
         traced = [step.layer for step in trace_shapes(network, 1, 3, shapes.NOTE_INPUT[network]).steps]
         assert sorted(beside) == sorted(traced) and len(set(beside)) == len(beside)  # each layer on one line
-    assert "".join(line + "\n" for line, _ in shapes.code_lines("lenet")).rstrip() == NOTE_CODE["lenet"]
+    assert "".join(line + "\n" for line, _ in code_lines("lenet")).rstrip() == NOTE_CODE["lenet"]
 
 
 # --- the note's two questions, answered by trying -----------------------------------------------

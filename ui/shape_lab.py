@@ -18,7 +18,7 @@ import re
 
 import gradio as gr
 
-from nets.explaining import shapes
+from nets.explaining import note_code, shapes
 from nets.explaining.shapes import NOTE_INPUT, ShapeChoiceError, Trace
 from nets.facts import Fact
 from ui.text import T, refusal, say, tell
@@ -146,7 +146,7 @@ def code_html(trace: Trace, request: gr.Request | None = None) -> str:
     PyTorch's message and what it means, and the lines after it greyed (never run)."""
     choices = trace.choices
     shown = {step.layer: str(step.shape) for step in trace.steps}
-    removed = shapes.pool_layer(choices.network, choices.remove_pool) if choices.remove_pool else None
+    removed = note_code.pool_layer(choices.network, choices.remove_pool) if choices.remove_pool else None
 
     def tag(key: str) -> str:
         return f'<span class="sl-tag">{say(request, key)}</span>'
@@ -156,10 +156,10 @@ def code_html(trace: Trace, request: gr.Request | None = None) -> str:
         f'<div class="sl-caption">{say(request, "shape_code_label")}</div>',
         _line(say(request, "shape_input_line", markup="text"), str(input_shape), "sl-input"),
     ]
-    for source, layer in shapes.code_lines(choices.network):
-        if source.strip() == shapes.FLATTEN_LINE and choices.flatten == "with_batch" and choices.network == "lenet":
+    for source, layer in note_code.code_lines(choices.network):
+        if source.strip() == note_code.FLATTEN_LINE and choices.flatten == "with_batch" and choices.network == "lenet":
             rows.append(_line(source, tag("shape_removed_tag"), "sl-removed"))
-            source = source.replace(shapes.FLATTEN_LINE, shapes.FLATTEN_WITH_BATCH)
+            source = source.replace(note_code.FLATTEN_LINE, note_code.FLATTEN_WITH_BATCH)
             rows.append(_line(source, tag("shape_edited_tag"), "sl-edited"))
         elif layer is not None and layer == removed:
             rows.append(_line(source, tag("shape_removed_tag"), "sl-removed"))
@@ -193,7 +193,7 @@ def _pool_menu(network: str, remove_pool: str, request: gr.Request | None) -> di
     "pool3: convnet[14]"), keeping the chosen one if this network has it."""
     pools = [(say(request, "shape_remove_none", markup="text"), "")]
     for pool in shapes.POOLS.get(network, ()):
-        name = shapes.pool_layer(network, pool)
+        name = note_code.pool_layer(network, pool)
         pools.append((pool if name == pool else f"{pool}: {name}", pool))
     kept = remove_pool if remove_pool in shapes.POOLS.get(network, ()) else ""
     return gr.update(choices=pools, value=kept)
