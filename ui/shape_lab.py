@@ -222,7 +222,7 @@ def check_answer(number: int, chosen: int | None, request: gr.Request = None):
     question = shapes.questions()[number]
     answer = tell(request, question.options[question.answer])
     verdict = say(request, "shape_right") if chosen == question.answer else say(request, "shape_wrong", answer=answer)
-    return f"<p>{_strong(verdict)} {tell(request, question.explanation)}</p>", gr.update(visible=True)
+    return f"<p>{_strong(verdict)}</p><p>{tell(request, question.explanation)}</p>", gr.update(visible=True)
 
 
 def show_in_lab(number: int, request: gr.Request = None):
