@@ -48,7 +48,7 @@ class ShapeChoiceError(Refusal):
     ``shape_unknown_choice`` or ``shape_pool3_lenet``, with the value and what is allowed."""
 
 
-def _whole(name: str, value: object) -> int:
+def _checked_number(name: str, value: object) -> int:
     """``value`` as a whole number in ``LIMITS[name]``, or a ``ShapeChoiceError`` saying what is allowed."""
     low, high = LIMITS[name]
     if isinstance(value, str):  # an API client may send "8"; "x" is refused below
@@ -93,9 +93,9 @@ class Choices:
             raise ShapeChoiceError("shape_pool3_lenet")
         return cls(
             network=network,
-            batch=_whole("batch", batch),
-            channels=_whole("channels", channels),
-            size=_whole("size", size),
+            batch=_checked_number("batch", batch),
+            channels=_checked_number("channels", channels),
+            size=_checked_number("size", size),
             flatten=_one_of("flatten", flatten, FLATTENS),
             remove_pool=_one_of("remove_pool", remove_pool, ("", *POOLS[network])),
         )
