@@ -112,8 +112,8 @@ class Step:
 @dataclass(frozen=True)
 class Trace:
     """Every line that ran, in order; and, when PyTorch refused a line, which line, PyTorch's own
-    CPU message and a fact explaining it (``shape_fc_mismatch``, ``shape_channels_mismatch``,
-    ``shape_kernel_too_big``, ``shape_pool_too_small`` or ``shape_refused``)."""
+    CPU message and a fact explaining it (``shape_fc_mismatch``, ``shape_fc_batch_counted``,
+    ``shape_channels_mismatch``, ``shape_kernel_too_big``, ``shape_pool_too_small`` or ``shape_refused``)."""
 
     choices: Choices
     steps: tuple[Step, ...]
