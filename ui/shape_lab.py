@@ -177,7 +177,8 @@ def code_html(trace: Trace, request: gr.Request | None = None) -> str:
             rows.append(_line(source, tag("shape_not_run"), "sl-skipped"))
         else:
             rows.append(_line(source))
-    return f'<div class="sl-code" role="group">{"".join(rows)}</div>'
+    label = html.escape(say(request, "shape_code_label", markup="text"), quote=True)
+    return f'<div class="sl-code" role="group" aria-label="{label}">{"".join(rows)}</div>'
 
 
 def show_trace(network, batch, channels, size, flatten, remove_pool, request: gr.Request = None):
