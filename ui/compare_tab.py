@@ -13,6 +13,7 @@ import pandas as pd
 from nets.facts import Fact
 from nets.measuring import compare
 from nets.measuring.compare import CompareError
+from ui import shape_lab
 from ui.charts import log_bar_chart, stacked_bar_chart
 from ui.text import T, Written, refusal, say, tell
 
@@ -171,6 +172,7 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
     gr.Markdown(T("compare_claims_title"))
     claims = gr.Dataframe(interactive=False, wrap=True, show_label=False, column_widths=["20%", "30%", "50%"])
     two_gpus = gr.Markdown(elem_id="two-gpus")  # the 2012 network's split over two GPUs: why, and its cost
+    shape_lab.build_shape_lab(tab)  # "Break the note's code": each layer's output shape, and where PyTorch refuses
 
     # always_last: a change while the tables are being counted is counted next, never dropped
     gr.on(
