@@ -90,6 +90,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # Uvicorn would rewrite the client's address from X-Forwarded-For for any peer on 127.0.0.1 (a
+    # share link's tunnel, another user of this machine): the guard decides whom to believe instead.
+    os.environ["FORWARDED_ALLOW_IPS"] = "no-proxy-is-trusted-here"
     warm_up()
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(
