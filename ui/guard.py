@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ui.running_work import CANCELS
 from ui.server import BUDGETS, IDLE_CORES, Budgets
 from ui.text import say
 
@@ -126,6 +127,10 @@ class Guard:
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/gradio_api/cancel":
+            body = await self.read_body(receive, self.budgets.json_body_bytes)
+            self.tell_cancel(scope, body or b"")
+            return await self.app(scope, self.replay(body or b""), send)
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(WORK_PREFIXES):
             return await self.app(scope, receive, send)
         address = client_address(scope)
@@ -218,6 +223,18 @@ class Guard:
             ticket = (kind, session if isinstance(session, str) else "", address)
             self.joining.append(ticket)
             return None, ticket
+
+    def tell_cancel(self, scope: dict, body: bytes) -> None:
+        """A cancel names its session and event: the handler's running work ends at its next step
+        (Gradio frees the queue place, but cannot stop the handler's thread)."""
+        try:
+            payload = json.loads(body)
+            fn = self.blocks(scope).fns.get(int(payload["fn_index"]))
+            session = str(payload["session_hash"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return  # Gradio answers a malformed cancel itself
+        if fn is not None and fn.name:
+            CANCELS.cancelled(session, fn.name)
 
     # --- what Gradio's queue holds (its own records: the truth about what is queued and running) ----
 
