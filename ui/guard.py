@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ui.input_checks import first_problem
 from ui.running_work import CANCELS
 from ui.server import BUDGETS, IDLE_CORES, Budgets
 from ui.text import say
@@ -207,7 +208,12 @@ class Guard:
                 if not self.new_sessions.get_or_make(address).take(1, b.sessions_burst, b.sessions_per_second):
                     return ("guard_too_many_sessions", 429, {}), None
                 self.known_sessions.get_or_make(session)
-            kind = self.concurrency_id(scope, payload)
+            fn = self.function(scope, payload)
+            problem = first_problem(fn, payload.get("data")) if fn is not None else None
+            if problem is not None:
+                key, values = problem
+                return (key, 422, values), None
+            kind = fn.concurrency_id if fn is not None else None
             if kind not in TRAINING:
                 if not self.is_training(scope, session):  # a trainer's own clicks do not count
                     IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
@@ -250,15 +256,14 @@ class Guard:
             (f for f in self.blocks(scope).fns.values() if f.api_name == name and f.api_visibility == "public"), None
         )
 
-    def concurrency_id(self, scope: dict, payload: dict) -> str | None:
+    def function(self, scope: dict, payload: dict):
+        """The event a join or a call names (Gradio's BlockFunction), or None."""
         fns = self.blocks(scope).fns
         if scope["path"].startswith("/gradio_api/call/"):
             name = scope["path"].removeprefix("/gradio_api/call/").strip("/")
-            fn = next((f for f in fns.values() if f.api_name == name), None)
-        else:
-            index = payload.get("fn_index")
-            fn = fns.get(index) if isinstance(index, int) else None
-        return fn.concurrency_id if fn is not None else None
+            return next((f for f in fns.values() if f.api_name == name), None)
+        index = payload.get("fn_index")
+        return fns.get(index) if isinstance(index, int) else None
 
     def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
         """(session, address) of every training job of this kind queued or running."""
