@@ -57,7 +57,7 @@ class PhotoVisitor(threading.Thread):
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.visitor = Visitor(url, PHOTO_VISITOR)
-        self.photo = self.visitor.upload("chelsea.jpg", (ROOT / "assets" / "photos" / "chelsea.jpg").read_bytes())
+        self.photo = self.visitor.upload("cat.jpg", (ROOT / "assets" / "photos" / "cat.jpg").read_bytes())
         self.times: list[float] = []
         self.failures: list[str] = []
         self.running = True
