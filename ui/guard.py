@@ -33,10 +33,14 @@ from starlette.responses import JSONResponse
 
 from ui.input_checks import first_problem
 from ui.running_work import CANCELS
-from ui.server import BUDGETS, IDLE_CORES, Budgets
+from ui.server import BUDGETS, IDLE_CORES, QUEUE_SIZE, Budgets
 from ui.text import say
 
 TRAINING = ("finetune", "lenet-train")  # the concurrency ids of training jobs (each counted on its own)
+REFUSALS = {  # how a training job of each kind is refused, in its own words
+    "finetune": {"already": "ft_already_queued", "full": "ft_too_many_waiting"},
+    "lenet-train": {"already": "train_already_queued", "full": "train_too_many_waiting"},
+}
 WORK_PREFIXES = (
     "/gradio_api/queue/join",
     "/gradio_api/call/",
@@ -124,7 +128,7 @@ class Guard:
         self.new_sessions = Recent(20_000, lambda: Bucket(budgets.sessions_burst))
         self.known_sessions = Recent(50_000, lambda: True)
         self.uploads = Recent(20_000, Uploads)
-        self.joining: list[tuple[str, str, str]] = []  # training joins admitted, not yet in Gradio's queue
+        self.joining: list[tuple[str | None, str, str]] = []  # joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -214,21 +218,29 @@ class Guard:
                 key, values = problem
                 return (key, 422, values), None
             kind = fn.concurrency_id if fn is not None else None
-            if kind not in TRAINING:
-                if not self.is_training(scope, session):  # a trainer's own clicks do not count
-                    IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
-                return None, None
-            live = self.live_jobs(scope, kind)
-            joining = [(s, a) for k, s, a in self.joining if k == kind]
-            if isinstance(session, str) and any(s == session for s, _ in live + joining):
-                return ("ft_already_queued", 429, {}), None
-            if sum(a == address for _, a in live + joining) >= b.finetunes_per_address:
-                return ("ft_address_busy", 429, {"n": b.finetunes_per_address}), None
-            if self.waiting_jobs(scope, kind) + len(joining) >= b.finetunes_waiting:
-                return ("ft_too_many_waiting", 503, {"n": b.finetunes_waiting}), None
-            ticket = (kind, session if isinstance(session, str) else "", address)
+            session = session if isinstance(session, str) else ""
+            live = self.live_events(scope) + self.joining  # (kind, session, address), queued or running
+            if session and sum(s == session for _, s, _ in live) >= b.session_events:
+                return ("guard_session_busy", 429, {"n": b.session_events}), None
+            share = self.address_share()
+            if sum(a == address for _, _, a in live) >= share:
+                return ("guard_address_share", 429, {"n": share}), None
+            if kind in TRAINING:
+                words = REFUSALS[kind]
+                if session and any(k == kind and s == session for k, s, _ in live):
+                    return (words["already"], 429, {}), None
+                if sum(k == kind for k, _, _ in live) >= b.training_jobs:
+                    return (words["full"], 503, {"n": b.training_jobs}), None
+            elif not self.is_training(live, session):  # a trainer's own clicks do not count
+                IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
+            ticket = (kind, session, address)
             self.joining.append(ticket)
             return None, ticket
+
+    def address_share(self) -> int:
+        """Events one address may have queued or running at once: a quarter of the queue, so that
+        no address fills it and a class behind one school address still fits."""
+        return max(1, int(QUEUE_SIZE * self.budgets.address_share))
 
     def tell_cancel(self, scope: dict, body: bytes) -> None:
         """A cancel names its session and event: the handler's running work ends at its next step
@@ -265,24 +277,19 @@ class Guard:
         index = payload.get("fn_index")
         return fns.get(index) if isinstance(index, int) else None
 
-    def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
-        """(session, address) of every training job of this kind queued or running."""
+    def live_events(self, scope: dict) -> list[tuple[str | None, str, str]]:
+        """(kind, session, address) of every event Gradio has queued or running."""
         queue = self.blocks(scope)._queue
         return [
-            (event.session_hash, client_address(event.request.scope))
+            (event.fn.concurrency_id, event.session_hash or "", client_address(event.request.scope))
             for event in list(queue.event_ids_to_events.values())
-            if event.fn.concurrency_id == kind and event.request is not None
+            if event.request is not None
         ]
 
-    def is_training(self, scope: dict, session) -> bool:
+    @staticmethod
+    def is_training(live: list[tuple[str | None, str, str]], session: str) -> bool:
         """The session has a training job (of any kind) queued or running."""
-        return isinstance(session, str) and any(
-            s == session for kind in TRAINING for s, _ in self.live_jobs(scope, kind)
-        )
-
-    def waiting_jobs(self, scope: dict, kind: str) -> int:
-        waiting = self.blocks(scope)._queue.event_queue_per_concurrency_id.get(kind)
-        return len(waiting.queue) if waiting is not None else 0
+        return bool(session) and any(k in TRAINING and s == session for k, s, _ in live)
 
     # --- plumbing ------------------------------------------------------------------------------
 
