@@ -35,7 +35,8 @@ from PIL import Image
 
 from bench import weights_home
 from nets.data.images import open_rgb
-from nets.explaining.photo import LAYERS, analyse_photo, cam_overlay, classify, grad_cam
+from nets.explaining.gradcam import LAYERS
+from nets.explaining.photo import analyse_photo, cam_overlay, classify, grad_cam
 from nets.models.alexnet import load_imagenet_alexnet
 
 PHOTOS = sorted((Path(__file__).resolve().parent.parent / "assets" / "photos").glob("*.jpg"))

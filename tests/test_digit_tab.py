@@ -206,6 +206,28 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url):
     page.close()
 
 
+def test_the_lesson_shows_pythons_three_ways_in_pythons_words(browser, app_url):
+    """The page reads the drawing every way of nets/data/sketch.py's WAYS, named as Python names them
+    and worded as /preprocessing_lesson words them; MNIST's way is the answer the page gives."""
+    from nets.data.sketch import WAYS
+
+    page = digit_page(browser, app_url)
+    page.evaluate("window.digitLab.load(7)")
+    shown = page.eval_on_selector_all(
+        "#digit-lab .dl-way",
+        "figures => figures.map((f) => [f.dataset.way, f.querySelector('strong').innerText,"
+        " f.querySelector('.dl-way-answer').innerText])",
+    )
+    assert [way for way, _, _ in shown] == list(WAYS) == ["squeezed", "cropped_not_centred", "mnist_style"]
+    assert [words for _, words, _ in shown] == [
+        "The whole canvas squeezed to 28x28",
+        "Cropped and scaled to 20x20, but not centred",
+        "MNIST's way: cropped, scaled to 20x20, centred by its centre of mass",
+    ]
+    assert shown_digit(page) == "7" and shown[2][2].startswith("LeNet says 7 (")
+    page.close()
+
+
 # --- the same readings for programs, in Python ---------------------------------------------------
 
 

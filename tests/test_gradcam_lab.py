@@ -1,5 +1,5 @@
 """Spec of "Look inside AlexNet": Grad-CAM at any layer for any class, conv1's filters, a photo's
-strongest feature maps (nets/explaining/photo.py, nets/explaining/alexnet_views.py).
+strongest feature maps (nets/explaining/gradcam.py, photo.py, imagenet_classes.py, alexnet_views.py).
 
 Real photos (scikit-image) through the stand-in ImageNet weights: the classes mean nothing, but
 every mechanism is the real one. The oracle for Grad-CAM is the textbook version, with hooks on a
@@ -18,20 +18,9 @@ from PIL import Image
 from torch import nn
 
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
-from nets.explaining.photo import (
-    CATEGORIES,
-    GRADIENT_CLASSES_KEPT,
-    LAYERS,
-    ExplainError,
-    analyse_photo,
-    class_index,
-    class_names,
-    classify,
-    find_classes,
-    grad_cam,
-    preprocess,
-    seen_region,
-)
+from nets.explaining.gradcam import GRADIENT_CLASSES_KEPT, LAYERS, ExplainError
+from nets.explaining.imagenet_classes import CATEGORIES, class_index, find_classes, imagenet_class_names
+from nets.explaining.photo import analyse_photo, classify, grad_cam, preprocess, seen_region
 from nets.models.alexnet import CONV_RELU_END, alexnet2012_two_gpu
 
 MAP_SIZES = {"conv1": 55, "conv2": 27, "conv3": 13, "conv4": 13, "conv5": 13}
@@ -188,7 +177,7 @@ def test_other_bad_classes_are_refused(seen) -> None:
 
 
 def test_class_names_are_imagenets_in_index_order() -> None:
-    names = class_names()
+    names = imagenet_class_names()
     assert names == CATEGORIES and names is not CATEGORIES and len(names) == 1000
 
 
@@ -248,7 +237,7 @@ def test_reused_gradients_give_the_same_heatmaps_as_fresh_ones(
         assert reused.forward_seconds == analysis.forward_seconds > 0 and reused.cam_seconds >= 0
     for target in range(10):
         analysis.grad_cam("conv5", target)
-    assert len(analysis._gradients) == GRADIENT_CLASSES_KEPT  # older classes' gradients are let go
+    assert analysis.forward_pass.classes_kept() == list(range(10 - GRADIENT_CLASSES_KEPT, 10))  # older ones let go
 
 
 def test_an_analysis_has_classifys_probabilities(seen, imagenet_alexnet: nn.Module, chelsea: Image.Image) -> None:

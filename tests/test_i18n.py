@@ -62,7 +62,7 @@ def codes_raised_in_nets() -> set[str]:
     """Every literal fact code in nets/: the first argument of fact(...), Fact(...), and of the
     refusal classes (SomethingError("code", ...))."""
     codes = set()
-    for path in (ROOT / "nets").glob("*.py"):
+    for path in (ROOT / "nets").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
@@ -156,7 +156,10 @@ def test_nets_never_imports_gradio():
     import subprocess
     import sys
 
-    modules = sorted(f"nets.{path.stem}" for path in Path(ROOT / "nets").glob("*.py") if path.stem != "__init__")
+    modules = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for path in Path(ROOT / "nets").rglob("*.py")
+    )
     script = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

@@ -1,11 +1,13 @@
-"""One model, two engines, one answer: LeNet in the browser (``ui/static/lenet_engine.js``) reads a
-drawing exactly as the Python on the server does.
+"""One model, two engines, one answer: LeNet in the browser (``ui/static/lenet/``) reads a drawing
+exactly as the Python on the server does, with the numbers the Python defines.
 
-The engine runs in Chromium on a blank page. Drawings go in as the stroke layer's alpha (what the
-browser's canvas holds), and each answer is checked against the Python reference: the same 28x28
-image (within 1 of 255), the same "no digit" decisions, the same probabilities (within 1e-3), the
-same three lesson images, the same explained convolutions (within 1e-4), and the same forward
-pass as torch for the other LeNets a visitor may train (max pooling, sigmoid, tanh).
+The engine's numbers and names are Python's, shipped in ``assets/web/lenet_engine_facts.js``; a test
+checks that file is what ``nets/`` says now. The engine runs in Chromium on a blank page. Drawings
+go in as the stroke layer's alpha (what the browser's canvas holds), and each answer is checked
+against the Python reference: the same 28x28 image (within 1 of 255), the same "no digit" decisions,
+the same probabilities (within 1e-3), the same three lesson images, the same explained convolutions
+(within 1e-4), and the same forward pass as torch for the other LeNets a visitor may train (max
+pooling, sigmoid, tanh).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,24 +22,27 @@ import torch
 from PIL import Image
 
 from harness.digit_drawings import Drawing, random_drawing, render
+from nets.data import sketch
 from nets.data.sketch import centre_in_field, sketch_ways
+from nets.explaining import convolution
 from nets.explaining.convolution import ConvolutionError, explain_convolution, layer_outputs
 from nets.explaining.digits import DigitReader
 from nets.models.lenet import (
+    ACTIVATIONS,
+    ENGINE_FACTS_FILE,
+    POOLINGS,
     WEB_FORMAT,
     WEB_WEIGHTS_FILE,
     LeNet,
+    engine_facts,
+    engine_facts_script,
     lenet,
     mnist_web_weights,
     mnist_weights,
     read_web_weights,
     web_weights,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-ENGINE = ROOT / "ui" / "static" / "lenet_engine.js"
-JS_WAYS = {"squeezed": "squeezed", "cropped_not_centred": "croppedNotCentred", "mnist_style": "mnistStyle"}
-
+from ui.static import ENGINE_SCRIPTS, browser_code
 
 # --- the web weights format (Python only) --------------------------------------------------
 
@@ -92,6 +96,27 @@ def test_the_served_weights_file_is_the_shipped_model():
     assert (meta["pooling"], meta["activation"]) == ("avg", "relu")
 
 
+def test_the_engine_facts_file_holds_pythons_numbers(monkeypatch):
+    """assets/web/lenet_engine_facts.js is what python -m nets.models.lenet writes from nets/ today:
+    change a threshold, the box or a way's name in Python, and the file no longer agrees."""
+    text = ENGINE_FACTS_FILE.read_text()
+    assert text == engine_facts_script(engine_facts()), "stale: run python -m nets.models.lenet"
+    shipped = json.loads(text.split("const LeNetFacts = ", 1)[1].rstrip().removesuffix(";"))
+    assert (shipped["format"], shipped["poolings"], shipped["activations"]) == (WEB_FORMAT, [*POOLINGS], [*ACTIVATIONS])
+    assert shipped["sketch"]["ways"] == list(sketch.WAYS) == ["squeezed", "cropped_not_centred", "mnist_style"]
+    assert (shipped["sketch"]["box"], shipped["sketch"]["field"]) == (sketch.BOX, sketch.FIELD) == (20, 28)
+    numbers = ("WORK_SIZE", "INK_THRESHOLD", "SPECK_FRACTION", "MIN_DIGIT_EXTENT", "MIN_CONTRAST", "BOX", "FIELD")
+    assert {key: shipped["sketch"][key.lower()] for key in numbers} == {key: getattr(sketch, key) for key in numbers}
+    for key in numbers:  # each is read from sketch.py when the file is written, not copied
+        with monkeypatch.context() as changed:
+            changed.setattr(sketch, key, getattr(sketch, key) * 2)
+            assert engine_facts()["sketch"][key.lower()] == 2 * shipped["sketch"][key.lower()], key
+            assert engine_facts_script(engine_facts()) != text, key
+    with monkeypatch.context() as changed:
+        changed.setattr(sketch, "WAYS", ("squeezed", "mnist_style"))
+        assert engine_facts_script(engine_facts()) != text
+
+
 def test_lenet_variants_keep_the_names_and_the_defaults():
     default = LeNet(in_channels=1)
     assert (default.pooling, default.activation) == ("avg", "relu")
@@ -115,12 +140,13 @@ def test_lenet_variants_keep_the_names_and_the_defaults():
 
 @pytest.fixture(scope="module")
 def page(browser):
-    """A blank page with the engine loaded and the shipped model parsed into ``window.model``."""
+    """A blank page with the engine's scripts loaded in order and the shipped model parsed into ``window.model``."""
     page = browser.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.set_content("<html><body></body></html>")
-    page.add_script_tag(content=ENGINE.read_text())
+    for script in ENGINE_SCRIPTS:
+        page.add_script_tag(content=script.read_text())
     page.evaluate("json => { window.model = LeNetEngine.parseWeights(json); }", WEB_WEIGHTS_FILE.read_text())
     yield page
     assert page.errors == []
@@ -251,7 +277,7 @@ def test_the_engine_reads_drawings_as_python_does(page, reader):
         best = np.argsort(-python.probabilities)[:3]
         assert [t["digit"] for t in js["top"]] == best.tolist() or p > 0, name
         for way, image in sketch_ways(stroke_layer(alpha)).items():
-            d = int(np.abs(np.array(js["ways"][JS_WAYS[way]]).reshape(28, 28) - image.astype(int)).max())
+            d = int(np.abs(np.array(js["ways"][way]).reshape(28, 28) - image.astype(int)).max())
             assert d <= 1, (name, way)
             way_diff = max(way_diff, d)
     print(
@@ -404,10 +430,23 @@ def test_the_engine_runs_inlined_in_a_function_body(page):
     """Gradio's js_on_load inlines the script into a function: no top-level return, import or export."""
     assert (
         page.evaluate(
-            "source => typeof new Function(source + '\\nreturn LeNetEngine;')().readDrawing", ENGINE.read_text()
+            "source => typeof new Function(source + '\\nreturn LeNetEngine;')().readDrawing",
+            browser_code(ENGINE_SCRIPTS),
         )
         == "function"
     )
+
+
+def test_the_engine_uses_pythons_numbers_and_names(page):
+    """What the engine reads from the facts and the weights is what nets/ says: the ways (one
+    spelling, Python's), MNIST's field, the web format, and LeNet's layers and kernel size."""
+    js = page.evaluate("""() => ({
+        ways: LeNetEngine.WAYS, field: LeNetEngine.FIELD, format: LeNetEngine.FORMAT,
+        layers: LeNetEngine.featureMaps(window.model), kernel: window.model.conv1.shape.slice(2),
+    })""")
+    assert js["ways"] == list(sketch.WAYS) and js["field"] == sketch.FIELD and js["format"] == WEB_FORMAT
+    assert {m["layer"]: (m["maps"], m["side"]) for m in js["layers"]} == convolution.LAYERS
+    assert js["kernel"] == [convolution.KERNEL, convolution.KERNEL]
 
 
 def test_reading_a_400x400_drawing_takes_milliseconds(page):

@@ -25,8 +25,8 @@ from skimage import data
 from torch import nn
 
 from nets.data.images import ImageError, open_rgb
+from nets.explaining.imagenet_classes import CATEGORIES
 from nets.explaining.photo import (
-    CATEGORIES,
     CROP,
     INFERNO,
     cam_on_photo,

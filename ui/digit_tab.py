@@ -1,7 +1,7 @@
 """The digit tab: draw a digit, LeNet reads it in the visitor's browser, every convolution explained.
 
-The page is one ``gr.HTML`` whose code (``ui/static/lenet_engine.js``, then
-``ui/static/digit_lab.js``) runs LeNet in the browser with the shipped weights, fetched once as
+The page is one ``gr.HTML`` whose code (``ui.static.SCRIPTS``: the engine in ``ui/static/lenet/``, then
+the page in ``ui/static/digit/``) runs LeNet in the browser with the shipped weights, fetched once as
 ``assets/web/lenet_mnist.json``: drawing and reading send nothing to the server. Python stays the
 reference and serves programs: ``/predict_digit``, ``/explain_convolution`` and
 ``/preprocessing_lesson`` take a Sketchpad value, as the API always has, through hidden inputs.
@@ -20,6 +20,7 @@ from nets.explaining.digits import DigitReading
 from nets.models.lenet import WEB_WEIGHTS_FILE
 from ui.inputs import DigitCanvas, accept
 from ui.server import ASSETS, DIGITS, LENET_CONCURRENCY
+from ui.static import browser_code
 from ui.text import TEXT, T, error, refusal, say
 
 STATIC = ASSETS.parent / "ui" / "static"
@@ -44,7 +45,7 @@ API = {
 
 
 def page_texts() -> dict[str, dict[str, str]]:
-    """The sentences digit_lab.js shows, in every language (it picks the page's)."""
+    """The sentences the page shows (ui/static/digit/), in every language (it picks the page's)."""
     wanted = ("digit_", "preprocessing_way_")
     return {
         language: {key: text for key, text in sentences.items() if key.startswith(wanted)}
@@ -66,9 +67,7 @@ def example_urls() -> list[dict[str, object]]:
 
 def lab_code() -> str:
     """The browser code: the engine, the page, and the call that starts it (gr.HTML's js_on_load)."""
-    engine = (STATIC / "lenet_engine.js").read_text(encoding="utf-8")
-    page = (STATIC / "digit_lab.js").read_text(encoding="utf-8")
-    return f"{engine}\n{page}\nstartDigitLab(element, props);\n"
+    return f"{browser_code()}\nstartDigitLab(element, props);\n"
 
 
 def predict_digit(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
@@ -119,7 +118,7 @@ def build_digit_tab() -> None:
     gr.HTML(
         "",
         html_template='<div class="digit-lab"></div>',
-        css_template=(STATIC / "digit_lab.css").read_text(encoding="utf-8"),
+        css_template=(STATIC / "digit" / "lab.css").read_text(encoding="utf-8"),
         js_on_load=lab_code(),
         elem_id="digit-lab",
         weights_url=f"gradio_api/file={WEB_WEIGHTS_FILE}",

@@ -13,6 +13,8 @@ from PIL import Image
 from nets.data.images import ImageError, open_rgb
 from nets.explaining import photo
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
+from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
+from nets.explaining.imagenet_classes import class_index, imagenet_class_names
 from nets.models.alexnet import cached_weights_file, device_of
 from ui.inputs import PhotoUpload, Refused, accept
 from ui.server import ALEXNET, ALEXNET_CONCURRENCY, ANALYSES, ASSETS, imagenet_alexnet, on_gpu
@@ -26,7 +28,7 @@ API = {
     "the heatmap over the photo, and the class explained (name, index, probability, rank, layer, "
     "the heatmap's cells a side).",
 }
-LAYER_CHOICES = list(photo.LAYERS)
+LAYER_CHOICES = list(LAYERS)
 # Empties the answer, the heatmap and the timing at once, in the browser (an empty label, no image,
 # a blank line: a JavaScript null would leave a label and a Markdown as they are).
 CLEAR_JS = "() => [{label: null, confidences: []}, null, ' ']"
@@ -43,13 +45,16 @@ def open_photo(path: str, request: gr.Request | None):
 
 @on_gpu
 def classify_photo(image_path: str | None, request: gr.Request = None):
-    """AlexNet's five best ImageNet guesses for a photo (the API answer: a label value)."""
+    """AlexNet's five best ImageNet guesses for a photo (the API answer: a label value).
+
+    The photo's one pass through AlexNet is kept (``kept_analysis``): the heatmap and the feature
+    maps that follow on the page are backward passes and reads of it, not passes of their own."""
     image_path = accept(image_path, request)
     if image_path is None:
         raise error(request, "photo_none")
-    model = imagenet_alexnet(request)
-    answer = photo.classify(model, open_photo(image_path, request), top=5, explain=False)
-    return answer.top, {"path": image_path, "seconds": answer.seconds, "top": answer.top}
+    analysis, _ = kept_analysis(image_path, request)
+    top = analysis.top(5)
+    return top, {"path": image_path, "seconds": analysis.forward_seconds, "top": top}
 
 
 class Reported:
@@ -92,15 +97,16 @@ def photo_changed(image_path, request: gr.Request = None):
     return classify_photo(image_path, request)
 
 
-def analysis(seen: dict, request: gr.Request | None) -> tuple[photo.PhotoAnalysis, Image.Image]:
-    """The visitor's photo analysed (one forward pass, kept so that a new layer or class needs only
-    a backward pass) and its display-size copy, from the app's bounded store; made again if let go."""
+def kept_analysis(path: str, request: gr.Request | None) -> tuple[photo.PhotoAnalysis, Image.Image]:
+    """The visitor's photo analysed (its one forward pass, kept so that a new layer or class needs
+    only a backward pass) and its display-size copy, from the app's bounded store; opened and
+    analysed when the store does not hold it (a new photo, or one let go)."""
     session = request.session_hash if request is not None else ""
-    kept = ANALYSES.get(session, seen["path"])
+    kept = ANALYSES.get(session, path)
     if kept is None:
-        picture = open_photo(seen["path"], request)  # checked at upload: only a vanished file can fail
+        picture = open_photo(path, request)
         kept = (photo.analyse_photo(imagenet_alexnet(request), picture), display_copy(picture))
-        ANALYSES.put(session, seen["path"], kept)
+        ANALYSES.put(session, path, kept)
     return kept
 
 
@@ -113,21 +119,25 @@ def display_copy(picture: Image.Image) -> Image.Image:
 
 
 def explained_text(request: gr.Request | None, explanation: photo.Explanation) -> str:
-    return say(
-        request,
-        "photo_explained",
-        markup="markdown",
-        cam_class=explanation.class_name,
-        rank=explanation.rank,
-        p=explanation.probability,
-        layer=explanation.layer,
-        cells=explanation.cells,
-    )
+    """What the heatmap explains, in the visitor's language: the class, its rank and probability, the layer."""
+    guess = {"cam_class": explanation.class_name, "rank": explanation.rank, "p": explanation.probability}
+    return say(request, "photo_explained", markup="markdown", layer=explanation.layer, cells=explanation.cells, **guess)
 
 
-def heatmap_of(display: Image.Image, explanation_of) -> tuple[Image.Image, photo.Explanation]:
-    """The heatmap over the display-size copy of the photo, and what it explains."""
-    explanation = explanation_of(display.size)
+def heatmap_of(
+    path: str, layer: str, target: str | None, request: gr.Request | None
+) -> tuple[Image.Image, photo.Explanation]:
+    """The heatmap at ``layer`` for ``target`` (None or "": the top guess) over the display-size
+    copy of the photo at ``path``, and what it explains: a backward pass through the photo's kept
+    analysis. A layer or class Grad-CAM cannot explain is refused before any forward pass."""
+    try:
+        check_layer(layer)
+        if target:
+            class_index(target)
+        analysis, display = kept_analysis(path, request)
+        explanation = analysis.grad_cam(layer, target or None, cam_size=display.size)
+    except ExplainError as problem:
+        raise refusal(request, problem) from None
     return photo.cam_overlay(display, explanation.cam), explanation
 
 
@@ -137,12 +147,7 @@ def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = N
     what it explains, and how long AlexNet took."""
     if not seen:
         return None, ""
-    try:
-        photo.check_layer(layer)
-        kept, display = analysis(seen, request)
-        heatmap, explanation = heatmap_of(display, lambda size: kept.grad_cam(layer, target or None, cam_size=size))
-    except photo.ExplainError as problem:
-        raise refusal(request, problem) from None
+    heatmap, explanation = heatmap_of(seen["path"], layer, target, request)
     model = imagenet_alexnet(request)
     device = say(request, "device_gpu" if device_of(model).type == "cuda" else "device_cpu")
     timing = say(request, "photo_timing", markup="markdown", ms=seen["seconds"] * 1000, device=device)
@@ -152,7 +157,7 @@ def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = N
 def class_choices(seen: dict | None, request: gr.Request = None):
     """The classes to explain: AlexNet's five best guesses first (with their probabilities), then
     every other ImageNet class, to type and pick; the top guess chosen."""
-    names = photo.class_names()
+    names = imagenet_class_names()
     if not seen:
         return gr.update(choices=names, value=None)
     top = list(seen["top"].items())
@@ -164,21 +169,12 @@ def class_choices(seen: dict | None, request: gr.Request = None):
 @on_gpu
 def explain_photo(image_path: str | None, layer: str = "conv5", target: str = "", request: gr.Request = None):
     """For programs: Grad-CAM of a photo at ``layer`` ("conv1".."conv5") for ``target`` (an ImageNet
-    class name, "" for AlexNet's top guess): the heatmap over the photo and the class explained."""
+    class name, "" for AlexNet's top guess): the heatmap over the photo and the class explained.
+    The same photo explained again (or classified first) is not run through AlexNet again."""
     image_path = accept(image_path, request)
     if image_path is None:
         raise error(request, "photo_none")
-    try:
-        photo.check_layer(layer)
-        if target:
-            photo.class_index(target)
-        model = imagenet_alexnet(request)
-        picture = open_photo(image_path, request)
-        heatmap, explanation = heatmap_of(
-            display_copy(picture), lambda size: photo.grad_cam(model, picture, layer, target or None, cam_size=size)
-        )
-    except photo.ExplainError as problem:
-        raise refusal(request, problem) from None
+    heatmap, explanation = heatmap_of(image_path, layer, target, request)
     return heatmap, {
         "class": explanation.class_name,
         "index": explanation.class_index,
@@ -207,8 +203,10 @@ def feature_maps(seen: dict | None, layer: str = "conv1", request: gr.Request = 
     if not seen:
         return None, ""
     try:
-        grid, strongest = strongest_feature_maps(imagenet_alexnet(request), analysis(seen, request)[0], layer, 16)
-    except photo.ExplainError as problem:
+        grid, strongest = strongest_feature_maps(
+            imagenet_alexnet(request), kept_analysis(seen["path"], request)[0], layer, 16
+        )
+    except ExplainError as problem:
         raise refusal(request, problem) from None
     listed = ", ".join(f"#{channel} ({mean:.2f})" for channel, mean in strongest)
     return grid, say(request, "photo_maps_caption", markup="markdown", layer=layer, maps=listed)
@@ -258,7 +256,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
                 LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"), elem_id="photo-layer"
             )
             target = gr.Dropdown(
-                photo.class_names(),
+                imagenet_class_names(),
                 value=None,
                 filterable=True,
                 label=T("photo_target"),

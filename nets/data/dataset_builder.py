@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nets.data.dataset_zip import JUNK_NAMES, TRAIN_FOLDERS, UNUSED_FOLDERS, VAL_FOLDERS, ZipLimits, shrink
+from nets.data.dataset_zip import JUNK_NAMES, TRAIN_FOLDERS, UNUSED_FOLDERS, VAL_FOLDERS, shrink
 from nets.data.images import open_header, open_rgb
+from nets.data.zip_safety import DEFAULT_LIMITS, ZipLimits
 from nets.facts import Refusal
 
 MIN_CLASSES = 2
@@ -35,7 +36,6 @@ JPEG_QUALITY = 90
 # one of these names would not survive the trip through a zip.
 RESERVED_NAMES = TRAIN_FOLDERS | VAL_FOLDERS | UNUSED_FOLDERS | JUNK_NAMES
 SEPARATORS = re.compile(r"[,\n;]+")
-DEFAULT_LIMITS = ZipLimits()
 
 
 class DraftError(Refusal):

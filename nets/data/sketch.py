@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+# The browser engine reads these from assets/web/lenet_engine_facts.js (nets.models.lenet.engine_facts).
 WORK_SIZE = 160  # longest side the ink is analysed at: 8x the 20 px box, plenty for detail
 INK_THRESHOLD = 0.3  # ink strength (0..1) that counts as part of a stroke
 SPECK_FRACTION = 0.08  # a blob with less than this share of the largest blob's ink is a speck

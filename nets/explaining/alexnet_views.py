@@ -19,7 +19,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from nets.explaining.photo import ExplainError, PhotoAnalysis, check_layer, preprocess
+from nets.explaining.gradcam import ExplainError, check_layer
+from nets.explaining.photo import PhotoAnalysis, preprocess
 from nets.models.alexnet import CONV_RELU_END, device_of
 
 FILTER_COLUMNS = 8  # 64 filters -> 8x8 (the paper's 96 -> 12 rows of 8)

@@ -1,6 +1,6 @@
 """One number of a feature map, explained; and why MNIST's preprocessing matters.
 
-The Python reference for the digit tab's browser engine (``ui/static/lenet_engine.js``), which
+The Python reference for the digit tab's browser engine (``ui/static/lenet/``), which
 computes the same things in the visitor's browser; the tests hold the two to the same numbers.
 
 ``explain_convolution`` opens one pixel of a conv layer's feature map: the 5x5 patch of the layer's
@@ -24,6 +24,7 @@ from nets.data.sketch import WAYS, digit_from_mnist, sketch_to_mnist, sketch_way
 from nets.facts import Refusal
 from nets.models.lenet import LeNet, LeNetWeights
 
+# The browser engine finds both from the weights' shapes; tests/test_lenet_engine.py checks they agree.
 KERNEL = 5  # both conv layers' kernels are 5x5
 LAYERS = {1: (6, 28), 2: (16, 10)}  # conv layer -> (feature maps, side of each map)
 

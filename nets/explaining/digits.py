@@ -3,7 +3,7 @@
 ``DigitReader`` holds one LeNet (loaded once from ``assets/``, frozen, eval mode) and answers
 for any Sketchpad value: the top classes with their probabilities and the 28x28 image it actually
 classified. The page reads drawings in the browser with the same weights and the same steps
-(``ui/static/lenet_engine.js``); this is the reference it is tested against.
+(``ui/static/lenet/``); this is the reference it is tested against.
 """
 
 from __future__ import annotations

@@ -6,38 +6,23 @@ antialiased), the central 224x224 square is cut out and normalised with ImageNet
 standard deviation. The network therefore never sees the edges of a non-square photo, nor a
 thin border all round (256 -> 224).
 
-Grad-CAM (Selvaraju et al., 2017) answers "which part of the picture made AlexNet say this?".
-Take A, the 256 maps after the last convolution's ReLU (13x13 cells over the 224x224 crop), and
-the gradient of the top class's score with respect to A. Averaging that gradient over each map
-gives one weight per map (how much that map pushes the score up); the weighted sum of the maps,
-with negative evidence cut off (ReLU), is the heatmap. It is computed *functionally*: the shared
-model is run layer by layer and the gradient is taken with ``torch.autograd.grad`` with respect
-to A alone, so the model (shared by every visitor and every thread) is never touched: no hooks,
-no ``.train()``, no gradients stored on its parameters. One forward pass serves both the
-probabilities and the heatmap.
+``analyse_photo`` runs the photo through the network once (``nets.explaining.gradcam.GradCam``,
+with ImageNet's classifier as the head): its probabilities, its maps at every convolution, and
+Grad-CAM at any of the five convolutions (after its ReLU: 55x55, 27x27 or 13x13 cells) for any of
+the 1000 classes, each a backward pass only. The photo tab keeps one analysis per visitor, so the
+answer, the heatmap and the feature maps of a photo share that one forward pass. The model is
+only read.
 
 The heatmap is mapped back onto the photo honestly: it covers only the region of the photo that
 became the 224x224 crop (``seen_region``); everywhere else it is 0, because the network did not
-see those pixels at all. Inside the region the 13x13 cells are upsampled bilinearly.
-
-*Looking inside* (``analyse_photo``, ``grad_cam``): the same Grad-CAM at any of the five
-convolutions (after its ReLU: 55x55, 27x27 or 13x13 cells) and for any of the 1000 classes, not
-only the top guess. ``analyse_photo`` runs the photo through the network once, keeping the
-autograd graph from conv1's maps to the scores; every explanation of that photo is then a
-backward pass only (from the class's score down to the chosen layer), and the gradients already
-found for a class are reused when a lower layer is asked for. The model is still only read.
+see those pixels at all. Inside the region the cells are upsampled bilinearly.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -45,17 +30,14 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from nets.data.images import to_rgb
-from nets.facts import Refusal
-from nets.models.alexnet import CONV_RELU_END, IMAGENET_TRANSFORM, IMAGENET_WEIGHTS, device_of, forward_head
+from nets.explaining.gradcam import GradCam, check_layer
+from nets.explaining.imagenet_classes import CATEGORIES, class_index, top_classes
+from nets.models.alexnet import IMAGENET_TRANSFORM, device_of, forward_head
 
-CATEGORIES: list[str] = list(IMAGENET_WEIGHTS.meta["categories"])  # 1000 ImageNet class names
 TRANSFORM = IMAGENET_TRANSFORM  # resize 256 (bilinear, antialiased), crop 224, normalise
 RESIZE = TRANSFORM.resize_size[0]  # 256: the photo's shorter side is scaled to this
 CROP = TRANSFORM.crop_size[0]  # 224: the central square the network sees
-LAST_CONV_RELU = CONV_RELU_END["conv5"]  # model.features[:12] ends with the last convolution's ReLU
-CAM_CELLS = 13  # the activation map A is (1, 256, 13, 13) for a 224x224 crop
-LAYERS: tuple[str, ...] = tuple(CONV_RELU_END)  # "conv1".."conv5": where Grad-CAM can cut the network
-GRADIENT_CLASSES_KEPT = 4  # a PhotoAnalysis keeps the gradients of this many classes (up to 2 MB each)
+CAM_CELLS = 13  # conv5's maps A are (1, 256, 13, 13) for a 224x224 crop
 
 # matplotlib's 'inferno' at 0, 0.1, ..., 1: dark (nothing) -> purple -> orange -> pale yellow.
 INFERNO = np.array(
@@ -92,7 +74,8 @@ class Prediction:
 
 
 def preprocess(image: Image.Image) -> torch.Tensor:
-    """The photo as the ImageNet weights expect it: ``IMAGENET_WEIGHTS.transforms()``, batched."""
+    """The photo as the ImageNet weights expect it: ``IMAGENET_WEIGHTS.transforms()``, batched.
+    The one place a photo that is not RGB yet is made so (``open_rgb`` gives RGB already)."""
     if image.mode != "RGB":
         image = to_rgb(image)
     return TRANSFORM(image).unsqueeze(0)  # (1, 3, 224, 224)
@@ -152,38 +135,9 @@ def cam_on_photo(cam_cells: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(cam, 0.0, 1.0, out=cam)
 
 
-def _forward(model: nn.Module, image: Image.Image, top: int):
-    """One forward pass that keeps A, the last conv's ReLU maps, as the leaf Grad-CAM needs."""
-    start = time.perf_counter()
-    with torch.no_grad():
-        batch = preprocess(image).to(device_of(model))  # (1, 3, 224, 224)
-        maps = model.features[:LAST_CONV_RELU](batch)  # (1, 256, 13, 13): A, last conv's ReLU
-    maps = maps.detach().requires_grad_(True)  # a leaf of our own; the model's weights stay frozen
-    with torch.enable_grad():
-        x = model.features[LAST_CONV_RELU:](maps)  # (1, 256, 6, 6): the last max pooling
-        x = model.avgpool(x)  # (1, 256, 6, 6)
-        x = torch.flatten(x, 1)  # (1, 9216)
-        logits = forward_head(model, x)  # (1, 1000)
-    probabilities = torch.softmax(logits.detach(), dim=1)[0].cpu()  # (1000,)
-    best = torch.topk(probabilities, k=min(top, probabilities.numel()))
-    return logits, maps, probabilities, best, time.perf_counter() - start
-
-
-def _grad_cam(score: torch.Tensor, maps: torch.Tensor) -> np.ndarray:
-    """Grad-CAM of one class score over A: ReLU(sum_k mean(dscore/dA_k) * A_k), peak scaled to 1."""
-    (gradients,) = torch.autograd.grad(score, maps)  # (1, 256, 13, 13); nothing lands on .grad
-    return weighted_maps(gradients, maps)[0]
-
-
-def weighted_maps(gradients: torch.Tensor, maps: torch.Tensor) -> tuple[np.ndarray, float]:
-    """Grad-CAM from A and dscore/dA, both (1, C, n, n): the (n, n) heatmap scaled to peak 1, and
-    that peak (0 when nothing in A raises the score: the heatmap is then all 0)."""
-    with torch.no_grad():
-        channel_weights = gradients.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1)
-        heat = torch.relu((channel_weights * maps).sum(dim=1))[0]  # (n, n)
-        peak = float(heat.max())
-        heat = heat / peak if peak > 0 else torch.zeros_like(heat)  # (n, n) in [0, 1]
-    return heat.cpu().numpy().astype(np.float32), peak
+def imagenet_head(model: nn.Module):
+    """ImageNet's classifier as a Grad-CAM head: (1, 256, 6, 6) pooled maps -> (1, 1000) scores."""
+    return lambda pooled: forward_head(model, torch.flatten(model.avgpool(pooled), 1))  # (1, 9216) -> (1, 1000)
 
 
 def classify(
@@ -197,134 +151,37 @@ def classify(
     the photo's size, or ``cam_size`` (width, height) for a resized copy of the photo (a display
     image: a 50 MP photo's full-size heatmap alone would take 200 MB).
     """
-    if model.training:
-        raise ValueError("classify needs the model in eval mode (dropout would randomise guesses).")
     if top < 1:
         raise ValueError(f"top must be at least 1, not {top}.")
-    if image.mode != "RGB":
-        image = to_rgb(image)
-    if not explain:
+    explanation = None
+    if explain:
+        analysis = analyse_photo(model, image)
+        probabilities, seconds = analysis.probabilities, analysis.forward_seconds
+        explanation = analysis.grad_cam("conv5", cam_size=cam_size)
+    else:
+        refuse_training_mode(model)
         start = time.perf_counter()
         with torch.inference_mode():
             probabilities = torch.softmax(model(preprocess(image).to(device_of(model))), dim=1)[0].cpu()  # (1000,)
         seconds = time.perf_counter() - start
-        best = torch.topk(probabilities, k=min(top, probabilities.numel()))
-        return Prediction(
-            top=_named(best),
-            probabilities=probabilities,
-            seconds=seconds,
-            cam=None,
-            cam_cells=None,
-            cam_class=None,
-            cam_seconds=0.0,
-        )
-    width, height = image.size
-    # Grad-CAM needs autograd even if the caller runs under torch.inference_mode() (whose tensors
-    # cannot take part in a backward pass); grad mode is per thread, so this affects only us.
-    with torch.inference_mode(False):
-        logits, maps, probabilities, best, seconds = _forward(model, image, top)
-        start = time.perf_counter()
-        winner = int(best.indices[0])
-        cam_cells = _grad_cam(logits[0, winner], maps)  # (13, 13)
-        cam = cam_on_photo(cam_cells, *(cam_size or (width, height)))  # (H, W)
-        cam_seconds = time.perf_counter() - start
-
     return Prediction(
-        top=_named(best),
+        top=top_classes(probabilities, top),
         probabilities=probabilities,
         seconds=seconds,
-        cam=cam,
-        cam_cells=cam_cells,
-        cam_class=CATEGORIES[winner],
-        cam_seconds=cam_seconds,
+        cam=explanation.cam if explanation else None,
+        cam_cells=explanation.cam_cells if explanation else None,
+        cam_class=explanation.class_name if explanation else None,
+        cam_seconds=explanation.cam_seconds if explanation else 0.0,
     )
 
 
-def _named(best) -> dict[str, float]:
-    """``torch.topk`` of the probabilities as {ImageNet class name: probability}, best first."""
-    return {CATEGORIES[int(i)]: float(p) for p, i in zip(best.values, best.indices, strict=True)}
+def refuse_training_mode(model: nn.Module) -> None:
+    """A ``ValueError`` for a model in training mode: its dropout would randomise the guesses."""
+    if model.training:
+        raise ValueError("AlexNet must be in eval mode to look at a photo (dropout would randomise guesses).")
 
 
 # --- looking inside: any layer, any class ---------------------------------------------------
-
-
-class ExplainError(Refusal):
-    """A layer or class Grad-CAM cannot explain. Codes: ``unknown_layer`` (value, choices),
-    ``unknown_class`` (value, suggestions: up to 5 close ImageNet names), ``ambiguous_class``
-    (value, choices: names differing only in case, e.g. 'Cardigan' the corgi, 'cardigan' the
-    jumper), ``class_index_out_of_range`` (value, low, high), ``feature_count_out_of_range``
-    (value, low, high)."""
-
-
-def class_names() -> list[str]:
-    """ImageNet's 1000 class names, in class-index order (a copy: the caller may change it)."""
-    return list(CATEGORIES)
-
-
-def find_classes(query: str, limit: int = 10) -> list[str]:
-    """ImageNet class names containing ``query`` (case-insensitive), best matches first, for
-    autocomplete: the exact name; then names where it is a whole word ("ice bear", "tiger cat" for
-    "ice", "cat"), at the start first; then names or words starting with it ("catamaran"); then the
-    rest ("police van"); shorter names first within each. An empty query finds nothing."""
-    wanted = str(query).strip().lower()
-    if not wanted or limit < 1:
-        return []
-    word = re.compile(rf"(?<!\w){re.escape(wanted)}(?!\w)")  # the query as whole word(s)
-    word_start = re.compile(rf"(?<!\w){re.escape(wanted)}")
-    found = []
-    for index, name in enumerate(CATEGORIES):
-        lower = name.lower()
-        if wanted not in lower:
-            continue
-        whole, starts = word.search(lower), word_start.search(lower)
-        if lower == wanted:
-            tier = 0
-        elif whole:
-            tier = 1 if whole.start() == 0 else 2
-        elif starts:
-            tier = 3 if starts.start() == 0 else 4
-        else:
-            tier = 5
-        found.append((tier, len(name), index))
-    return [CATEGORIES[index] for _, _, index in sorted(found)[:limit]]
-
-
-def _suggestions(value: str, count: int = 5) -> list[str]:
-    """Up to ``count`` class names a person may have meant: containing it first, then look-alikes."""
-    lowered: dict[str, list[str]] = {}
-    for name in CATEGORIES:
-        lowered.setdefault(name.lower(), []).append(name)
-    close = difflib.get_close_matches(value.strip().lower(), list(lowered), n=count, cutoff=0.6)
-    names = find_classes(value, count) + [name for match in close for name in lowered[match]]
-    return list(dict.fromkeys(names))[:count]
-
-
-def class_index(target: int | str) -> int:
-    """The ImageNet class index of ``target``: an index 0..999 or a class name (exactly as in
-    ``class_names()``, any case, surrounding spaces ignored). Raises ``ExplainError``."""
-    if isinstance(target, Integral) and not isinstance(target, bool):
-        if not 0 <= int(target) < len(CATEGORIES):
-            raise ExplainError("class_index_out_of_range", value=int(target), low=0, high=len(CATEGORIES) - 1)
-        return int(target)
-    if not isinstance(target, str):
-        raise ExplainError("unknown_class", value=repr(target), suggestions=[])
-    name = target.strip()
-    if name in CATEGORIES:  # the exact spelling wins ('Cardigan' the dog, 'cardigan' the jumper)
-        return CATEGORIES.index(name)
-    matches = [index for index, known in enumerate(CATEGORIES) if known.lower() == name.lower()]
-    if len(matches) > 1:
-        raise ExplainError("ambiguous_class", value=name, choices=[CATEGORIES[index] for index in matches])
-    if not matches:
-        raise ExplainError("unknown_class", value=name, suggestions=_suggestions(name))
-    return matches[0]
-
-
-def check_layer(layer: object) -> str:
-    """``layer`` as one of ``LAYERS`` (any case, spaces ignored), or an ``unknown_layer`` refusal."""
-    name = layer.strip().lower() if isinstance(layer, str) else None
-    if name not in CONV_RELU_END:
-        raise ExplainError("unknown_layer", value=str(layer), choices=list(LAYERS))
-    return name
 
 
 @dataclass(frozen=True)
@@ -348,39 +205,21 @@ class Explanation:
 class PhotoAnalysis:
     """One photo seen by AlexNet once, ready to be explained at any layer for any class.
 
-    Made by ``analyse_photo``. It holds the probabilities and the autograd graph from conv1's maps
-    (a leaf of its own) to the 1000 scores, about 3 MB: each ``grad_cam`` is then a backward pass
-    only. Gradients found for a class (about 2 MB for all five layers) are kept for the last
-    ``GRADIENT_CLASSES_KEPT`` classes explained, so a lower layer for the same class continues
-    from the lowest layer already reached. The shared model is only read (its weights are
-    referenced by the graph, never copied or changed); an analysis is for one visitor, and its
-    calls are serialised by a lock.
+    Made by ``analyse_photo``. It holds the probabilities and a ``GradCam``: the autograd graph
+    from conv1's maps (a leaf of its own) to the 1000 scores, about 3 MB, so each ``grad_cam`` is a
+    backward pass only, and the gradients of the last few classes explained (about 2 MB each). The
+    shared model is only read (its weights are referenced by the graph, never copied or changed);
+    an analysis is for one visitor, and its calls are serialised by a lock.
     """
 
     def __init__(self, model: nn.Module, image: Image.Image) -> None:
-        if model.training:
-            raise ValueError("analyse_photo needs the model in eval mode (dropout would randomise guesses).")
-        if image.mode != "RGB":
-            image = to_rgb(image)
+        refuse_training_mode(model)
         self.size: tuple[int, int] = image.size  # (width, height) of the photo
-        self._lock = threading.Lock()
-        self._gradients: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()  # class -> layer -> dscore/dA
         start = time.perf_counter()
-        # Autograd even if the caller runs under torch.inference_mode(); grad mode is per thread.
-        with torch.inference_mode(False), torch.enable_grad():
+        with torch.inference_mode(False):  # the batch takes part in the graph, even under inference_mode
             batch = preprocess(image).to(device_of(model))  # (1, 3, 224, 224)
-            with torch.no_grad():
-                x = model.features[: CONV_RELU_END[LAYERS[0]]](batch)  # (1, 64, 55, 55): conv1 after ReLU
-            x.requires_grad_(True)  # a leaf of our own: the graph starts here, the weights stay frozen
-            self._maps: dict[str, torch.Tensor] = {LAYERS[0]: x}
-            cut = CONV_RELU_END[LAYERS[0]]
-            for layer in LAYERS[1:]:  # conv2 (1, 192, 27, 27), conv3 (1, 384, 13, 13), conv4, conv5 (.., 256, 13, 13)
-                x = model.features[cut : CONV_RELU_END[layer]](x)
-                self._maps[layer], cut = x, CONV_RELU_END[layer]
-            x = model.features[cut:](x)  # (1, 256, 6, 6): the last max pooling
-            x = torch.flatten(model.avgpool(x), 1)  # (1, 9216)
-            self._logits = forward_head(model, x)[0]  # (1000,)
-        self.probabilities: torch.Tensor = torch.softmax(self._logits.detach(), dim=0).cpu()  # (1000,)
+            self.forward_pass = GradCam(model.features, imagenet_head(model), batch)  # the one forward pass
+        self.probabilities: torch.Tensor = torch.softmax(self.forward_pass.scores, dim=0).cpu()  # (1000,)
         self.forward_seconds = time.perf_counter() - start
         order = torch.argsort(self.probabilities, descending=True, stable=True)  # (1000,) best first
         self._ranks = torch.empty_like(order)
@@ -388,7 +227,7 @@ class PhotoAnalysis:
 
     def top(self, k: int = 5) -> dict[str, float]:
         """The ``k`` best guesses: {class name: probability}, best first."""
-        return _named(torch.topk(self.probabilities, k=max(1, min(k, self.probabilities.numel()))))
+        return top_classes(self.probabilities, k)
 
     def rank(self, target: int | str) -> int:
         """A class's place among the 1000 guesses (1: the top guess)."""
@@ -396,7 +235,7 @@ class PhotoAnalysis:
 
     def activations(self, layer: str) -> torch.Tensor:
         """(C, n, n) a layer's maps for this photo, after its ReLU (a detached copy, on the CPU)."""
-        return self._maps[check_layer(layer)].detach()[0].cpu().clone()
+        return self.forward_pass.maps[check_layer(layer)].detach()[0].cpu().clone()
 
     def grad_cam(
         self, layer: str = "conv5", target: int | str | None = None, cam_size: tuple[int, int] | None = None
@@ -406,9 +245,8 @@ class PhotoAnalysis:
         layer = check_layer(layer)
         index = int(torch.argmax(self.probabilities)) if target is None else class_index(target)
         start = time.perf_counter()
-        maps = self._maps[layer]  # (1, C, n, n)
-        with torch.inference_mode(False):
-            cam_cells, peak = weighted_maps(self._gradient(index, layer), maps)  # (n, n)
+        maps = self.forward_pass.maps[layer]  # (1, C, n, n)
+        cam_cells, peak = self.forward_pass.heatmap(index, layer)  # (n, n)
         cam = cam_on_photo(cam_cells, *(cam_size or self.size))  # (H, W)
         return Explanation(
             layer=layer,
@@ -424,25 +262,6 @@ class PhotoAnalysis:
             forward_seconds=self.forward_seconds,
             cam_seconds=time.perf_counter() - start,
         )
-
-    def _gradient(self, index: int, layer: str) -> torch.Tensor:
-        """dscore/dA at ``layer`` for class ``index``: (1, C, n, n), from the nearest layer above
-        whose gradient is already known (or from the score), keeping every layer passed on the way."""
-        with self._lock:
-            known = self._gradients.pop(index, {})
-            self._gradients[index] = known  # the most recently used class last
-            while len(self._gradients) > GRADIENT_CLASSES_KEPT:
-                self._gradients.popitem(last=False)
-            if layer not in known:
-                below = LAYERS.index(layer)
-                above = next((LAYERS[i] for i in range(below + 1, len(LAYERS)) if LAYERS[i] in known), None)
-                wanted = LAYERS[below : LAYERS.index(above)] if above else LAYERS[below:]
-                source, seed = (self._maps[above], known[above]) if above else (self._logits[index], None)
-                gradients = torch.autograd.grad(
-                    source, [self._maps[name] for name in wanted], grad_outputs=seed, retain_graph=True
-                )  # nothing lands on any .grad
-                known.update(zip(wanted, gradients, strict=True))
-            return known[layer]
 
 
 def analyse_photo(model: nn.Module, image: Image.Image) -> PhotoAnalysis:

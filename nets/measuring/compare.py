@@ -387,7 +387,6 @@ def note_claims() -> list[Fact]:
         ),
         fact(
             "claim_alexnet_split",
-            note=(96, 92),
             torchvision=split(_summary(ALEXNET_TORCHVISION)),
             y2012=split(_summary(ALEXNET_2012)),
         ),

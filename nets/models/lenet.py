@@ -1,4 +1,4 @@
-"""LeNet as in the study note on *Mastering PyTorch* ch. 2, in torchvision's manner.
+"""LeNet as in the study note on *Mastering PyTorch* (ch. 3, "Deep CNN Architectures"), in torchvision's manner.
 
 Two 5x5 convolutions with ReLU and *average* pooling, then three fully connected layers
 (400 -> 120 -> 84 -> 10). Input is 32x32: LeCun padded MNIST's 28x28 digits by 2 pixels so
@@ -11,9 +11,11 @@ LeCun's 1998 LeNet-5 squashed with tanh-like units and subsampled by (trainable)
 CNNs use ReLU and max pooling. Both switches exist (``pooling``, ``activation``) so a visitor can
 train the variants and compare them; the defaults are the note's (and the shipped weights').
 
-The same weights also run in the visitor's browser (``ui/static/lenet_engine.js``): ``web_weights``
-writes them in a small JSON format the script reads, and ``python -m nets.models.lenet`` writes the
-shipped model's to ``assets/web/lenet_mnist.json``.
+The same weights also run in the visitor's browser (``ui/static/lenet/``): ``web_weights``
+writes them in a small JSON format the engine reads, and ``python -m nets.models.lenet`` writes the
+shipped model's to ``assets/web/lenet_mnist.json``, and the engine's other numbers and names
+(``engine_facts``: MNIST's box and field, the ink thresholds, the preprocessing ways) to
+``assets/web/lenet_engine_facts.js``, so the browser copies none of them by hand.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from nets.data import sketch
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 INPUT_SIZE = 32  # the architecture's: 32 -> conv 28 -> pool 14 -> conv 10 -> pool 5, and Linear(5*5*16)
@@ -236,6 +240,57 @@ def write_web_weights(path: Path = WEB_WEIGHTS_FILE) -> Path:
     return path
 
 
+# --- the browser engine's other numbers, from the Python that defines them -----------------
+
+ENGINE_FACTS_FILE = WEB_WEIGHTS_FILE.parent / "lenet_engine_facts.js"  # written by python -m nets.models.lenet
+
+
+def engine_facts() -> dict[str, Any]:
+    """The numbers and names the browser engine needs besides a model's weights, as JSON-able data.
+
+    ``format``, ``poolings`` and ``activations``: the web weights it can read (this module's);
+    ``sketch``: how a drawing becomes MNIST's 28x28 form (``nets.data.sketch``'s thresholds, the
+    20x20 box in the 28x28 field, and the preprocessing lesson's ``ways``, spelled as Python
+    spells them). The mean, std and input size travel with each model's weights, and the kernel
+    and feature-map sizes follow from the weights' shapes, so they are not repeated here.
+    """
+    return {
+        "format": WEB_FORMAT,
+        "poolings": list(POOLINGS),
+        "activations": list(ACTIVATIONS),
+        "sketch": {
+            "work_size": sketch.WORK_SIZE,
+            "ink_threshold": sketch.INK_THRESHOLD,
+            "speck_fraction": sketch.SPECK_FRACTION,
+            "min_digit_extent": sketch.MIN_DIGIT_EXTENT,
+            "min_contrast": sketch.MIN_CONTRAST,
+            "box": sketch.BOX,
+            "field": sketch.FIELD,
+            "ways": list(sketch.WAYS),
+        },
+    }
+
+
+def engine_facts_script(facts: Mapping[str, Any]) -> str:
+    """``facts`` as the plain script the browser loads first: one global, ``LeNetFacts``."""
+    return (
+        "/*\n"
+        " * Written by `python -m nets.models.lenet` (engine_facts in nets/models/lenet.py) from\n"
+        " * nets/data/sketch.py and nets/models/lenet.py: do not edit by hand. tests/test_lenet_engine.py\n"
+        " * checks it agrees with them; the scripts in ui/static/lenet/ read their numbers from here.\n"
+        " */\n"
+        f"const LeNetFacts = {json.dumps(facts, indent=2)};\n"
+    )
+
+
+def write_engine_facts(path: Path = ENGINE_FACTS_FILE) -> Path:
+    """Write ``engine_facts()`` to ``path`` as ``engine_facts_script`` and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(engine_facts_script(engine_facts()))
+    return path
+
+
 if __name__ == "__main__":
-    # python -m nets.models.lenet    (writes assets/web/lenet_mnist.json, the browser's copy of the weights)
+    # python -m nets.models.lenet    (writes assets/web/: the browser's copy of the weights, and the engine's facts)
     print(f"wrote {write_web_weights()}")
+    print(f"wrote {write_engine_facts()}")

@@ -43,7 +43,7 @@ from torchvision.transforms import v2
 
 from nets.data.dataset_zip import ImageDataset, LabelledImage
 from nets.explaining.feature_map import FeatureMap, feature_map
-from nets.explaining.photo import LAST_CONV_RELU, weighted_maps
+from nets.explaining.gradcam import GradCam
 from nets.facts import Fact, Refusal
 from nets.models.alexnet import (
     HEAD_INDEX,
@@ -195,27 +195,24 @@ class FineTuned:
 
     def grad_cam(self, backbone: nn.Module, image: Image.Image, target: int) -> tuple[np.ndarray, float]:
         """Where this model looked to score class ``target``: Grad-CAM at conv5's ReLU, as the photo
-        tab computes it for ImageNet classes, here through the visitor's own layers. Returns the
-        (13, 13) cells scaled to peak 1 (``nets.explaining.photo.cam_on_photo`` lays them on the image) and the
-        model's probability for ``target``. The shared backbone is only read."""
+        tab computes it for ImageNet classes (``nets.explaining.gradcam``), here through the visitor's
+        own layers. Returns the (13, 13) cells scaled to peak 1 (``nets.explaining.photo.cam_on_photo``
+        lays them on the image) and the model's probability for ``target``. The shared backbone is
+        only read."""
         module = self._trained()
         module.eval()
         convolutions = module.features if self.strategy == "all" else backbone.features
         batch = EVAL_TRANSFORM(image.convert("RGB")).unsqueeze(0).to(device_of(module))  # (1, 3, 224, 224)
-        with torch.inference_mode(False), torch.enable_grad():
-            with torch.no_grad():
-                maps = convolutions[:LAST_CONV_RELU](batch)  # (1, 256, 13, 13): A, conv5 after ReLU
-            maps = maps.detach().requires_grad_(True)  # a leaf of our own: no weight gets a gradient
-            x = torch.flatten(backbone.avgpool(convolutions[LAST_CONV_RELU:](maps)), 1)  # (1, 9216)
+
+        def scores(pooled: torch.Tensor) -> torch.Tensor:
+            x = torch.flatten(backbone.avgpool(pooled), 1)  # (1, 256, 6, 6) -> (1, 9216)
             if self.strategy == "head":
-                scores = module(backbone.classifier[:HEAD_INDEX](x))  # (1, N)
-            elif self.strategy == "classifier":
-                scores = module(x)  # (1, N)
-            else:
-                scores = module.classifier(x)  # (1, N)
-            (gradients,) = torch.autograd.grad(scores[0, target], maps)  # (1, 256, 13, 13)
-        cells, _ = weighted_maps(gradients, maps)  # (13, 13)
-        return cells, float(torch.softmax(scores.detach()[0], 0)[target])
+                return module(backbone.classifier[:HEAD_INDEX](x))  # (1, N)
+            return module(x) if self.strategy == "classifier" else module.classifier(x)  # (1, N)
+
+        seen = GradCam(convolutions, scores, batch, layers=("conv5",))
+        cells, _ = seen.heatmap(target, "conv5")  # (13, 13)
+        return cells, float(torch.softmax(seen.scores, 0)[target])
 
     def predict(self, backbone: nn.Module, image: Image.Image) -> dict[str, float]:
         """Probabilities over the visitor's classes for one photo, best first."""

@@ -1,0 +1,48 @@
+"""The digit tab's browser code: which scripts, in which order (the one list of them).
+
+The engine (``lenet/``) is LeNet in the browser, each script the mirror of the Python it names and
+tested against it in Chromium (``tests/test_lenet_engine.py``); its numbers and names come from
+``assets/web/lenet_engine_facts.js``, which ``python -m nets.models.lenet`` writes from ``nets/``.
+The page (``digit/``) is the tab's views, one script a panel, started by ``startDigitLab``.
+Every script is plain JavaScript defining one name and reading only the ones before it, so the
+list works inlined as one function body (``gr.HTML``'s ``js_on_load``) or as ``<script>`` tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from nets.models.lenet import ENGINE_FACTS_FILE
+
+HERE = Path(__file__).resolve().parent
+
+ENGINE_SCRIPTS = (
+    ENGINE_FACTS_FILE,  # LeNetFacts: nets/' numbers and names
+    HERE / "lenet" / "python_arithmetic.js",  # PythonArithmetic: Pillow's resampling, numpy's sums, Python's round
+    HERE / "lenet" / "preprocessing.js",  # MnistPreprocessing: nets/data/sketch.py
+    HERE / "lenet" / "network.js",  # LeNetNetwork: nets/models/lenet.py
+    HERE / "lenet" / "convolution.js",  # LeNetConvolution: nets/explaining/convolution.py
+    HERE / "lenet" / "engine.js",  # LeNetEngine: what the page (and a visitor's own script) calls
+)
+PAGE_SCRIPTS = tuple(
+    HERE / "digit" / name
+    for name in (
+        "words.js",  # digitWords: the page's sentences, in its language
+        "pictures.js",  # drawMap: numbers as grey pixels
+        "canvas.js",  # drawingCanvas: the drawing surface and its strokes
+        "answer.js",  # answerView: LeNet's answer (and the visitor's own LeNet's)
+        "feature_maps.js",  # featureMapsView: what LeNet sees, both conv layers' maps
+        "explanation.js",  # explanationView: one feature-map pixel's arithmetic
+        "kernels.js",  # kernelsView: the trained kernels
+        "lesson.js",  # lessonView: the drawing read three ways
+        "links.js",  # digitLinks: links that carry a drawing
+        "lab.js",  # startDigitLab: the page, its state, the views wired together
+    )
+)
+SCRIPTS = (*ENGINE_SCRIPTS, *PAGE_SCRIPTS)
+
+
+def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
+    """The scripts' text, one after the other, as one body of code."""
+    return "\n".join(path.read_text(encoding="utf-8") for path in scripts)
