@@ -9,7 +9,6 @@ proxy reports them: the last entry of X-Forwarded-For.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from harness import attacks, zips
-from harness.server import ROOT, app_process, cpu_seconds
+from harness.server import ROOT, PeakMemory, app_process, cpu_seconds
 from ui.finetune_tab import FT_OUTPUTS
 
 BUDGETS = {
@@ -43,36 +42,6 @@ def server(standin_weights, tmp_path_factory):
 def visitor(url: str, address: str = "203.0.113.1", **headers) -> Client:
     """A visitor (one gradio_client session) arriving from ``address``, as the proxy reports it."""
     return Client(url, verbose=False, headers={"X-Forwarded-For": address, **headers})
-
-
-def rss_mb(process) -> float:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class PeakMemory:
-    """Samples the server's resident memory every 20 ms while the block runs: the growth of its peak."""
-
-    def __init__(self, process) -> None:
-        self.process, self.peak, self.running = process, 0.0, True
-
-    def __enter__(self):
-        self.start = rss_mb(self.process)
-        self.thread = threading.Thread(target=self.sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def sample(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, rss_mb(self.process))
-            time.sleep(0.02)
-
-    def __exit__(self, *exc) -> None:
-        self.running = False
-        self.thread.join()
-        self.growth = self.peak - self.start
 
 
 def idle_after(process, seconds: float = 1.0) -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from harness import attacks
 from harness.server import app_process
-from ui.guard import client_address
+from ui.addresses import client_address
 
 LINES = [(b"x-forwarded-for", b"6.6.6.6, 10.0.0.1"), (b"x-forwarded-for", b"198.51.100.7")]
 
