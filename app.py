@@ -101,6 +101,9 @@ def main() -> None:
     # Many small requests at once are served best one core each: torch's intra-op threads would
     # spin against each other (and against the visitors' other requests) on a small server.
     torch.set_num_threads(1)
+    # Uvicorn would rewrite the client's address from X-Forwarded-For for any peer on 127.0.0.1 (a
+    # share link's tunnel, another user of this machine): the guard decides whom to believe instead.
+    os.environ["FORWARDED_ALLOW_IPS"] = "no-proxy-is-trusted-here"
     warm_up()  # the shipped LeNet now; the ImageNet AlexNet and MNIST in the background
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(

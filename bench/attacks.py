@@ -24,16 +24,9 @@ from gradio_client import Client, handle_file
 
 from bench import weights_home
 from harness import attacks, zips
-from harness.server import ROOT, app_process, cpu_seconds
+from harness.server import ROOT, app_process, cpu_seconds, rss_mb
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
-
-
-def rss_mb(process) -> float:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Watch:

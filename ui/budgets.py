@@ -45,8 +45,9 @@ class Budgets:
     json_body_bytes: int = 1 << 20  # an event's JSON: files travel as uploads, a 1 MB body is plenty
     upload_bytes_per_window: int = 500 << 20  # uploaded per address in a window (disk: kept 30 min)
     upload_window_seconds: int = 600
-    finetunes_per_address: int = 4  # queued or running, per address (one per session, always)
-    finetunes_waiting: int = 16  # queued fine-tunes in all: the rest of the queue stays for others
+    session_events: int = 8  # events of any kind one session may have queued or running at once
+    address_share: float = 0.25  # of the queue's places, queued plus running, per address (a class fits)
+    training_jobs: int = 128  # training jobs of each kind queued or running in all: half the queue stays for others
     model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
     lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together

@@ -29,12 +29,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ui import gradio_internals
-from ui.budgets import BUDGETS, Budgets
+from ui.addresses import client_address
+from ui.budgets import BUDGETS, QUEUE_SIZE, Budgets
 from ui.ids import TRAINING_QUEUES
+from ui.input_checks import first_problem
+from ui.running_work import CANCELS
 from ui.server_sharing import IDLE_CORES
 from ui.session_store import SessionStore
 from ui.text import say
 
+REFUSALS = {  # how a training job of each kind is refused, in its own words
+    "finetune": {"already": "ft_already_queued", "full": "ft_too_many_waiting"},
+    "lenet-train": {"already": "train_already_queued", "full": "train_too_many_waiting"},
+}
 WORK_PREFIXES = (
     "/gradio_api/queue/join",
     "/gradio_api/call/",
@@ -43,18 +50,6 @@ WORK_PREFIXES = (
     "/gradio_api/run/",
     "/gradio_api/api/",
 )
-
-
-def client_address(scope: dict) -> str:
-    """The visitor's address: on a Space, the last entry the proxy appended to X-Forwarded-For
-    (a client can put anything before it, never after it); else the socket's peer."""
-    for name, value in scope.get("headers") or []:
-        if name == b"x-forwarded-for":
-            last = value.decode("latin-1").split(",")[-1].strip()
-            if last:
-                return last
-    client = scope.get("client")
-    return client[0] if client else "unknown"
 
 
 class Bucket:
@@ -94,10 +89,14 @@ class Guard:
         self.new_sessions = SessionStore(max_entries=20_000)  # address -> Bucket
         self.known_sessions = SessionStore(max_entries=50_000)  # session -> True
         self.uploads = SessionStore(max_entries=20_000)  # address -> Uploads
-        self.joining: list[tuple[str, str, str]] = []  # training joins admitted, not yet in Gradio's queue
+        self.joining: list[tuple[str | None, str, str]] = []  # joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/gradio_api/cancel":
+            body = await self.read_body(receive, self.budgets.json_body_bytes)
+            self.tell_cancel(scope, body or b"")
+            return await self.app(scope, self.replay(body or b""), send)
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(WORK_PREFIXES):
             return await self.app(scope, receive, send)
         address = client_address(scope)
@@ -176,22 +175,47 @@ class Guard:
                 if not bucket.take(1, b.sessions_burst, b.sessions_per_second):
                     return ("guard_too_many_sessions", 429, {}), None
                 self.known_sessions.put(session, True)
-            kind = self.concurrency_id(scope, payload)
-            if kind not in TRAINING_QUEUES:
-                if not self.is_training(scope, session):  # a trainer's own clicks do not count
-                    IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
-                return None, None
-            live = self.live_jobs(scope, kind)
-            joining = [(s, a) for k, s, a in self.joining if k == kind]
-            if isinstance(session, str) and any(s == session for s, _ in live + joining):
-                return ("ft_already_queued", 429, {}), None
-            if sum(a == address for _, a in live + joining) >= b.finetunes_per_address:
-                return ("ft_address_busy", 429, {"n": b.finetunes_per_address}), None
-            if self.waiting_jobs(scope, kind) + len(joining) >= b.finetunes_waiting:
-                return ("ft_too_many_waiting", 503, {"n": b.finetunes_waiting}), None
-            ticket = (kind, session if isinstance(session, str) else "", address)
+            fn = self.function(scope, payload)
+            problem = first_problem(fn, payload.get("data")) if fn is not None else None
+            if problem is not None:
+                key, values = problem
+                return (key, 422, values), None
+            kind = fn.concurrency_id if fn is not None else None
+            session = session if isinstance(session, str) else ""
+            live = self.live_events(scope) + self.joining  # (kind, session, address), queued or running
+            if session and sum(s == session for _, s, _ in live) >= b.session_events:
+                return ("guard_session_busy", 429, {"n": b.session_events}), None
+            share = self.address_share()
+            if sum(a == address for _, _, a in live) >= share:
+                return ("guard_address_share", 429, {"n": share}), None
+            if kind in TRAINING_QUEUES:
+                words = REFUSALS[kind]
+                if session and any(k == kind and s == session for k, s, _ in live):
+                    return (words["already"], 429, {}), None
+                if sum(k == kind for k, _, _ in live) >= b.training_jobs:
+                    return (words["full"], 503, {"n": b.training_jobs}), None
+            elif not self.is_training(live, session):  # a trainer's own clicks do not count
+                IDLE_CORES.seen()  # someone wants work done: background jobs give the cores back
+            ticket = (kind, session, address)
             self.joining.append(ticket)
             return None, ticket
+
+    def address_share(self) -> int:
+        """Events one address may have queued or running at once: a quarter of the queue, so that
+        no address fills it and a class behind one school address still fits."""
+        return max(1, int(QUEUE_SIZE * self.budgets.address_share))
+
+    def tell_cancel(self, scope: dict, body: bytes) -> None:
+        """A cancel names its session and event: the handler's running work ends at its next step
+        (Gradio frees the queue place, but cannot stop the handler's thread)."""
+        try:
+            payload = json.loads(body)
+            fn = self.blocks(scope).fns.get(int(payload["fn_index"]))
+            session = str(payload["session_hash"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return  # Gradio answers a malformed cancel itself
+        if fn is not None and fn.name:
+            CANCELS.cancelled(session, fn.name)
 
     # --- what Gradio's queue holds (its own records: the truth about what is queued and running) ----
 
@@ -207,32 +231,27 @@ class Guard:
             (f for f in self.blocks(scope).fns.values() if f.api_name == name and f.api_visibility == "public"), None
         )
 
-    def concurrency_id(self, scope: dict, payload: dict) -> str | None:
+    def function(self, scope: dict, payload: dict):
+        """The event a join or a call names (Gradio's BlockFunction), or None."""
         fns = self.blocks(scope).fns
         if scope["path"].startswith("/gradio_api/call/"):
             name = scope["path"].removeprefix("/gradio_api/call/").strip("/")
-            fn = next((f for f in fns.values() if f.api_name == name), None)
-        else:
-            index = payload.get("fn_index")
-            fn = fns.get(index) if isinstance(index, int) else None
-        return fn.concurrency_id if fn is not None else None
+            return next((f for f in fns.values() if f.api_name == name), None)
+        index = payload.get("fn_index")
+        return fns.get(index) if isinstance(index, int) else None
 
-    def live_jobs(self, scope: dict, kind: str) -> list[tuple[str, str]]:
-        """(session, address) of every training job of this kind queued or running."""
+    def live_events(self, scope: dict) -> list[tuple[str | None, str, str]]:
+        """(kind, session, address) of every event Gradio has queued or running."""
         return [
-            (event.session, client_address(event.scope))
+            (event.concurrency_id, event.session or "", client_address(event.scope))
             for event in gradio_internals.queued_events(self.blocks(scope))
-            if event.concurrency_id == kind and event.scope is not None
+            if event.scope is not None
         ]
 
-    def is_training(self, scope: dict, session) -> bool:
+    @staticmethod
+    def is_training(live: list[tuple[str | None, str, str]], session: str) -> bool:
         """The session has a training job (of any kind) queued or running."""
-        return isinstance(session, str) and any(
-            s == session for kind in TRAINING_QUEUES for s, _ in self.live_jobs(scope, kind)
-        )
-
-    def waiting_jobs(self, scope: dict, kind: str) -> int:
-        return gradio_internals.waiting_count(self.blocks(scope), kind)
+        return bool(session) and any(k in TRAINING_QUEUES and s == session for k, s, _ in live)
 
     # --- plumbing ------------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
 from nets.explaining.imagenet_classes import class_index, imagenet_class_names
 from nets.models.alexnet import cached_weights_file, device_of
 from nets.paths import ASSETS
+from ui import running_work
 from ui.budgets import ALEXNET_CONCURRENCY
 from ui.ids import ALEXNET_QUEUE
 from ui.inputs import PhotoUpload, Refused, accept
+from ui.running_work import alexnet_work
 from ui.session_store import SessionStore
 from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
 from ui.stores import ANALYSES
@@ -46,6 +48,7 @@ def open_photo(path: str, request: gr.Request | None):
 
 
 @on_gpu
+@alexnet_work
 def classify_photo(image_path: str | None, request: gr.Request = None):
     """AlexNet's five best ImageNet guesses for a photo (the API answer: a label value).
 
@@ -65,6 +68,7 @@ def classify_photo(image_path: str | None, request: gr.Request = None):
 REPORTED = SessionStore(ttl=10.0, max_entries=2000)
 
 
+@alexnet_work
 def photo_changed(image_path, request: gr.Request = None):
     """The page's reaction to a new photo (an upload, the webcam, a paste, an example, a link).
 
@@ -88,6 +92,7 @@ def kept_analysis(path: str, request: gr.Request | None) -> tuple[photo.PhotoAna
     kept = ANALYSES.get(session, path)
     if kept is None:
         picture = open_photo(path, request)
+        running_work.check()  # decoded: a cancelled visitor's photo goes no further
         kept = (photo.analyse_photo(imagenet_alexnet(request), picture), display_copy(picture))
         ANALYSES.put(session, path, kept)
     return kept
@@ -125,6 +130,7 @@ def heatmap_of(
 
 
 @on_gpu
+@alexnet_work
 def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = None, request: gr.Request = None):
     """The Grad-CAM lab on the page: the heatmap at ``layer`` for ``target`` (None: the top guess),
     what it explains, and how long AlexNet took."""
@@ -150,6 +156,7 @@ def class_choices(seen: dict | None, request: gr.Request = None):
 
 
 @on_gpu
+@alexnet_work
 def explain_photo(image_path: str | None, layer: str = "conv5", target: str = "", request: gr.Request = None):
     """For programs: Grad-CAM of a photo at ``layer`` ("conv1".."conv5") for ``target`` (an ImageNet
     class name, "" for AlexNet's top guess): the heatmap over the photo and the class explained.
@@ -181,6 +188,7 @@ def first_layer(request: gr.Request = None):
 
 
 @on_gpu
+@alexnet_work
 def feature_maps(seen: dict | None, layer: str = "conv1", request: gr.Request = None):
     """A layer's most active maps for the photo, as a grid, and their mean activations."""
     if not seen:

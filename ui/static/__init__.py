@@ -11,11 +11,11 @@ list works inlined as one function body (``gr.HTML``'s ``js_on_load``) or as ``<
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from nets.models.lenet import ENGINE_FACTS_FILE
+from nets.paths import ROOT
 
-HERE = Path(__file__).resolve().parent
+HERE = ROOT / "ui" / "static"
 
 ENGINE_SCRIPTS = (
     ENGINE_FACTS_FILE,  # LeNetFacts: nets/' numbers and names

@@ -1,0 +1,81 @@
+"""A light HTTP visitor for crowds: Gradio's REST routes with urllib, no gradio_client per student.
+
+Forty ``gradio_client.Client`` objects would each fetch the config, open their own streams and
+spend this 2-core machine's CPU that the server under test needs. A crowd benchmark uses these
+instead: upload a file, call an endpoint (``/gradio_api/call/<name>``), read its event stream to
+the end. Every request carries the visitor's address the way a trusted proxy reports it
+(``X-Forwarded-For``; the app under test trusts 127.0.0.1, see ``harness.server``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+
+from harness.attacks import file_data, post, upload
+
+
+@dataclass
+class Outcome:
+    """How one call ended: ``complete``, ``error`` (with the server's message) or ``refused`` (an
+    HTTP status before it was queued), after how many seconds, and its last data."""
+
+    kind: str
+    seconds: float
+    message: str = ""
+    data: list = field(default_factory=list)
+    status: int = 200
+
+
+@dataclass
+class Visitor:
+    """One visitor: a session of their own, from ``address``."""
+
+    url: str
+    address: str
+    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Forwarded-For": self.address}
+
+    def upload(self, name: str, data: bytes) -> dict:
+        """Upload a file; the value an endpoint takes for it."""
+        return file_data(upload(self.url, name, data, self.headers), name)
+
+    def call(self, api_name: str, inputs: list, timeout: float = 600) -> Outcome:
+        """Call ``api_name`` and wait for its end (its last update's data on success)."""
+        started = time.monotonic()
+        body = json.dumps({"data": inputs, "session_hash": self.session}).encode()
+        status, answer = post(self.url, f"/gradio_api/call/{api_name}", body, self.headers, timeout=60)
+        if status != 200 or "event_id" not in answer:
+            return Outcome("refused", time.monotonic() - started, str(answer.get("detail", answer)), status=status)
+        request = urllib.request.Request(
+            f"{self.url}/gradio_api/call/{api_name}/{answer['event_id']}", headers=self.headers
+        )
+        kind, data, message = "error", [], "the stream ended without an answer"
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as stream:
+                event = None
+                for raw in stream:
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    if line.startswith("event: "):
+                        event = line.removeprefix("event: ").strip()
+                    elif line.startswith("data: ") and event in ("complete", "error", "generating"):
+                        payload = line.removeprefix("data: ")
+                        if event == "generating":
+                            continue
+                        kind = event
+                        parsed = json.loads(payload) if payload and payload != "null" else None
+                        if event == "complete":
+                            data, message = parsed or [], ""
+                        else:
+                            message = str(parsed)
+                        break
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            kind, message = "error", f"{type(error).__name__}: {error}"
+        return Outcome(kind, time.monotonic() - started, message, data)
