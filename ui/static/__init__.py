@@ -11,6 +11,7 @@ list works inlined as one function body (``gr.HTML``'s ``js_on_load``) or as ``<
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from nets.models.lenet import ENGINE_FACTS_FILE
 from nets.paths import ROOT
