@@ -27,7 +27,7 @@ from nets.data.dataset_zip import ZipLimits, read_image_zip
 from nets.data.images import ImageError
 from nets.explaining.feature_map import principal_components
 from nets.training import race
-from nets.training.finetune import Settings, finetune
+from nets.training.finetune import FineTuneSettings, finetune
 from ui.server import IdleCores, ModelStore
 
 # --- a dataset without a zip ---------------------------------------------------------------------
@@ -132,7 +132,7 @@ def colours():
 
 def test_without_dropout_and_augmentation_the_classifier_is_the_same_network_minus_its_cure(imagenet_alexnet, colours):
     def trained(regularise: bool):
-        settings = Settings(strategy="classifier", epochs=2, lr=1e-4, regularise=regularise)
+        settings = FineTuneSettings(strategy="classifier", epochs=2, lr=1e-4, regularise=regularise)
         *_, finished = finetune(imagenet_alexnet, colours, settings)
         return finished
 
@@ -165,7 +165,7 @@ def test_the_race_runs_each_way_on_the_same_split_and_the_head_is_fastest(imagen
 
 
 def test_the_feature_map_is_pca_of_every_image_with_the_mistakes_marked(imagenet_alexnet, colours):
-    *_, finished = finetune(imagenet_alexnet, colours, Settings(epochs=3))
+    *_, finished = finetune(imagenet_alexnet, colours, FineTuneSettings(epochs=3))
     report = finished.report
     found = report.feature_map
     assert len(found.points) == len(colours.train) + len(colours.val)
@@ -189,7 +189,7 @@ def test_principal_components_agree_with_numpy():
 
 
 def test_the_fine_tuned_grad_cam_looks_through_the_visitors_own_head(imagenet_alexnet, colours):
-    *_, finished = finetune(imagenet_alexnet, colours, Settings(epochs=3))
+    *_, finished = finetune(imagenet_alexnet, colours, FineTuneSettings(epochs=3))
     image = colours.val[0].image
     first, p_first = finished.model.grad_cam(imagenet_alexnet, image, 0)
     second, p_second = finished.model.grad_cam(imagenet_alexnet, image, 1)
