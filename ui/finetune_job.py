@@ -31,7 +31,7 @@ from ui.server import (
     on_gpu,
 )
 from ui.text import Written, error, refusal, say, tell
-from ui.training_job import TrainingJob, curves_html
+from ui.training_job import TrainingJob, curves_html, named_updates
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
 FT_OUTPUTS = (
@@ -57,11 +57,14 @@ FT_OUTPUTS = (
 REDRAW_SECONDS = 0.3  # the curves are redrawn at most this often while training
 
 
-def ft_updates(**values):
-    """One yield of the fine-tune generator: the named outputs, every other one left as it is."""
-    unknown = set(values) - set(FT_OUTPUTS)
-    assert not unknown, unknown
-    return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
+ft_updates = named_updates(FT_OUTPUTS)  # one yield of the fine-tune's handler: the outputs it changes
+
+
+def zip_path(request: gr.Request | None, archive) -> str:
+    """The uploaded zip's path (a program may send a file object), or a ``gr.Error`` asking for one."""
+    if archive is None:
+        raise error(request, "ft_no_zip")
+    return archive if isinstance(archive, str) else archive.name
 
 
 def curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
@@ -105,8 +108,7 @@ def finetune_job(
     request: gr.Request = None,
 ):
     """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
-    if archive is None:
-        raise error(request, "ft_no_zip")
+    path = zip_path(request, archive)
     try:
         settings = finetune.FineTuneSettings(
             strategy=strategy,
@@ -119,7 +121,6 @@ def finetune_job(
     except finetune.SettingsError as problem:
         raise refusal(request, problem) from None
     backbone = imagenet_alexnet(request)
-    path = archive if isinstance(archive, str) else archive.name
     session = request.session_hash if request is not None else None
     progress(0, desc=say(request, "ft_stage_reading"))
 

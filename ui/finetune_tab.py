@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from nets.training import finetune
-from ui.builder import build_builder, dataset_zip_for
+from ui.builder import build_builder, dataset_zip_for, thumbnail_gallery
 from ui.finetune_job import FT_OUTPUTS, finetune_job
 from ui.finetune_results import download_finetuned, predict_finetuned, show_cell
 from ui.inputs import PhotoUpload
@@ -25,7 +25,7 @@ from ui.server import (
     ZIP_LIMITS,
 )
 from ui.text import T, fill_in
-from ui.training_job import start_stop
+from ui.training_job import epochs_slider, start_stop
 
 API = {
     "finetune": "Fine-tune a new AlexNet head on a zip of images with one folder per class (or train/ and "
@@ -117,17 +117,7 @@ def build_finetune_tab(tab: gr.Tab):
             )
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
-                # min_width: on a phone each takes the whole width (side by side, Korean labels broke mid-word)
-                epochs = gr.Slider(
-                    1,
-                    100,
-                    value=20,
-                    step=1,
-                    label=T("ft_epochs"),
-                    info=T("ft_epochs_info"),
-                    min_width=240,
-                    elem_id="finetune-epochs",
-                )
+                epochs = epochs_slider(100, 20, T("ft_epochs"), T("ft_epochs_info"), "finetune-epochs")
                 batch_size = gr.Slider(
                     4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"), min_width=240
                 )
@@ -167,28 +157,9 @@ def build_finetune_tab(tab: gr.Tab):
                 out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
             out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
             # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
-            # (fit_columns=False: two images stay thumbnails instead of stretching to the page's width)
-            out["cell"] = gr.Gallery(
-                label=T("ft_cell"),
-                columns=6,
-                fit_columns=False,
-                height=260,
-                object_fit="contain",
-                visible=False,
-                allow_preview=False,
-                format="jpeg",
-                elem_id="finetune-cell",
-            )
-            out["wrong"] = gr.Gallery(
-                label=T("ft_wrong"),
-                columns=6,
-                fit_columns=False,
-                height=240,
-                object_fit="contain",
-                visible=False,
-                format="jpeg",
-                elem_id="finetune-wrong",
-            )
+            photos = {"object_fit": "contain", "visible": False, "format": "jpeg"}
+            out["cell"] = thumbnail_gallery(T("ft_cell"), "finetune-cell", height=260, allow_preview=False, **photos)
+            out["wrong"] = thumbnail_gallery(T("ft_wrong"), "finetune-wrong", height=240, **photos)
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
                     out["map"] = gr.HTML(elem_id="finetune-map")

@@ -16,6 +16,7 @@ from nets.training.events import BatchTrained, EpochFinished
 from nets.training.finetune import FeaturesCached, SettingsError, Stopped
 from nets.training.jobs import StopSwitch
 from ui.charts import line_chart
+from ui.finetune_job import zip_path
 from ui.server import (
     FINETUNE_CONCURRENCY,
     FINETUNE_SLOTS,
@@ -26,7 +27,7 @@ from ui.server import (
     on_gpu,
 )
 from ui.text import T, error, refusal, say, worded
-from ui.training_job import TrainingJob, start_stop
+from ui.training_job import TrainingJob, epochs_slider, start_stop
 
 API = (
     "Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
@@ -76,13 +77,11 @@ def race_job(
     request: gr.Request = None,
 ):
     """Read the zip, then train each way in turn, reporting as it goes (a generator of updates)."""
-    if archive is None:
-        raise error(request, "ft_no_zip")
+    path = zip_path(request, archive)
     epochs_int = int(epochs) if float(epochs) == int(epochs) else -1
     if not 1 <= epochs_int <= 30:
         raise error(request, "race_epochs", value=epochs)
     backbone = imagenet_alexnet(request)
-    path = archive if isinstance(archive, str) else archive.name
     ways = (*race.DEFAULT_WAYS, "all") if include_all else race.DEFAULT_WAYS
     job = TrainingJob(request, switch, busy="ft_already_running", time_limit=FINETUNE_TIME_LIMIT)
     names = way_names(request)
@@ -184,16 +183,7 @@ def build_race(archive: gr.File, prepare: dict) -> None:
     with gr.Accordion(T("race_title"), open=False, elem_id="race"):
         gr.Markdown(T("race_intro"))
         with gr.Row(equal_height=False):
-            epochs = gr.Slider(
-                1,
-                30,
-                value=8,
-                step=1,
-                label=T("race_epochs_label"),
-                info=T("race_epochs_info"),
-                min_width=240,
-                elem_id="race-epochs",
-            )
+            epochs = epochs_slider(30, 8, T("race_epochs_label"), T("race_epochs_info"), "race-epochs")
             include_all = gr.Checkbox(
                 value=False, label=T("race_include_all"), info=T("race_include_all_info"), elem_id="race-all"
             )

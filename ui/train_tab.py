@@ -30,7 +30,7 @@ from ui.server import (
     mnist_data,
 )
 from ui.text import T, error, refusal, say, tell, worded
-from ui.training_job import TrainingJob, curves_html, start_stop
+from ui.training_job import TrainingJob, curves_html, named_updates, start_stop
 
 API = {
     "train_lenet": "Train your own LeNet on MNIST. Input: pooling ('avg' or 'max'), activation ('relu', 'sigmoid' "
@@ -71,12 +71,7 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
 
 # The job's outputs, by name; each yield names only those that change.
 OUTPUTS = ("status", "loss", "accuracy", "kernels", "history", "runs", "weights", "ready", "results")
-
-
-def updates(**values):
-    unknown = set(values) - set(OUTPUTS)
-    assert not unknown, unknown
-    return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
+updates = named_updates(OUTPUTS)
 
 
 def curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
@@ -136,38 +131,25 @@ def train_lenet(
     finished = yield from job.run(work, show, nothing=updates(), slots=LENET_TRAINING_SLOTS)
     session = request.session_hash if request is not None else ""
     LENETS.put(session, DigitReader(model=finished.model))
+    variant = {"pooling": settings.pooling, "activation": settings.activation}
     runs = [
         *(runs or []),
         {
             "run": len(runs or []) + 1,
-            "pooling": settings.pooling,
-            "activation": settings.activation,
+            **variant,
             "epochs": round(finished.epochs_done, 2),
             "train_images": settings.train_images,
             "seconds": round(time.monotonic() - started, 1),
             "test_acc": round(finished.test_acc, 4),
         },
     ]
-    status = say(
-        request,
-        "train_done",
-        markup="markdown",
-        acc=finished.test_acc,
-        images=data.test_count,
-        seconds=finished.seconds,
-    )
+    acc, seconds = finished.test_acc, finished.seconds
+    status = say(request, "train_done", markup="markdown", acc=acc, images=data.test_count, seconds=seconds)
     if finished.stopped is not None:
         status += " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
     loss, accuracy = curves(request, finished.history)
     weights = finished.web_weights()
-    weights["label"] = say(
-        request,
-        "train_mine_label",
-        markup="text",
-        pooling=settings.pooling,
-        activation=settings.activation,
-        acc=finished.test_acc,
-    )
+    weights["label"] = say(request, "train_mine_label", markup="text", acc=acc, **variant)
     kernels = kernels_html(request, visitor_lenet.conv1_kernels(finished.model), "end")
     yield updates(
         status=status,

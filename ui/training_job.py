@@ -98,6 +98,18 @@ class TrainingJob:
         return last
 
 
+def named_updates(names: tuple[str, ...]) -> Callable[..., tuple]:
+    """A job's ``updates(**values)``: one yield of its handler, the outputs named in ``values`` set
+    (``names`` are the event's outputs, in order), every other one left as it is."""
+
+    def updates(**values) -> tuple:
+        unknown = set(values) - set(names)
+        assert not unknown, unknown
+        return tuple(values.get(name, gr.skip()) for name in names)
+
+    return updates
+
+
 # --- the Start and Stop buttons ---------------------------------------------------------------------
 
 
@@ -120,6 +132,12 @@ def press_stop(switch: StopSwitch | None) -> None:
 def disarm_stop():
     """The job ended: Stop disabled, the progress line hidden."""
     return gr.update(interactive=False), gr.update(visible=False)
+
+
+def epochs_slider(high: int, value: int, label: str, info: str, elem_id: str) -> gr.Slider:
+    """How many epochs a job trains, 1 to ``high`` (min_width: on a phone each slider takes the whole
+    width; side by side, Korean labels broke mid-word)."""
+    return gr.Slider(1, high, value=value, step=1, label=label, info=info, min_width=240, elem_id=elem_id)
 
 
 def start_stop(
