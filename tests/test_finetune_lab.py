@@ -22,7 +22,7 @@ from torch import nn
 
 from harness.browser import open_tab
 from harness.zips import colour_dataset_zip, colour_photo
-from nets.data.dataset_builder import DatasetDraft, DraftError, class_names
+from nets.data.dataset_builder import DatasetDraft, DraftError, parse_class_names
 from nets.data.dataset_zip import ZipLimits, read_image_zip
 from nets.data.images import ImageError
 from nets.explaining.feature_map import principal_components
@@ -74,7 +74,7 @@ def test_a_built_dataset_is_read_exactly_as_its_zip(tmp_path):
 )
 def test_class_names_that_a_zip_could_not_carry_are_refused(text, code):
     with pytest.raises(DraftError) as refused:
-        class_names(text)
+        parse_class_names(text)
     assert refused.value.code == code
 
 

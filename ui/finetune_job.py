@@ -67,7 +67,7 @@ def zip_path(request: gr.Request | None, archive) -> str:
     return archive if isinstance(archive, str) else archive.name
 
 
-def curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
+def finetune_curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
     """Loss and accuracy per epoch, train and validation, the best epoch so far marked (two SVGs)."""
     return curves_html(request, history, held_out="val", titles=("ft_loss_plot", "ft_accuracy_plot"), mark_best=True)
 
@@ -184,7 +184,7 @@ def finetune_job(
                         unit="epochs",
                         desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total),
                     )
-                    loss, accuracy = curves(request, history)
+                    loss, accuracy = finetune_curves(request, history)
                     drawn = time.monotonic()
                     return ft_updates(history=job.shown(history), loss=loss, accuracy=accuracy)
         return None
@@ -218,7 +218,7 @@ def finetune_job(
     if report.stopped is not None:
         status += " " + say(request, "ft_stopped", markup="markdown", reason=tell(request, report.stopped))
     status += notes
-    loss, accuracy = curves(request, report.history)
+    loss, accuracy = finetune_curves(request, report.history)
     yield ft_updates(
         status=status,
         summary=job.shown(dataset.summary()),

@@ -74,7 +74,7 @@ OUTPUTS = ("status", "loss", "accuracy", "kernels", "history", "runs", "weights"
 updates = named_updates(OUTPUTS)
 
 
-def curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
+def lenet_curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
     """Loss and accuracy per epoch on the training images and on MNIST's test images (two SVGs)."""
     return curves_html(request, history, held_out="test", titles=("train_loss_plot", "train_accuracy_plot"), zoom=True)
 
@@ -119,7 +119,7 @@ def train_lenet(
             case BatchTrained() as batch:
                 progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
             case EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
-                loss, accuracy = curves(request, history)
+                loss, accuracy = lenet_curves(request, history)
                 return updates(
                     loss=loss,
                     accuracy=accuracy,
@@ -147,7 +147,7 @@ def train_lenet(
     status = say(request, "train_done", markup="markdown", acc=acc, images=data.test_count, seconds=seconds)
     if finished.stopped is not None:
         status += " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
-    loss, accuracy = curves(request, finished.history)
+    loss, accuracy = lenet_curves(request, finished.history)
     weights = finished.web_weights()
     weights["label"] = say(request, "train_mine_label", markup="text", acc=acc, **variant)
     kernels = kernels_html(request, visitor_lenet.conv1_kernels(finished.model), "end")
