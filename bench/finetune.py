@@ -30,7 +30,8 @@ from harness.server import app_process, peak_memory_mb
 from nets.data.dataset_zip import read_image_zip
 from nets.models.alexnet import IMAGENET_TRANSFORM as EVAL_TRANSFORM
 from nets.models.alexnet import load_imagenet_alexnet, new_head, penultimate
-from nets.training.finetune import Settings, batches, finetune
+from nets.training.finetune import FineTuneSettings as Settings
+from nets.training.finetune import batches, finetune
 
 
 def naive_loop(backbone, dataset, epochs: int = 10, batch_size: int = 32) -> float:

@@ -29,7 +29,9 @@ import torch.nn.functional as F
 
 from nets.data.mnist import MnistData, stratified_choice, training_data
 from nets.models.lenet import ACTIVATIONS, POOLINGS
-from nets.training.visitor_lenet import Finished, Settings, evaluate, new_lenet, normalization, to_input, train
+from nets.training.visitor_lenet import LeNetFinished as Finished
+from nets.training.visitor_lenet import LeNetSettings as Settings
+from nets.training.visitor_lenet import evaluate, new_lenet, normalization, to_input, train
 
 
 def app_training(settings: Settings, data: MnistData) -> tuple[float, float, Finished]:

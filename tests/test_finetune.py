@@ -18,11 +18,10 @@ from nets.training.finetune import (
     EpochFinished,
     FeaturesCached,
     FineTuned,
-    Finished,
-    Settings,
+    FineTuneFinished,
+    FineTuneSettings,
     SettingsError,
     Stopped,
-    curves,
     finetune,
 )
 
@@ -34,8 +33,8 @@ def colours():
 
 def run(backbone, dataset, settings=None, should_stop=None):
     """All events of a job: progress steps, finished epochs and the final model and report."""
-    events = list(finetune(backbone, dataset, settings or Settings(), should_stop))
-    assert isinstance(events[-1], Finished) and not any(isinstance(e, Finished) for e in events[:-1])
+    events = list(finetune(backbone, dataset, settings or FineTuneSettings(), should_stop))
+    assert isinstance(events[-1], FineTuneFinished) and not any(isinstance(e, FineTuneFinished) for e in events[:-1])
     return events, events[-1].model, events[-1].report
 
 
@@ -52,7 +51,7 @@ def assert_unchanged(model: torch.nn.Module, before: dict[str, torch.Tensor]) ->
 
 def test_new_head_learns_the_classes_and_keeps_the_best_epoch(imagenet_alexnet, colours):
     before = snapshot(imagenet_alexnet)
-    events, model, report = run(imagenet_alexnet, colours, Settings(epochs=15))
+    events, model, report = run(imagenet_alexnet, colours, FineTuneSettings(epochs=15))
     assert_unchanged(imagenet_alexnet, before)
     assert isinstance(model, FineTuned) and model.classes == ["blue", "green", "red"]
     assert isinstance(model.module, torch.nn.Linear) and model.module.weight.shape == (3, 4096)
@@ -74,7 +73,7 @@ def test_new_head_learns_the_classes_and_keeps_the_best_epoch(imagenet_alexnet, 
 
 
 def test_report_has_the_confusion_matrix_per_class_accuracy_and_mistakes(imagenet_alexnet, colours):
-    _, model, report = run(imagenet_alexnet, colours, Settings(epochs=3, lr=1e-5))  # barely trained
+    _, model, report = run(imagenet_alexnet, colours, FineTuneSettings(epochs=3, lr=1e-5))  # barely trained
     n_val = len(colours.val)
     counts = report.confusion.drop(columns="true \\ predicted").to_numpy()
     assert counts.shape == (3, 3) and counts.sum() == n_val
@@ -95,11 +94,15 @@ def test_a_fine_tuned_model_classifies_new_photos(imagenet_alexnet, colours):
 def test_slower_strategies_train_their_own_copy(imagenet_alexnet, strategy):
     small = read_image_zip(colour_dataset_zip("flat", ("red", "blue"), 6))
     before = snapshot(imagenet_alexnet)
-    events, model, report = run(imagenet_alexnet, small, Settings(strategy=strategy, epochs=1, lr=1e-4, batch_size=8))
+    events, model, report = run(
+        imagenet_alexnet, small, FineTuneSettings(strategy=strategy, epochs=1, lr=1e-4, batch_size=8)
+    )
     assert_unchanged(imagenet_alexnet, before)
     assert len(report.history) == 1
-    steps = [e for e in events if not isinstance(e, (Finished, FeaturesCached))]  # features first, every way
-    assert steps[:2] == [BatchTrained(1, 8, 10), BatchTrained(1, 10, 10)]  # 10 images in batches of 8
+    steps = [e for e in events if not isinstance(e, (FineTuneFinished, FeaturesCached))]  # features first, every way
+    assert all(isinstance(step, BatchTrained) and step.loss > 0 for step in steps[:2])
+    assert [(s.epoch, s.epochs, s.done, s.total) for s in steps[:2]] == [(1, 1, 8, 10), (1, 1, 10, 10)]  # batches of 8
+    assert steps[1].progress == 1.0
     assert len(steps) == 3 and isinstance(steps[2], EpochFinished) and steps[2].epoch == steps[2].epochs == 1
     trained = dict(model.module.named_parameters())
     last = "6.weight" if strategy == "classifier" else "classifier.6.weight"
@@ -115,7 +118,7 @@ def test_a_stop_request_keeps_the_best_epoch_so_far(imagenet_alexnet, colours):
     def stop_after_three() -> bool:
         return len(epochs_done) >= 3
 
-    job = finetune(imagenet_alexnet, colours, Settings(epochs=50), stop_after_three)
+    job = finetune(imagenet_alexnet, colours, FineTuneSettings(epochs=50), stop_after_three)
     for event in job:
         if isinstance(event, EpochFinished):
             epochs_done.append(event.epoch)
@@ -127,10 +130,10 @@ def test_a_stop_request_keeps_the_best_epoch_so_far(imagenet_alexnet, colours):
 
 def test_stopping_before_any_epoch_raises(imagenet_alexnet, colours):
     with pytest.raises(Stopped) as stopped:
-        list(finetune(imagenet_alexnet, colours, Settings(), should_stop=lambda: True))
+        list(finetune(imagenet_alexnet, colours, FineTuneSettings(), should_stop=lambda: True))
     assert stopped.value.reason == fact("stopped_by_request") and stopped.value.stage == "features"
     with pytest.raises(Stopped) as stopped:
-        list(finetune(imagenet_alexnet, colours, Settings(time_limit=0.0)))
+        list(finetune(imagenet_alexnet, colours, FineTuneSettings(time_limit=0.0)))
     assert stopped.value.reason == fact("stopped_at_time_limit", seconds=0.0)
 
 
@@ -167,23 +170,6 @@ def test_settings_are_checked():
     for setting, (code, values) in refused.items():
         bad = {setting: values.get("value", values.get("strategy"))}
         with pytest.raises(SettingsError) as error:
-            Settings(**bad).check()
+            FineTuneSettings(**bad).check()
         assert error.value.code == code and values.items() <= error.value.values.items()
-    assert copy.copy(Settings()).check().strategy == "head"
-
-
-def test_curves_name_their_axes_and_count_whole_epochs():
-    history = pd.DataFrame(
-        {
-            "epoch": [1, 2],
-            "train_loss": [1.0, 0.5],
-            "train_acc": [0.5, 0.75],
-            "val_loss": [1.2, 0.7],
-            "val_acc": [0.4, 0.8],
-        }
-    )
-    loss, accuracy = curves(history)
-    assert list(loss.columns) == ["epoch", "loss", "split"] and list(accuracy.columns) == ["epoch", "accuracy", "split"]
-    assert loss["epoch"].tolist() == [1, 2, 1, 2] and pd.api.types.is_integer_dtype(loss["epoch"])
-    assert accuracy[accuracy["split"] == "validation"]["accuracy"].tolist() == [0.4, 0.8]
-    assert loss[loss["split"] == "train"]["loss"].tolist() == [1.0, 0.5]
+    assert copy.copy(FineTuneSettings()).check().strategy == "head"

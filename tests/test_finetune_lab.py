@@ -22,12 +22,12 @@ from torch import nn
 
 from harness.browser import open_tab
 from harness.zips import colour_dataset_zip, colour_photo
-from nets.data.dataset_builder import DatasetDraft, DraftError, class_names
+from nets.data.dataset_builder import DatasetDraft, DraftError, parse_class_names
 from nets.data.dataset_zip import ZipLimits, read_image_zip
 from nets.data.images import ImageError
 from nets.explaining.feature_map import principal_components
 from nets.training import race
-from nets.training.finetune import Settings, finetune
+from nets.training.finetune import FineTuneSettings, finetune
 from ui.server_sharing import IdleCores
 from ui.session_store import SessionStore
 
@@ -75,7 +75,7 @@ def test_a_built_dataset_is_read_exactly_as_its_zip(tmp_path):
 )
 def test_class_names_that_a_zip_could_not_carry_are_refused(text, code):
     with pytest.raises(DraftError) as refused:
-        class_names(text)
+        parse_class_names(text)
     assert refused.value.code == code
 
 
@@ -133,7 +133,7 @@ def colours():
 
 def test_without_dropout_and_augmentation_the_classifier_is_the_same_network_minus_its_cure(imagenet_alexnet, colours):
     def trained(regularise: bool):
-        settings = Settings(strategy="classifier", epochs=2, lr=1e-4, regularise=regularise)
+        settings = FineTuneSettings(strategy="classifier", epochs=2, lr=1e-4, regularise=regularise)
         *_, finished = finetune(imagenet_alexnet, colours, settings)
         return finished
 
@@ -166,7 +166,7 @@ def test_the_race_runs_each_way_on_the_same_split_and_the_head_is_fastest(imagen
 
 
 def test_the_feature_map_is_pca_of_every_image_with_the_mistakes_marked(imagenet_alexnet, colours):
-    *_, finished = finetune(imagenet_alexnet, colours, Settings(epochs=3))
+    *_, finished = finetune(imagenet_alexnet, colours, FineTuneSettings(epochs=3))
     report = finished.report
     found = report.feature_map
     assert len(found.points) == len(colours.train) + len(colours.val)
@@ -190,7 +190,7 @@ def test_principal_components_agree_with_numpy():
 
 
 def test_the_fine_tuned_grad_cam_looks_through_the_visitors_own_head(imagenet_alexnet, colours):
-    *_, finished = finetune(imagenet_alexnet, colours, Settings(epochs=3))
+    *_, finished = finetune(imagenet_alexnet, colours, FineTuneSettings(epochs=3))
     image = colours.val[0].image
     first, p_first = finished.model.grad_cam(imagenet_alexnet, image, 0)
     second, p_second = finished.model.grad_cam(imagenet_alexnet, image, 1)

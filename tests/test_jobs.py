@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.server import ROOT
-from nets.training.jobs import HEARTBEAT, run_in_background
+from nets.training.jobs import HEARTBEAT, Cancelled, run_in_background
 
 
 def counting(should_stop, seen: list, limit: int = 10_000):
@@ -94,3 +94,101 @@ def test_the_job_runs_at_a_lower_priority_with_one_torch_thread():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     nicer, job_threads = map(int, out.stdout.split())
     assert nicer >= 1 and job_threads == 1
+
+
+# --- the training-job skeleton the fine-tune, the race and /train_lenet share (ui.training_job) ----------
+
+
+def fake_training(job, epochs: int, step_seconds: float = 0.01):
+    """A job's work as the skeleton runs it: an event per epoch, a check of Stop and of ``closed``
+    between steps; its last event is what it learned (the epochs done)."""
+
+    def work(closed):
+        done = 0
+        for _ in range(epochs):
+            if job.stop_pressed():
+                break
+            if closed():
+                raise Cancelled("the fake job was cancelled")
+            time.sleep(step_seconds)
+            done += 1
+            yield ("epoch", done)
+        yield ("finished", done)
+
+    return work
+
+
+def test_a_stopped_job_keeps_what_it_learned_and_frees_its_switch():
+    from nets.training.jobs import StopSwitch, WorkSlots
+    from ui.training_job import TrainingJob
+
+    switch = StopSwitch()
+    job = TrainingJob(None, switch, busy="ft_already_running", time_limit=60)
+    assert switch.busy and not job.api  # the page passed its switch: tables get headings in words
+
+    def show(event):
+        if event == ("epoch", 3):
+            switch.press()  # the visitor presses Stop after the third epoch
+        return event
+
+    run = job.run(fake_training(job, 1_000), show, nothing=None, slots=WorkSlots(1))
+    shown = []
+    with pytest.raises(StopIteration) as ended:
+        while True:
+            shown.append(next(run))
+    *epochs, last = shown
+    assert ended.value.value == last  # run's return value: the job's last event
+    assert epochs[:3] == [("epoch", 1), ("epoch", 2), ("epoch", 3)] and 3 <= len(epochs) <= 5  # a step or two in flight
+    assert last == ("finished", len(epochs))  # every epoch trained before the stop is kept
+    assert not switch.busy  # ended: the visitor's next Start gets a fresh switch
+
+
+def test_a_second_start_while_the_job_runs_is_refused():
+    import gradio as gr
+
+    from nets.training.jobs import StopSwitch
+    from ui.training_job import TrainingJob, arm_stop
+
+    switch = StopSwitch()
+    TrainingJob(None, switch, busy="ft_already_running", time_limit=60)
+    assert arm_stop(switch)[0] is switch  # Start again: Stop stays connected to the running job
+    with pytest.raises(gr.Error):
+        TrainingJob(None, switch, busy="ft_already_running", time_limit=60)
+    switch.finish()
+    assert arm_stop(switch)[0] is not switch  # ended: the next job gets a switch of its own
+
+
+def test_a_cancelled_job_ends_within_a_beat_even_when_it_is_silent():
+    """Gradio cancels an event by closing its generator between two yields: a silent job still yields
+    an update that changes nothing every beat, so the close lands soon and the work stops."""
+    from nets.training.jobs import WorkSlots
+    from ui.budgets import BEAT_SECONDS
+    from ui.training_job import TrainingJob
+
+    job = TrainingJob(None, None, busy="ft_already_running", time_limit=60)
+    slots = WorkSlots(1)
+    run = job.run(fake_training(job, 1_000, step_seconds=0.05), lambda event: None, nothing="nothing", slots=slots)
+    started = time.monotonic()
+    assert next(run) == "nothing"  # the events showed nothing: a turn for the server anyway
+    assert time.monotonic() - started < BEAT_SECONDS + 0.5
+    run.close()  # the visitor left
+    deadline = time.monotonic() + 2
+    while slots.busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slots.busy == 0 and not job.switch.busy  # the work ended and gave back its slot
+
+
+def test_a_program_gets_documented_column_names_and_the_page_gets_words():
+    import pandas as pd
+
+    from nets.training.jobs import StopSwitch
+    from ui.training_job import TrainingJob
+
+    table = pd.DataFrame({"epoch": [1], "val_acc": [0.5]})
+    program = TrainingJob(None, None, busy="ft_already_running", time_limit=60)
+    page = TrainingJob(None, StopSwitch(), busy="ft_already_running", time_limit=60)
+    assert program.api and list(program.shown(table).columns) == ["epoch", "val_acc"]
+    worded = page.shown(table)
+    assert not page.api and list(worded.columns) != ["epoch", "val_acc"]
+    assert worded.iloc[:, 1].tolist() == [0.5]  # the data itself is the same
+    assert 59 < program.time_left() <= 60

@@ -231,6 +231,12 @@ def download_zip(request: gr.Request = None):
     return gr.update(value=dataset_zip_for(request), visible=True)
 
 
+def thumbnail_gallery(label: str, elem_id: str, **options) -> gr.Gallery:
+    """Images six to a row that stay thumbnails (fit_columns=False: two images do not stretch to the
+    page's width); ``options`` are the gallery's own (height, object_fit, ...)."""
+    return gr.Gallery(label=label, columns=6, fit_columns=False, elem_id=elem_id, **options)
+
+
 def build_builder() -> dict[str, gr.components.Component]:
     """The builder's components (inside the fine-tune tab's "Build it here" tab)."""
     gr.Markdown(T("builder_intro"))
@@ -263,14 +269,8 @@ def build_builder() -> dict[str, gr.components.Component]:
                 webcam_options=gr.WebcamOptions(mirror=False),
             )
     counts = gr.HTML(T("builder_no_classes"), elem_id="builder-counts")
-    gallery = gr.Gallery(
-        label=T("builder_gallery_none"),
-        columns=6,
-        fit_columns=False,
-        height=260,
-        object_fit="cover",
-        allow_preview=False,
-        elem_id="builder-gallery",
+    gallery = thumbnail_gallery(
+        T("builder_gallery_none"), "builder-gallery", height=260, object_fit="cover", allow_preview=False
     )
     selected = gr.State(None)  # the index of the image clicked in the gallery
     with gr.Row():

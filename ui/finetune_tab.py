@@ -1,31 +1,27 @@
-"""The fine-tune tab: a new AlexNet head (or more) trained on a visitor's zip, live, then tried and taken home."""
+"""The fine-tune tab: a new AlexNet head (or more) trained on a visitor's zip, live, then tried and taken home.
+
+This module lays the tab out and wires it; the training job is ``ui.finetune_job``, what the visitor
+does with their model afterwards ``ui.finetune_results``, the race of the ways ``ui.race``.
+"""
 
 from __future__ import annotations
 
-import time
-
 import gradio as gr
-import pandas as pd
-import torch
 
-from nets.data.dataset_zip import DatasetError, ImageDataset, read_image_zip
-from nets.explaining.feature_map import FeatureMap
-from nets.explaining.photo import cam_on_photo, cam_overlay
-from nets.facts import Fact
 from nets.paths import ASSETS
 from nets.training import finetune
-from nets.training.jobs import Cancelled, StopSwitch, run_in_background
-from ui.budgets import ALEXNET_CONCURRENCY, BEAT_SECONDS, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
-from ui.builder import build_builder, dataset_zip_for
-from ui.charts import line_chart, scatter_chart
+from ui.budgets import ALEXNET_CONCURRENCY, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
+from ui.builder import build_builder, dataset_zip_for, thumbnail_gallery
+from ui.finetune_job import FT_OUTPUTS, finetune_job
+from ui.finetune_results import download_finetuned, predict_finetuned, show_cell
 from ui.ids import ALEXNET_QUEUE, BUILDER_QUEUE, DOWNLOAD_QUEUE, FINETUNE_QUEUE
-from ui.inputs import PhotoUpload, accept
-from ui.photo_tab import open_photo, weights_notice
+from ui.inputs import PhotoUpload
+from ui.photo_tab import weights_notice
 from ui.race import build_race
-from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES, ServerTurns
-from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
-from ui.stores import FINETUNED, REPORTS, model_bytes, write_download
-from ui.text import T, Written, error, fill_in, refusal, say, tell, worded
+from ui.shared_models import ALEXNET
+from ui.stores import FINETUNED
+from ui.text import T, fill_in
+from ui.training_job import epochs_slider, start_stop
 
 API = {
     "finetune": "Fine-tune a new AlexNet head on a zip of images with one folder per class (or train/ and "
@@ -42,7 +38,6 @@ API = {
 CSS = """
 #finetune-progress, #race-progress { min-height: 70px; }
 """
-SMALL_DOWNLOAD = 20 << 20  # a new head's file (16 KB per class) is written at once; larger ones on request
 
 # The limits sentence states the server's own numbers, in every language.
 fill_in(
@@ -63,375 +58,11 @@ STRATEGY_CHOICES = [
     (T("ft_strategy_all"), "all"),
 ]
 
-# The fine-tune event's outputs, by name; a handler yields only the ones that change.
-FT_OUTPUTS = (
-    "status",
-    "summary",
-    "skipped",
-    "history",
-    "loss",
-    "accuracy",
-    "confusion",
-    "per_class",
-    "wrong",
-    "map",
-    "download",
-    "snippet",
-    "prepare",
-    "try_box",
-    "results",
-    "cell",
-    "cell_caption",
-    "report",
-)
-REDRAW_SECONDS = 0.3  # the curves are redrawn at most this often while training
-CELL_IMAGES = 24  # images shown for one confusion-matrix cell (each is a Grad-CAM: a forward and a backward pass)
-
-
-def ft_updates(**values):
-    """One yield of the fine-tune generator: the named outputs, every other one left as it is."""
-    unknown = set(values) - set(FT_OUTPUTS)
-    assert not unknown, unknown
-    return tuple(values.get(name, gr.skip()) for name in FT_OUTPUTS)
-
-
-def save_download(session: str, model: finetune.FineTuned) -> str | None:
-    """Write the fine-tuned weights, classes and preprocessing to a file for the visitor to download.
-
-    One file per visitor (the next replaces it), all visitors' files within a byte budget, each
-    deleted ten minutes after it was written (``ui.stores.DOWNLOAD_FILES``). None if it cannot fit.
-    """
-    path = write_download(
-        session,
-        "finetuned_alexnet.pt",
-        model_bytes(model) + (1 << 20),
-        lambda path: torch.save(model.checkpoint(), path),
-    )
-    return None if path is None else str(path)
-
-
-def curves_html(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
-    """Loss and accuracy per epoch, train and validation, the best epoch so far marked (two SVGs)."""
-    if len(history) == 0:
-        return "", ""
-    best = history.sort_values(["val_acc", "val_loss"], ascending=[False, True]).iloc[0]
-    marker = (int(best["epoch"]), say(request, "ft_best_epoch", markup="text", epoch=int(best["epoch"])))
-    names = (say(request, "curve_train", markup="text"), say(request, "curve_validation", markup="text"))
-    charts = []
-    for kind, title, y_title, y_range, percent in (
-        ("loss", "ft_loss_plot", "axis_loss", None, False),
-        ("acc", "ft_accuracy_plot", "axis_accuracy", (0.0, 1.0), True),
-    ):
-        series = {
-            name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
-            for name, split in zip(names, ("train", "val"), strict=True)
-        }
-        charts.append(
-            line_chart(
-                series,
-                title=say(request, title, markup="text"),
-                x_title=say(request, "axis_epoch", markup="text"),
-                y_title=say(request, y_title, markup="text"),
-                y_range=y_range,
-                marker=marker,
-                percent=percent,
-            )
-        )
-    return charts[0], charts[1]
-
-
-def map_html(request: gr.Request | None, found: FeatureMap | None) -> str:
-    """The dataset's feature map as SVG, in the visitor's language (a tooltip names each image)."""
-    if found is None or len(found.points) == 0:
-        return ""
-    points = []
-    for row in found.points.to_dict("records"):
-        guess = found.classes[row["guess"]] if row["guess"] >= 0 else ""
-        tip = say(
-            request,
-            "ft_map_tip_wrong" if row["mistake"] else "ft_map_tip",
-            markup="text",
-            name=row["name"],
-            cls=row["class"],
-            guess=guess,
-        )
-        points.append((row["x"], row["y"], int(row["label"]), row["split"] == "val", bool(row["mistake"]), tip))
-    return scatter_chart(
-        points,
-        found.classes,
-        title=say(request, "ft_map_title", markup="text"),
-        x_title=say(request, "ft_map_x", markup="text", share=found.explained[0]),
-        y_title=say(request, "ft_map_y", markup="text", share=found.explained[1]),
-        legend_notes=(
-            say(request, "ft_map_train", markup="text"),
-            say(request, "ft_map_val", markup="text"),
-            say(request, "ft_map_mistake", markup="text"),
-        ),
-    )
-
-
-def layout_text(request: gr.Request | None, dataset: ImageDataset) -> Written:
-    """How the zip was understood, in the visitor's language (Markdown-safe: it quotes folder names)."""
-    text = tell(request, dataset.layout, markup="markdown")
-    if "valid_pct" in dataset.layout.values:
-        text += say(request, "layout_held_out", markup="markdown", **dataset.layout.values)
-    return Written(text)
-
-
-def notes_text(request: gr.Request | None, warnings: list[Fact]) -> str:
-    """The dataset's warnings as a Markdown list (they quote class names)."""
-    return "".join(f"\n- {tell(request, warning, markup='markdown')}" for warning in warnings)
-
-
-def skipped_files(request: gr.Request | None, dataset: ImageDataset):
-    """The files the zip reader skipped, with why, shown only when there are some (a fresh update
-    each time: Gradio consumes an update's value when it sends it)."""
-    rows = [
-        (name, tell(request, reason, subject="subject_this_image", markup="text")) for name, reason in dataset.skipped
-    ]
-    table = pd.DataFrame(rows, columns=["file", "reason"])
-    return gr.update(value=table, visible=bool(rows))
-
-
-def new_stop_switch(current: StopSwitch | None) -> StopSwitch:
-    """A fresh stop switch for the visitor's next job, pressed by their Stop button (a job still
-    running keeps its own: a second click on Fine-tune must not disconnect Stop from it)."""
-    return current if current is not None and current.busy else StopSwitch()
-
-
-def press_stop(switch: StopSwitch | None) -> None:
-    """Ask the visitor's job to stop after its current batch, keeping the best epoch so far.
-
-    A job still waiting in the queue finds the switch already pressed and stops as soon as it starts.
-    """
-    if switch is not None:
-        switch.press()
-
-
-@on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a job may be
-def finetune_job(
-    archive,
-    strategy: str = "head",
-    epochs: float = 20,
-    lr: float = 1e-3,
-    batch_size: float = 32,
-    regularise: bool = True,
-    switch: StopSwitch | None = None,
-    progress=gr.Progress(),
-    request: gr.Request = None,
-):
-    """Read the zip, train a new head (or more), and report as it goes (a generator of updates)."""
-    if archive is None:
-        raise error(request, "ft_no_zip")
-    try:
-        settings = finetune.Settings(
-            strategy=strategy,
-            epochs=int(epochs),
-            lr=float(lr),
-            batch_size=int(batch_size),
-            regularise=bool(regularise),
-            time_limit=FINETUNE_TIME_LIMIT,
-        ).check()
-    except finetune.SettingsError as problem:
-        raise refusal(request, problem) from None
-    backbone = imagenet_alexnet(request)
-    path = archive if isinstance(archive, str) else archive.name
-    session = request.session_hash if request is not None else None
-    deadline = time.monotonic() + FINETUNE_TIME_LIMIT  # reading the zip counts too
-    progress(0, desc=say(request, "ft_stage_reading"))
-
-    # tables in words for the page; programs (no Stop switch) get the documented column names
-    api = switch is None
-
-    def for_reader(table, columns=None):
-        return table if api else worded(request, table, columns)
-
-    stop = switch or StopSwitch()  # API clients stop a job by cancelling it instead
-    if not stop.claim():  # a second click on Fine-tune while the first job runs
-        raise error(request, "ft_already_running")
-    if stop.pressed:  # Stop was pressed while this job waited in the queue
-        stop.finish()
-        yield ft_updates(status=say(request, "ft_stopped_early"))
-        return
-
-    def job(closed):
-        """Read the zip, then train: all of it in a low-priority background thread, holding a work slot."""
-
-        def reading(i: int, n: int) -> None:
-            if closed():
-                raise Cancelled("the visitor left while the zip was being read")
-            if stop.pressed:
-                raise finetune.Stopped(Fact("stopped_by_request"), "reading")
-            if time.monotonic() > deadline:
-                raise finetune.Stopped(Fact("stopped_at_time_limit", seconds=FINETUNE_TIME_LIMIT), "reading")
-            progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
-
-        read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
-        yield read
-        timed = finetune.Settings(**{**settings.__dict__, "time_limit": max(0.0, deadline - time.monotonic())})
-        yield from finetune.finetune(backbone, read, timed, lambda: stop.pressed, closed)
-
-    shown = 0.0  # when the curves were last redrawn
-    turns = ServerTurns(nothing=ft_updates())
-    try:
-        for event in run_in_background(
-            job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads, heartbeat=BEAT_SECONDS
-        ):
-            update = None
-            match event:
-                case ImageDataset() as dataset:
-                    notes = notes_text(request, dataset.warnings)
-                    update = ft_updates(
-                        status=say(
-                            request,
-                            "ft_read",
-                            markup="markdown",
-                            images=len(dataset.train) + len(dataset.val),
-                            classes=len(dataset.classes),
-                            layout=layout_text(request, dataset),
-                        )
-                        + notes,
-                        summary=for_reader(dataset.summary()),
-                        skipped=skipped_files(request, dataset),
-                        results=gr.update(visible=True),
-                        report=gr.update(visible=False),
-                    )
-                case finetune.FeaturesCached(done=done, total=total):
-                    progress((done, total), desc=say(request, "ft_stage_features"), unit="images")
-                case finetune.BatchTrained(epoch=epoch, done=done, total=total):
-                    # one overall progress: epochs, with the current epoch's share of its images
-                    progress(
-                        (epoch - 1 + done / total) / settings.epochs,
-                        desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=settings.epochs),
-                    )
-                case finetune.EpochFinished(epoch=epoch, epochs=epochs_total, history=history):
-                    # The page is redrawn at most a few times a second: the new head trains an epoch
-                    # in milliseconds, and redrawing each would cost more than the training.
-                    if time.monotonic() - shown >= REDRAW_SECONDS:
-                        progress(
-                            (epoch, epochs_total),
-                            unit="epochs",
-                            desc=say(request, "ft_stage_epoch", epoch=epoch, epochs=epochs_total),
-                        )
-                        loss, accuracy = curves_html(request, history)
-                        update = ft_updates(history=for_reader(history), loss=loss, accuracy=accuracy)
-                        shown = time.monotonic()
-                case finetune.Finished(model=model, report=report):
-                    pass
-            update = turns.due(update)
-            if update is not None:
-                yield update
-    except DatasetError as problem:
-        raise refusal(request, problem, title="ft_zip_refused") from None
-    except finetune.Stopped as stopped:
-        if stopped.reason.code != "stopped_by_request":  # the time limit, before a single epoch
-            raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
-        yield ft_updates(status=say(request, "ft_stopped_early"))
-        return
-    finally:
-        stop.finish()
-    wrong = [(item.image, f"{dataset.classes[item.label]} → {guess} ({p:.0%})") for item, guess, p in report.wrong[:24]]
-    FINETUNED.put(session, model)
-    REPORTS.put(session, report)
-    small = model_bytes(model) <= SMALL_DOWNLOAD
-    download = save_download(session, model) if small else None
-    status = say(
-        request,
-        "ft_done",
-        acc=model.val_acc,
-        epoch=model.best_epoch,
-        epochs=len(report.history),
-        seconds=report.seconds,
-        val=len(dataset.val),
-    )
-    if report.stopped is not None:
-        status += " " + say(request, "ft_stopped", markup="markdown", reason=tell(request, report.stopped))
-    status += notes
-    loss, accuracy = curves_html(request, report.history)
-    yield ft_updates(
-        status=status,
-        summary=for_reader(dataset.summary()),
-        skipped=skipped_files(request, dataset),
-        history=for_reader(report.history),
-        loss=loss,
-        accuracy=accuracy,
-        confusion=for_reader(report.confusion, report.confusion.columns[:1]),  # class names stay
-        per_class=for_reader(report.per_class),
-        map=map_html(request, report.feature_map),
-        cell=gr.update(value=None, visible=False),
-        cell_caption=say(request, "ft_cell_hint"),
-        wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)), visible=bool(wrong)),
-        download=download,
-        snippet=finetune.SNIPPET.format(file="finetuned_alexnet.pt"),
-        prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download", mb=model_bytes(model) / 1e6)),
-        try_box=gr.update(visible=True),
-        report=gr.update(visible=True),
-    )
-
-
-@on_gpu
-def show_cell(selection: gr.SelectData, request: gr.Request = None):
-    """A click on a confusion-matrix cell: the validation images of that true class the model gave
-    that guess, each with the fine-tuned model's Grad-CAM for the guess (where it looked)."""
-    model = visitors_model(request)
-    report = REPORTS.get(request.session_hash) if request is not None else None
-    row, column = selection.index if isinstance(selection.index, (list, tuple)) else (None, None)
-    if report is None or not report.val:
-        raise error(request, "ft_released")
-    if row is None or column is None or column < 1:  # the class-name column: nothing to show
-        return gr.update(value=None, visible=False), say(request, "ft_cell_hint")
-    true, guess = int(row), int(column) - 1
-    names = model.classes
-    found = report.cell(true, guess)
-    backbone = imagenet_alexnet(request)
-    shown = []
-    for item, p in found[:CELL_IMAGES]:
-        cells, _ = model.grad_cam(backbone, item.image, guess)  # (13, 13)
-        overlay = cam_overlay(item.image, cam_on_photo(cells, *item.image.size), max_side=320)
-        shown.append((overlay, f"{item.name} · {names[guess]} {p:.0%}"))
-    key = "ft_cell_right" if true == guess else "ft_cell_wrong"
-    caption = say(request, key, markup="markdown", n=len(found), true=names[true], guess=names[guess])
-    if len(found) > CELL_IMAGES:
-        caption += " " + say(request, "ft_cell_first", markup="markdown", n=CELL_IMAGES)
-    return gr.update(value=shown or None, visible=bool(shown)), caption
-
 
 def dataset_source(source: str, request: gr.Request = None):
     """Before a job: the dataset built in the page, as a zip, when that is where the visitor is
     (the zip input then shows it); an upload is left as it is."""
     return dataset_zip_for(request) if source == "build" else gr.skip()
-
-
-def visitors_model(request: gr.Request | None) -> finetune.FineTuned:
-    """The model this visitor fine-tuned, or a ``gr.Error`` saying to fine-tune (again) first."""
-    session = request.session_hash if request is not None else None
-    model = FINETUNED.get(session) if session else None
-    if model is None or model.module is None:
-        raise error(request, "ft_released" if session and FINETUNED.released(session) else "ft_no_model")
-    return model
-
-
-@on_gpu
-def predict_finetuned(image_path: str | None, request: gr.Request = None):
-    """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
-    image_path = accept(image_path, request)
-    model = visitors_model(request)
-    if image_path is None:
-        raise error(request, "ft_try_none")
-    picture = open_photo(image_path, request)
-    try:
-        return model.predict(imagenet_alexnet(request), picture)
-    except finetune.Released:
-        raise error(request, "ft_released") from None
-
-
-def download_finetuned(request: gr.Request = None) -> str:
-    """The visitor's model as a file, written now (large models are written only when asked for)."""
-    model = visitors_model(request)
-    path = save_download(request.session_hash, model)
-    if path is None:
-        raise error(request, "ft_download_too_big")
-    return path
 
 
 def finetuned_classes(request: gr.Request = None):
@@ -482,17 +113,7 @@ def build_finetune_tab(tab: gr.Tab):
             )
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
-                # min_width: on a phone each takes the whole width (side by side, Korean labels broke mid-word)
-                epochs = gr.Slider(
-                    1,
-                    100,
-                    value=20,
-                    step=1,
-                    label=T("ft_epochs"),
-                    info=T("ft_epochs_info"),
-                    min_width=240,
-                    elem_id="finetune-epochs",
-                )
+                epochs = epochs_slider(100, 20, T("ft_epochs"), T("ft_epochs_info"), "finetune-epochs")
                 batch_size = gr.Slider(
                     4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"), min_width=240
                 )
@@ -532,28 +153,9 @@ def build_finetune_tab(tab: gr.Tab):
                 out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
             out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
             # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
-            # (fit_columns=False: two images stay thumbnails instead of stretching to the page's width)
-            out["cell"] = gr.Gallery(
-                label=T("ft_cell"),
-                columns=6,
-                fit_columns=False,
-                height=260,
-                object_fit="contain",
-                visible=False,
-                allow_preview=False,
-                format="jpeg",
-                elem_id="finetune-cell",
-            )
-            out["wrong"] = gr.Gallery(
-                label=T("ft_wrong"),
-                columns=6,
-                fit_columns=False,
-                height=240,
-                object_fit="contain",
-                visible=False,
-                format="jpeg",
-                elem_id="finetune-wrong",
-            )
+            photos = {"object_fit": "contain", "visible": False, "format": "jpeg"}
+            out["cell"] = thumbnail_gallery(T("ft_cell"), "finetune-cell", height=260, allow_preview=False, **photos)
+            out["wrong"] = thumbnail_gallery(T("ft_wrong"), "finetune-wrong", height=240, **photos)
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
                     out["map"] = gr.HTML(elem_id="finetune-map")
@@ -578,7 +180,16 @@ def build_finetune_tab(tab: gr.Tab):
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
         out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
 
-    build_race(archive, (source, dataset_source))
+    # Before a job: the dataset built in the page becomes the zip it reads
+    prepare = {
+        "fn": dataset_source,
+        "inputs": source,
+        "outputs": archive,
+        "api_visibility": "private",
+        "concurrency_id": BUILDER_QUEUE,
+        "show_progress": "hidden",
+    }
+    build_race(archive, prepare)
 
     strategy.change(suggested_lr, strategy, lr, api_visibility="private", show_progress="hidden")
     gr.on(
@@ -591,43 +202,20 @@ def build_finetune_tab(tab: gr.Tab):
     )
     zip_tab.select(lambda: "zip", None, source, queue=False, api_visibility="private", show_progress="hidden")
     build_tab.select(lambda: "build", None, source, queue=False, api_visibility="private", show_progress="hidden")
-    switch = gr.State()  # this visitor's stop switch for their current job
-    job = (
-        start.click(
-            dataset_source,
-            source,
-            archive,
-            api_visibility="private",
-            concurrency_id=BUILDER_QUEUE,
-            show_progress="hidden",
-        )
-        .success(
-            lambda current: (new_stop_switch(current), gr.update(interactive=True), gr.update(visible=True)),
-            switch,
-            [switch, stop, progress_line],
-            queue=False,
-            api_visibility="private",
-        )
-        .then(
-            finetune_job,
-            [archive, strategy, epochs, lr, batch_size, regularise, switch],
-            [out[name] for name in FT_OUTPUTS],
-            api_name="finetune",
-            api_description=API["finetune"],
-            concurrency_limit=FINETUNE_CONCURRENCY,
-            concurrency_id=FINETUNE_QUEUE,
-            time_limit=FINETUNE_TIME_LIMIT + 120,
-            show_progress_on=progress_line,
-        )
+    job = start_stop(
+        start,
+        stop,
+        progress_line,
+        finetune_job,
+        [archive, strategy, epochs, lr, batch_size, regularise],
+        [out[name] for name in FT_OUTPUTS],
+        prepare=prepare,
+        api_name="finetune",
+        api_description=API["finetune"],
+        concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_id=FINETUNE_QUEUE,
+        time_limit=FINETUNE_TIME_LIMIT + 120,
     )
-    job.then(
-        lambda: (gr.update(interactive=False), gr.update(visible=False)),
-        None,
-        [stop, progress_line],
-        api_visibility="private",
-        show_progress="hidden",
-    )
-    stop.click(press_stop, switch, None, queue=False, api_visibility="private")
     out["confusion"].select(
         show_cell,
         None,

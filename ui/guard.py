@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse
 from ui import gradio_internals
 from ui.addresses import client_address
 from ui.budgets import BUDGETS, QUEUE_SIZE, Budgets
-from ui.ids import TRAINING_QUEUES
+from ui.ids import FINETUNE_QUEUE, LENET_TRAINING_QUEUE, TRAINING_QUEUES
 from ui.input_checks import first_problem
 from ui.running_work import CANCELS
 from ui.server_sharing import IDLE_CORES
@@ -39,8 +39,8 @@ from ui.session_store import SessionStore
 from ui.text import say
 
 REFUSALS = {  # how a training job of each kind is refused, in its own words
-    "finetune": {"already": "ft_already_queued", "full": "ft_too_many_waiting"},
-    "lenet-train": {"already": "train_already_queued", "full": "train_too_many_waiting"},
+    FINETUNE_QUEUE: {"already": "ft_already_queued", "full": "ft_too_many_waiting"},
+    LENET_TRAINING_QUEUE: {"already": "train_already_queued", "full": "train_too_many_waiting"},
 }
 WORK_PREFIXES = (
     "/gradio_api/queue/join",

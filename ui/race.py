@@ -7,21 +7,22 @@ and validation accuracy, and the gap between them. ``/race_strategies`` gives pr
 
 from __future__ import annotations
 
-import time
-
 import gradio as gr
 import pandas as pd
 
 from nets.data.dataset_zip import DatasetError, read_image_zip
 from nets.training import race
-from nets.training.finetune import BatchTrained, EpochFinished, FeaturesCached, SettingsError, Stopped
-from nets.training.jobs import StopSwitch, run_in_background
-from ui.budgets import BEAT_SECONDS, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
+from nets.training.events import BatchTrained, EpochFinished
+from nets.training.finetune import FeaturesCached, SettingsError, Stopped
+from nets.training.jobs import StopSwitch
+from ui.budgets import FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
 from ui.charts import line_chart
-from ui.ids import BUILDER_QUEUE, FINETUNE_QUEUE
-from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES, ServerTurns
+from ui.finetune_job import zip_path
+from ui.ids import FINETUNE_QUEUE
+from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
 from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.text import T, error, refusal, say, worded
+from ui.training_job import TrainingJob, epochs_slider, start_stop
 
 API = (
     "Race the ways to fine-tune AlexNet on one zip (same split, same seed, same epochs): the new head "
@@ -71,93 +72,81 @@ def race_job(
     request: gr.Request = None,
 ):
     """Read the zip, then train each way in turn, reporting as it goes (a generator of updates)."""
-    if archive is None:
-        raise error(request, "ft_no_zip")
+    path = zip_path(request, archive)
     epochs_int = int(epochs) if float(epochs) == int(epochs) else -1
     if not 1 <= epochs_int <= 30:
         raise error(request, "race_epochs", value=epochs)
     backbone = imagenet_alexnet(request)
-    path = archive if isinstance(archive, str) else archive.name
     ways = (*race.DEFAULT_WAYS, "all") if include_all else race.DEFAULT_WAYS
-    deadline = time.monotonic() + FINETUNE_TIME_LIMIT  # reading the zip counts too
-    stop = switch or StopSwitch()
-    if not stop.claim():
-        raise error(request, "ft_already_running")
-    api = switch is None  # a program calling /race_strategies: the table names ways in English
+    job = TrainingJob(request, switch, busy="ft_already_running", time_limit=FINETUNE_TIME_LIMIT)
     names = way_names(request)
     progress(0, desc=say(request, "ft_stage_reading"))
 
-    def job(closed):
+    def work(closed):
         dataset = read_image_zip(path, limits=ZIP_LIMITS)
         yield dataset
-        left = max(1.0, deadline - time.monotonic())
+        left = max(1.0, job.time_left())
         yield from race.race(
-            backbone, dataset, epochs_int, ways, time_limit=left, should_stop=lambda: stop.pressed, cancelled=closed
+            backbone, dataset, epochs_int, ways, time_limit=left, should_stop=job.stop_pressed, cancelled=closed
         )
 
     histories: dict[str, pd.DataFrame] = {}
     rows: list[dict] = []
-    finished = None
-    turns = ServerTurns(nothing=(gr.skip(), gr.skip(), gr.skip()))
+    current = None  # the way being trained: (way, number, count)
+
+    def show(event):
+        nonlocal current
+        match event:
+            case race.WayStarted(way=way, number=number, count=count):
+                current = (way, number, count)
+                stage = say(request, "race_stage", way=names[way], number=number, count=count)
+                progress((number - 1, count), desc=stage)
+                running = say(request, "race_running", markup="markdown", way=names[way], number=number, count=count)
+                return running, gr.skip(), gr.skip()
+            case race.WayProgress(event=inner):
+                way, number, count = current
+                update = None
+                match inner:  # the way's own progress: features first (a tenth), then its epochs
+                    case FeaturesCached(done=done, total=total):
+                        fraction = 0.1 * done / total
+                    case BatchTrained(epoch=epoch, done=done, total=total):
+                        fraction = 0.1 + 0.9 * (epoch - 1 + done / total) / epochs_int
+                    case EpochFinished(epoch=epoch, history=history):
+                        fraction = 0.1 + 0.9 * epoch / epochs_int
+                        histories[way] = history
+                        update = gr.skip(), race_chart(request, histories), gr.skip()
+                    case _:
+                        fraction = 0.0
+                progress(
+                    (number - 1 + min(fraction, 1.0)) / count,
+                    desc=say(request, "race_stage", way=names[way], number=number, count=count),
+                )
+                return update
+            case race.WayFinished(row=row, history=history):
+                rows.append(row)
+                histories[row["way"]] = history
+                table = race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), job.api)
+                return gr.skip(), race_chart(request, histories), table
+        return None  # the dataset, read; or the race's end
+
     try:
-        for event in run_in_background(
-            job, slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads, heartbeat=BEAT_SECONDS
-        ):
-            update = None
-            match event:
-                case race.WayStarted(way=way, number=number, count=count):
-                    current = (way, number, count)
-                    update = (
-                        say(request, "race_running", markup="markdown", way=names[way], number=number, count=count),
-                        gr.skip(),
-                        gr.skip(),
-                    )
-                    progress(
-                        (number - 1, count), desc=say(request, "race_stage", way=names[way], number=number, count=count)
-                    )
-                case race.WayProgress(event=inner):
-                    way, number, count = current
-                    match inner:  # the way's own progress: features first (a tenth), then its epochs
-                        case FeaturesCached(done=done, total=total):
-                            fraction = 0.1 * done / total
-                        case BatchTrained(epoch=epoch, done=done, total=total):
-                            fraction = 0.1 + 0.9 * (epoch - 1 + done / total) / epochs_int
-                        case EpochFinished(epoch=epoch, history=history):
-                            fraction = 0.1 + 0.9 * epoch / epochs_int
-                            histories[way] = history
-                            update = gr.skip(), race_chart(request, histories), gr.skip()
-                        case _:
-                            fraction = 0.0
-                    progress(
-                        (number - 1 + min(fraction, 1.0)) / count,
-                        desc=say(request, "race_stage", way=names[way], number=number, count=count),
-                    )
-                case race.WayFinished(row=row, history=history):
-                    rows.append(row)
-                    histories[row["way"]] = history
-                    update = (
-                        gr.skip(),
-                        race_chart(request, histories),
-                        race_table(request, pd.DataFrame(rows, columns=race.COLUMNS), api),
-                    )
-                case race.RaceFinished() as finished:
-                    pass
-                case _:  # the dataset, read; or a heartbeat
-                    pass
-            update = turns.due(update)
-            if update is not None:
-                yield update
+        finished = yield from job.run(
+            work,
+            show,
+            nothing=(gr.skip(), gr.skip(), gr.skip()),
+            slots=FINETUNE_SLOTS,
+            torch_threads=IDLE_CORES.threads,
+        )
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
     except SettingsError as problem:
         raise refusal(request, problem) from None
     except Stopped as stopped:
         raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
-    finally:
-        stop.finish()
+    finished = finished if isinstance(finished, race.RaceFinished) else None
     table = finished.table if finished is not None else pd.DataFrame(rows, columns=race.COLUMNS)
     status = race_status(request, table, len(ways))
-    yield status, race_chart(request, histories), race_table(request, table, api)
+    yield status, race_chart(request, histories), race_table(request, table, job.api)
 
 
 def race_status(request: gr.Request | None, table: pd.DataFrame, planned: int) -> str:
@@ -184,21 +173,12 @@ def race_status(request: gr.Request | None, table: pd.DataFrame, planned: int) -
     return text
 
 
-def build_race(archive: gr.File, prepare) -> None:
-    """The race's section; ``prepare(source)`` turns a dataset built in the page into the zip first."""
+def build_race(archive: gr.File, prepare: dict) -> None:
+    """The race's section; ``prepare`` (an event's arguments) turns a dataset built in the page into the zip first."""
     with gr.Accordion(T("race_title"), open=False, elem_id="race"):
         gr.Markdown(T("race_intro"))
         with gr.Row(equal_height=False):
-            epochs = gr.Slider(
-                1,
-                30,
-                value=8,
-                step=1,
-                label=T("race_epochs_label"),
-                info=T("race_epochs_info"),
-                min_width=240,
-                elem_id="race-epochs",
-            )
+            epochs = epochs_slider(30, 8, T("race_epochs_label"), T("race_epochs_info"), "race-epochs")
             include_all = gr.Checkbox(
                 value=False, label=T("race_include_all"), info=T("race_include_all_info"), elem_id="race-all"
             )
@@ -210,45 +190,17 @@ def build_race(archive: gr.File, prepare) -> None:
         chart = gr.HTML(elem_id="race-chart")
         table = gr.Dataframe(label=T("race_table"), interactive=False, elem_id="race-table", wrap=True)
         gr.Markdown(T("race_read"))
-    switch = gr.State()
-    source, prepare_fn = prepare
-    job = (
-        start.click(
-            prepare_fn,
-            source,
-            archive,
-            api_visibility="private",
-            concurrency_id=BUILDER_QUEUE,
-            show_progress="hidden",
-        )
-        .success(
-            lambda current: (
-                current if current is not None and current.busy else StopSwitch(),
-                gr.update(interactive=True),
-                gr.update(visible=True),
-            ),
-            switch,
-            [switch, stop, progress_line],
-            queue=False,
-            api_visibility="private",
-        )
-        .then(
-            race_job,
-            [archive, epochs, include_all, switch],
-            [status, chart, table],
-            api_name="race_strategies",
-            api_description=API,
-            concurrency_limit=FINETUNE_CONCURRENCY,
-            concurrency_id=FINETUNE_QUEUE,
-            time_limit=FINETUNE_TIME_LIMIT + 120,
-            show_progress_on=progress_line,
-        )
+    start_stop(
+        start,
+        stop,
+        progress_line,
+        race_job,
+        [archive, epochs, include_all],
+        [status, chart, table],
+        prepare=prepare,
+        api_name="race_strategies",
+        api_description=API,
+        concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_id=FINETUNE_QUEUE,
+        time_limit=FINETUNE_TIME_LIMIT + 120,
     )
-    job.then(
-        lambda: (gr.update(interactive=False), gr.update(visible=False)),
-        None,
-        [stop, progress_line],
-        api_visibility="private",
-        show_progress="hidden",
-    )
-    stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")

@@ -16,16 +16,18 @@ import pandas as pd
 from nets.data.mnist import MnistData
 from nets.explaining.digits import DigitReader, DigitReading
 from nets.training import visitor_lenet
-from nets.training.jobs import StopSwitch, run_in_background
+from nets.training.events import BatchTrained, EpochFinished
+from nets.training.jobs import StopSwitch
 from nets.training.visitor_lenet import TrainingSettingsError
-from ui.budgets import BEAT_SECONDS, LENET_CONCURRENCY, LENET_TRAINING_CONCURRENCY, LENET_TRAINING_TIME_LIMIT
-from ui.charts import kernel_grid, line_chart
+from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_CONCURRENCY, LENET_TRAINING_TIME_LIMIT
+from ui.charts import kernel_grid
 from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
-from ui.server_sharing import LENET_TRAINING_SLOTS, ServerTurns
+from ui.server_sharing import LENET_TRAINING_SLOTS
 from ui.shared_mnist import mnist_data
 from ui.stores import LENETS
 from ui.text import T, error, refusal, say, tell, worded
+from ui.training_job import TrainingJob, curves_html, named_updates, start_stop
 
 API = {
     "train_lenet": "Train your own LeNet on MNIST. Input: pooling ('avg' or 'max'), activation ('relu', 'sigmoid' "
@@ -48,36 +50,6 @@ CSS = """
 """
 
 
-def curves_html(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
-    """Loss and accuracy per epoch on the training images and on the test images (two SVGs)."""
-    if len(history) == 0:
-        return "", ""
-    names = (say(request, "curve_train", markup="text"), say(request, "curve_test", markup="text"))
-    charts = []
-    for kind, title, y_title, y_range, percent in (
-        ("loss", "train_loss_plot", "axis_loss", None, False),
-        ("acc", "train_accuracy_plot", "axis_accuracy", None, True),
-    ):
-        series = {
-            name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
-            for name, split in zip(names, ("train", "test"), strict=True)
-        }
-        if kind == "acc":  # zoom where the curves are: from 10 points below the lowest
-            low = max(0.0, min(min(y for _, y in line) for line in series.values()) - 0.1)
-            y_range = (round(low, 1), 1.0)
-        charts.append(
-            line_chart(
-                series,
-                title=say(request, title, markup="text"),
-                x_title=say(request, "axis_epoch", markup="text"),
-                y_title=say(request, y_title, markup="text"),
-                y_range=y_range,
-                percent=percent,
-            )
-        )
-    return charts[0], charts[1]
-
-
 def kernels_html(request: gr.Request | None, kernels, epoch: int | None | str) -> str:
     """conv1's kernels titled by when they were taken: before training (None), after an epoch, or at the end."""
     key = {None: "train_kernels_start", "end": "train_kernels_end"}.get(epoch, "train_kernels_epoch")
@@ -94,19 +66,14 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(runs, columns=RUNS_COLUMNS)
 
 
-def new_switch(current: StopSwitch | None) -> StopSwitch:
-    """A fresh stop switch for the next run (a run still going keeps its own)."""
-    return current if current is not None and current.busy else StopSwitch()
-
-
 # The job's outputs, by name; each yield names only those that change.
 OUTPUTS = ("status", "loss", "accuracy", "kernels", "history", "runs", "weights", "ready", "results")
+updates = named_updates(OUTPUTS)
 
 
-def updates(**values):
-    unknown = set(values) - set(OUTPUTS)
-    assert not unknown, unknown
-    return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
+def lenet_curves(request: gr.Request | None, history: pd.DataFrame) -> tuple[str, str]:
+    """Loss and accuracy per epoch on the training images and on MNIST's test images (two SVGs)."""
+    return curves_html(request, history, held_out="test", titles=("train_loss_plot", "train_accuracy_plot"), zoom=True)
 
 
 def train_lenet(
@@ -114,15 +81,15 @@ def train_lenet(
     activation: str = "relu",
     epochs: float = 2,
     train_images: float = 10_000,
-    switch: StopSwitch | None = None,
     runs: list[dict] | None = None,
+    switch: StopSwitch | None = None,
     progress=gr.Progress(),
     request: gr.Request = None,
 ):
     """Train the visitor's LeNet, reporting as it goes (a generator of updates)."""
     data: MnistData = mnist_data()
     try:
-        settings = visitor_lenet.Settings(
+        settings = visitor_lenet.LeNetSettings(
             pooling=pooling,
             activation=activation,
             epochs=epochs,
@@ -131,89 +98,62 @@ def train_lenet(
         ).check(data.train_count)
     except TrainingSettingsError as problem:
         raise refusal(request, problem) from None
-    api = switch is None  # programs get the documented column names; the page, headings in words
-
-    def shown(table):
-        return table if api else worded(request, table)
-
-    stop = switch or StopSwitch()  # API clients stop a run by cancelling it
-    if not stop.claim():
-        raise error(request, "train_already_running")
+    job = TrainingJob(request, switch, busy="train_already_running", time_limit=LENET_TRAINING_TIME_LIMIT)
     source = tell(request, data.fact(), markup="markdown")
     started = time.monotonic()
 
-    def job(closed):
-        yield from visitor_lenet.train(settings, data, lambda: stop.pressed, closed)
+    def work(closed):
+        yield from visitor_lenet.train(settings, data, job.stop_pressed, closed)
 
-    turns = ServerTurns(nothing=updates())
-    try:
-        for event in run_in_background(job, slots=LENET_TRAINING_SLOTS, heartbeat=BEAT_SECONDS):
-            update = None
-            match event:
-                case visitor_lenet.Started(conv1_kernels=kernels):
-                    update = updates(
-                        status=say(request, "train_started", markup="markdown", source=source),
-                        kernels=kernels_html(request, kernels, None),
-                        results=gr.update(visible=True),
-                    )
-                case visitor_lenet.BatchTrained() as batch:
-                    progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
-                case visitor_lenet.EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
-                    loss, accuracy = curves_html(request, history)
-                    update = updates(
-                        loss=loss,
-                        accuracy=accuracy,
-                        history=shown(rounded(history)),
-                        kernels=kernels_html(request, kernels, epoch),
-                    )
-                case visitor_lenet.Finished() as finished:
-                    pass
-            update = turns.due(update)
-            if update is not None:
-                yield update
-    finally:
-        stop.finish()
+    def show(event):
+        match event:
+            case visitor_lenet.Started(conv1_kernels=kernels):
+                return updates(
+                    status=say(request, "train_started", markup="markdown", source=source),
+                    kernels=kernels_html(request, kernels, None),
+                    results=gr.update(visible=True),
+                )
+            case BatchTrained() as batch:
+                progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
+            case EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
+                loss, accuracy = lenet_curves(request, history)
+                return updates(
+                    loss=loss,
+                    accuracy=accuracy,
+                    history=job.shown(rounded(history)),
+                    kernels=kernels_html(request, kernels, epoch),
+                )
+        return None
+
+    finished = yield from job.run(work, show, nothing=updates(), slots=LENET_TRAINING_SLOTS)
     session = request.session_hash if request is not None else ""
     LENETS.put(session, DigitReader(model=finished.model))
+    variant = {"pooling": settings.pooling, "activation": settings.activation}
     runs = [
         *(runs or []),
         {
             "run": len(runs or []) + 1,
-            "pooling": settings.pooling,
-            "activation": settings.activation,
+            **variant,
             "epochs": round(finished.epochs_done, 2),
             "train_images": settings.train_images,
             "seconds": round(time.monotonic() - started, 1),
             "test_acc": round(finished.test_acc, 4),
         },
     ]
-    status = say(
-        request,
-        "train_done",
-        markup="markdown",
-        acc=finished.test_acc,
-        images=data.test_count,
-        seconds=finished.seconds,
-    )
+    acc, seconds = finished.test_acc, finished.seconds
+    status = say(request, "train_done", markup="markdown", acc=acc, images=data.test_count, seconds=seconds)
     if finished.stopped is not None:
         status += " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
-    loss, accuracy = curves_html(request, finished.history)
+    loss, accuracy = lenet_curves(request, finished.history)
     weights = finished.web_weights()
-    weights["label"] = say(
-        request,
-        "train_mine_label",
-        markup="text",
-        pooling=settings.pooling,
-        activation=settings.activation,
-        acc=finished.test_acc,
-    )
+    weights["label"] = say(request, "train_mine_label", markup="text", acc=acc, **variant)
     kernels = kernels_html(request, visitor_lenet.conv1_kernels(finished.model), "end")
     yield updates(
         status=status,
         loss=loss,
         accuracy=accuracy,
         kernels=kernels,
-        history=shown(rounded(finished.history)),
+        history=job.shown(rounded(finished.history)),
         runs=runs,
         weights=weights,
         ready=gr.update(visible=True),
@@ -306,33 +246,20 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         sketch = DigitCanvas(label="sketch", canvas_size=(400, 400), format="png", layers=False, transforms=())
         mine = gr.Label(num_top_classes=3, label="answer")
 
-    switch = gr.State()
-    job = start.click(
-        lambda current: (new_switch(current), gr.update(interactive=True), gr.update(visible=True)),
-        switch,
-        [switch, stop, progress_line],
-        queue=False,
-        api_visibility="private",
-    ).then(
+    start_stop(
+        start,
+        stop,
+        progress_line,
         train_lenet,
-        [pooling, activation, epochs, images, switch, out["runs"]],
+        [pooling, activation, epochs, images, out["runs"]],
         [out[name] for name in OUTPUTS],
         api_name="train_lenet",
         api_description=API["train_lenet"],
         concurrency_limit=LENET_TRAINING_CONCURRENCY,
         concurrency_id=LENET_TRAINING_QUEUE,
         time_limit=LENET_TRAINING_TIME_LIMIT + 60,
-        show_progress_on=progress_line,
-    )
-    job.then(
-        lambda: (gr.update(interactive=False), gr.update(visible=False)),
-        None,
-        [stop, progress_line],
-        api_visibility="private",
-        show_progress="hidden",
     )
     out["runs"].change(show_runs, out["runs"], [runs_view, runs_box], api_visibility="private", show_progress="hidden")
-    stop.click(lambda s: s.press() if s is not None else None, switch, None, queue=False, api_visibility="private")
     out["weights"].change(None, out["weights"], None, js=SEND_TO_PAGE_JS, api_visibility="private")
     draw.click(lambda: gr.Tabs(selected=DIGIT_TAB), None, tabs, queue=False, api_visibility="private")
     tab.select(data_note, None, [source, images], api_visibility="private", show_progress="hidden")

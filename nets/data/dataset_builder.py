@@ -51,7 +51,7 @@ class DraftImage:
     size: int
 
 
-def class_names(text: str | Iterable[str], limits: ZipLimits = DEFAULT_LIMITS) -> list[str]:
+def parse_class_names(text: str | Iterable[str], limits: ZipLimits = DEFAULT_LIMITS) -> list[str]:
     """The class names in ``text`` (separated by commas, semicolons or new lines), checked: 2 to
     ``limits.max_classes`` of them, each a usable folder name, no two the same (ignoring case)."""
     raw = SEPARATORS.split(text) if isinstance(text, str) else list(text)
@@ -119,7 +119,7 @@ class DatasetDraft:
     def set_classes(self, text: str | Iterable[str]) -> int:
         """Name the classes; images of classes kept stay, those of classes no longer named are
         deleted. Returns how many images were deleted."""
-        names = class_names(text, self.limits)
+        names = parse_class_names(text, self.limits)
         with self._lock:
             dropped = [item for name, items in self.images.items() if name not in names for item in items]
             for item in dropped:

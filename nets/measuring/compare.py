@@ -119,7 +119,7 @@ class CompareError(Refusal):
     ``unknown_model`` or ``unknown_extras``, with the value and what is allowed."""
 
 
-def _check_classes(finetune_classes: object) -> int:
+def _class_count(finetune_classes: object) -> int:
     """``finetune_classes`` as an int in 2..1000, or a ``CompareError`` saying what is allowed."""
     if isinstance(finetune_classes, bool) or not isinstance(finetune_classes, (int, float)):
         raise CompareError("classes_not_whole", value=repr(finetune_classes))
@@ -133,11 +133,11 @@ def _check_classes(finetune_classes: object) -> int:
 
 def _resolve(name: object, finetune_classes: object) -> tuple[str, int]:
     """The model's menu name and its number of classes (0 for models without a new head)."""
-    classes = _check_classes(finetune_classes)
+    classes = _class_count(finetune_classes)
     if isinstance(name, str):
         match = _FINETUNED_NAME.fullmatch(name.strip())
         if match:  # the name a row of the models table shows: its number of classes wins
-            return ALEXNET_FINETUNED, _check_classes(int(match.group(1)))
+            return ALEXNET_FINETUNED, _class_count(int(match.group(1)))
         if name.strip() in _BUILDERS:
             name = name.strip()
             return name, (classes if name == ALEXNET_FINETUNED else 0)  # 0: one cache entry
@@ -289,7 +289,7 @@ def _extras(extras: Sequence[str] | str | None) -> list[str]:
 
 def models_table(finetune_classes: int = 5, extras: Sequence[str] = ()) -> pd.DataFrame:
     """One row per model: parameters, trainable/frozen, fp32 MB, multiply-adds, conv vs FC shares."""
-    classes = _check_classes(finetune_classes)
+    classes = _class_count(finetune_classes)
     rows = []
     for name in [*MODELS, *_extras(extras)]:
         s = _summary(name, classes)

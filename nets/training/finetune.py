@@ -14,14 +14,14 @@ len(classes))``, and training on a small dataset. Three ways to do that, from fa
 - ``"all"``: every layer learns, as in the book: the slowest, and the one that can most easily
   overfit a small dataset.
 
-``Settings.regularise`` (on by default) is the note's cure for overfitting in the two slow ways:
+``FineTuneSettings.regularise`` (on by default) is the note's cure for overfitting in the two slow ways:
 dropout in the classifier and augmentation of the training images. Off, both are gone, and for
 "classifier" the frozen convolutions' output of each image is fixed, so it is computed once and
 cached too (``nets.training.race`` races the ways against each other to show the difference).
 
 The shared pretrained AlexNet is never modified: the head is new, and the other strategies train
 their own copies. ``finetune`` is a generator of typed events (``FeaturesCached``,
-``BatchTrained``, ``EpochFinished``, then ``Finished``): it checks a stop request and a time limit
+``BatchTrained``, ``EpochFinished``, then ``FineTuneFinished``): it checks a stop request and a time limit
 between batches, validates after every epoch and keeps the best epoch's weights. ``SNIPPET`` is
 how a visitor loads the downloaded ``checkpoint()`` with plain torchvision.
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 from nets.data.dataset_zip import ImageDataset, LabelledImage
-from nets.explaining.feature_map import FeatureMap, feature_map
+from nets.explaining.feature_map import feature_map
 from nets.explaining.gradcam import GradCam
 from nets.facts import Fact, Refusal
 from nets.models.alexnet import (
@@ -57,6 +57,8 @@ from nets.models.alexnet import (
 from nets.models.alexnet import (
     PENULTIMATE_FEATURES as PENULTIMATE,
 )
+from nets.training.events import BatchTrained, EpochFinished, Finished
+from nets.training.finetune_report import Report, validation_report
 from nets.training.jobs import JobClock
 
 STRATEGIES = {
@@ -87,7 +89,7 @@ FORMAT = "classic-cnns/alexnet-finetune/1"
 
 
 @dataclass(frozen=True)
-class Settings:
+class FineTuneSettings:
     """What the visitor chooses in the tab; the defaults train the head in seconds."""
 
     strategy: str = "head"
@@ -98,7 +100,7 @@ class Settings:
     time_limit: float = 300.0  # seconds of wall-clock time a job may take, then it stops
     regularise: bool = True  # dropout and augmentation ("classifier" and "all"; the head has neither)
 
-    def check(self) -> Settings:
+    def check(self) -> FineTuneSettings:
         """These settings, or a ``SettingsError`` naming the one out of range."""
         if self.strategy not in STRATEGIES:
             raise SettingsError("unknown_strategy", strategy=self.strategy, choices=list(STRATEGIES))
@@ -137,24 +139,6 @@ class FeaturesCached:
 
     done: int
     total: int
-
-
-@dataclass(frozen=True)
-class BatchTrained:
-    """``done`` of ``total`` training images of epoch ``epoch`` seen (slow strategies only)."""
-
-    epoch: int
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class EpochFinished:
-    """Epoch ``epoch`` of ``epochs`` is trained and validated; ``history`` has a row per epoch so far."""
-
-    epoch: int
-    epochs: int
-    history: pd.DataFrame
 
 
 @dataclass
@@ -265,57 +249,11 @@ print(checkpoint["classes"][best], f"{{float(probabilities[best]):.1%}}")
 """How to use ``FineTuned.checkpoint()`` saved as ``{file}``: the download's own instructions."""
 
 
-@dataclass
-class Report:
-    """How the best epoch does on the validation images."""
-
-    history: pd.DataFrame  # epoch, train_loss, train_acc, val_loss, val_acc (one row per epoch)
-    confusion: pd.DataFrame  # rows: true class, columns: predicted class, counts
-    per_class: pd.DataFrame  # class, images, correct, accuracy
-    wrong: list[tuple[LabelledImage, str, float]] = field(default_factory=list)  # image, guess, p
-    stopped: Fact | None = None  # why training ended early (None when it ran all epochs)
-    seconds: float = 0.0
-    guesses: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (V,) per validation image
-    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # (V,) p of the guess
-    feature_map: FeatureMap | None = None  # the dataset in 2-D (PCA of the pretrained 4096 features)
-    val: list[LabelledImage] = field(default_factory=list)  # the validation images, in the guesses' order
-
-    def cell(self, true: int, guess: int) -> list[tuple[LabelledImage, float]]:
-        """The validation images of class ``true`` that the model called ``guess``, with its
-        probability for that guess (one cell of the confusion matrix), most confident first."""
-        found = [
-            (item, float(self.confidence[i]))
-            for i, item in enumerate(self.val)
-            if item.label == true and int(self.guesses[i]) == guess
-        ]
-        return sorted(found, key=lambda pair: -pair[1])
-
-
 @dataclass(frozen=True)
-class Finished:
-    """The job's last event: the best epoch's model and how it does."""
+class FineTuneFinished(Finished):
+    """A fine-tune has ended: the best epoch's model (``model``) and how it does (``report``)."""
 
-    model: FineTuned
     report: Report
-
-
-def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The history in long form for two line plots: (epoch, loss, split) and (epoch, accuracy, split),
-    split being "train" or "validation"."""
-    frames = []
-    for kind, name in (("loss", "loss"), ("acc", "accuracy")):
-        parts = [
-            pd.DataFrame({"epoch": history["epoch"].astype("int64"), name: history[f"{prefix}_{kind}"], "split": split})
-            for prefix, split in (("train", "train"), ("val", "validation"))
-        ]
-        frames.append(
-            pd.concat(parts, ignore_index=True)
-            if len(history)
-            else pd.DataFrame(
-                {"epoch": pd.Series(dtype="int64"), name: pd.Series(dtype="float64"), "split": pd.Series(dtype="str")}
-            )
-        )
-    return frames[0], frames[1]
 
 
 # --- the frozen, shared parts of AlexNet ------------------------------------------------------
@@ -337,17 +275,17 @@ def batches(images: list[LabelledImage], size: int, transform: Callable) -> Iter
 # --- training ---------------------------------------------------------------------------------
 
 
-Event = FeaturesCached | BatchTrained | EpochFinished | Finished
+FineTuneEvent = FeaturesCached | BatchTrained | EpochFinished | FineTuneFinished
 
 
 def finetune(
     backbone: nn.Module,
     dataset: ImageDataset,
-    settings: Settings = Settings(),
+    settings: FineTuneSettings = FineTuneSettings(),
     should_stop: Callable[[], bool] | None = None,
     cancelled: Callable[[], bool] | None = None,
-) -> Iterator[Event]:
-    """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``Finished``.
+) -> Iterator[FineTuneEvent]:
+    """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``FineTuneFinished``.
 
     ``EpochFinished`` carries the growing history after every epoch; ``Finished`` holds the best
     epoch's model (highest validation accuracy, then lowest validation loss) and its report, with
@@ -459,7 +397,8 @@ def finetune(
             total_loss += batch_loss
             correct += batch_correct
             if settings.strategy != "head":  # slower batches: report each, and stop between them
-                yield BatchTrained(epoch, min(start + int(settings.batch_size), len(train)), len(train))
+                done = min(start + int(settings.batch_size), len(train))
+                yield BatchTrained(epoch, epochs, done, len(train), loss=total_loss / seen)
                 if clock.over():
                     break
         if seen < len(train):  # stopped in the middle of an epoch: it does not count
@@ -494,44 +433,6 @@ def finetune(
         best_epoch=best_epoch,
         val_acc=best_key[0],
     )
-    report = _report(dataset, logits, history, clock)
+    report = validation_report(dataset, logits, history, clock)
     report.feature_map = feature_map(pretrained.cpu(), dataset, report.guesses)
-    yield Finished(result, report)
-
-
-def _report(dataset: ImageDataset, logits: torch.Tensor, history: pd.DataFrame, clock: JobClock) -> Report:
-    """Confusion matrix, per-class accuracy and the misclassified validation images."""
-    names = dataset.classes
-    truth = np.array([item.label for item in dataset.val])
-    probabilities = torch.softmax(logits, 1).cpu().numpy()
-    guesses = probabilities.argmax(1)
-    counts = np.zeros((len(names), len(names)), dtype=np.int64)
-    np.add.at(counts, (truth, guesses), 1)
-    confusion = pd.DataFrame(counts, columns=names)
-    confusion.insert(0, "true \\ predicted", names)
-    images = counts.sum(1)
-    per_class = pd.DataFrame(
-        {
-            "class": names,
-            "images": images,
-            "correct": np.diag(counts),
-            "accuracy": np.round(np.diag(counts) / np.maximum(images, 1), 3),
-        }
-    )
-    confidence = probabilities[np.arange(len(guesses)), guesses].astype(np.float32)  # (V,)
-    wrong = [
-        (item, names[g], float(confidence[i]))
-        for i, (item, g) in enumerate(zip(dataset.val, guesses, strict=True))
-        if g != item.label
-    ]
-    return Report(
-        history=history,
-        confusion=confusion,
-        per_class=per_class,
-        wrong=wrong,
-        stopped=clock.reason,
-        seconds=clock.seconds,
-        guesses=guesses.astype(np.int64),
-        confidence=confidence,
-        val=list(dataset.val),
-    )
+    yield FineTuneFinished(result, history, report.seconds, report.stopped, report)

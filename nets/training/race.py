@@ -27,6 +27,8 @@ from torch import nn
 
 from nets.data.dataset_zip import ImageDataset
 from nets.facts import Fact
+from nets.measuring.compare import ALEXNET_FINETUNED, layer_table
+from nets.models.alexnet import HEAD_INDEX
 from nets.training import finetune as ft
 from nets.training.jobs import Cancelled
 
@@ -59,12 +61,16 @@ COLUMNS = [
 ]
 
 
+# The layers each strategy trains, as named in torchvision's AlexNet (every layer: "all").
+TRAINED_LAYERS = {"head": f"classifier.{HEAD_INDEX}", "classifier": "classifier.", "all": ""}
+
+
 def trainable_parameters(way: str, classes: int) -> int:
-    """How many numbers the way trains: torchvision AlexNet's, counted for ``classes`` new classes."""
-    head = 4096 * classes + classes
-    classifier = 9216 * 4096 + 4096 + 4096 * 4096 + 4096 + head
-    convolutions = 2_469_696  # the five conv layers' weights and biases
-    return {"head": head, "classifier": classifier, "all": classifier + convolutions}[WAYS[way].strategy]
+    """How many numbers the way trains, for ``classes`` new classes: the parameters of the layers it
+    trains, as the compare tab measures them (``nets.measuring.compare.layer_table``)."""
+    layers = layer_table(ALEXNET_FINETUNED, classes)
+    trained = layers["layer"].str.startswith(TRAINED_LAYERS[WAYS[way].strategy])
+    return int(layers.loc[trained, "parameters"].sum())
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class WayProgress:
     """An event of the way being trained (``nets.training.finetune``'s own)."""
 
     way: str
-    event: ft.Event
+    event: ft.FineTuneEvent
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ class RaceFinished:
     histories: dict[str, pd.DataFrame]
 
 
-Event = WayStarted | WayProgress | WayFinished | RaceFinished
+RaceEvent = WayStarted | WayProgress | WayFinished | RaceFinished
 
 
 def row(way: str, classes: int, history: pd.DataFrame, seconds: float, best_epoch: int) -> dict:
@@ -130,7 +136,7 @@ def race(
     batch_size: int = 32,
     should_stop: Callable[[], bool] | None = None,
     cancelled: Callable[[], bool] | None = None,
-) -> Iterator[Event]:
+) -> Iterator[RaceEvent]:
     """Fine-tune ``dataset`` each way in ``ways``, in turn, on the same split with the same seed.
 
     The time limit is shared fairly: each way may use an equal part of what is left, so every way
@@ -141,7 +147,7 @@ def race(
     unknown = [way for way in ways if way not in WAYS]
     if unknown or not ways or len(set(ways)) != len(ways):
         raise ft.SettingsError("unknown_way", ways=list(ways), choices=list(WAYS))
-    ft.Settings(epochs=epochs, batch_size=batch_size, time_limit=time_limit).check()  # the ranges, once
+    ft.FineTuneSettings(epochs=epochs, batch_size=batch_size, time_limit=time_limit).check()  # the ranges, once
     started = time.monotonic()
     rows, histories = [], {}
     stop = should_stop or (lambda: False)
@@ -153,7 +159,7 @@ def race(
         left = time_limit - (time.monotonic() - started)
         share = max(1.0, left / (len(ways) - number + 1))
         settings = replace(
-            ft.Settings(),
+            ft.FineTuneSettings(),
             strategy=WAYS[way].strategy,
             regularise=WAYS[way].regularise,
             lr=WAYS[way].lr,
@@ -171,7 +177,7 @@ def race(
         )
         try:
             for event in ft.finetune(backbone, dataset, settings, stop, cancelled):
-                if isinstance(event, ft.Finished):
+                if isinstance(event, ft.FineTuneFinished):
                     history, stopped = event.report.history, event.report.stopped
                     best_epoch = event.model.best_epoch
                     event.model.release()  # a race keeps figures, not models

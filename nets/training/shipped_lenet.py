@@ -74,7 +74,7 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def evaluate(model: LeNet, x: torch.Tensor, y: torch.Tensor, mean: float, std: float) -> float:
+def test_accuracy(model: LeNet, x: torch.Tensor, y: torch.Tensor, mean: float, std: float) -> float:
     """Accuracy of ``model`` on padded images ``x`` (N, 1, 32, 32) in [0, 1]."""
     model.eval()
     correct = 0
@@ -84,7 +84,8 @@ def evaluate(model: LeNet, x: torch.Tensor, y: torch.Tensor, mean: float, std: f
     return correct / len(x)
 
 
-def train(args: argparse.Namespace) -> dict:
+def train_shipped_lenet(args: argparse.Namespace) -> dict:
+    """Train the LeNet the app ships (``assets/``) as ``args`` say; returns what its JSON file records."""
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     folder = mnist.download(Path(args.download_root)) if args.download else Path(args.data)
@@ -115,7 +116,7 @@ def train(args: argparse.Namespace) -> dict:
             optimizer.step()
             scheduler.step()
             total_loss += loss.item() * len(batch)
-        accuracy = evaluate(model, x_test, test_labels, mean, std)
+        accuracy = test_accuracy(model, x_test, test_labels, mean, std)
         print(
             f"epoch {epoch:2d}/{args.epochs}  loss {total_loss / len(x_train):.4f}  "
             f"test acc {accuracy:.4f}  ({time.perf_counter() - started:.1f} s)",
@@ -163,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.dry_run:
         args.epochs = min(args.epochs, 1)
-    train(args)
+    train_shipped_lenet(args)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from torch import nn
 from nets.data.mnist import MnistData, stratified_choice
 from nets.facts import Fact, Refusal
 from nets.models.lenet import ACTIVATIONS, INPUT_SIZE, POOLINGS, LeNet, mnist_weights, web_weights
+from nets.training.events import BatchTrained, EpochFinished, Finished
 from nets.training.jobs import Cancelled, JobClock
 
 EPOCHS = (1, 20)  # the range a visitor may choose
@@ -71,7 +72,7 @@ def _whole(value: Any) -> int | None:
 
 
 @dataclass(frozen=True)
-class Settings:
+class LeNetSettings:
     """What the visitor chooses; the defaults train a 97% LeNet in a few seconds."""
 
     pooling: str = "avg"  # "avg": the note's and LeNet-5's; "max": what later CNNs use
@@ -83,7 +84,7 @@ class Settings:
     seed: int = 0  # the same seed gives the same images, order, initial weights and model
     time_limit: float = 300.0  # seconds of wall-clock time a job may take, then it stops as if asked
 
-    def check(self, available: int | None = None) -> Settings:
+    def check(self, available: int | None = None) -> LeNetSettings:
         """These settings with whole numbers as ints, or a ``TrainingSettingsError``;
         ``available`` is how many training images there are (the upper bound of ``train_images``)."""
         if self.pooling not in POOLINGS:
@@ -117,12 +118,12 @@ class Settings:
             lr = math.nan
         if not LRS[0] <= lr <= LRS[1]:
             raise TrainingSettingsError("setting_out_of_range", setting="lr", value=self.lr, low=LRS[0], high=LRS[1])
-        return Settings(
+        return LeNetSettings(
             self.pooling, self.activation, epochs, images, batch_size, lr, int(self.seed), float(self.time_limit)
         )
 
 
-# --- what a job reports, in order: Started, (BatchTrained..., EpochFinished)..., Finished ---------
+# --- what a job reports, in order: Started, (BatchTrained..., EpochFinished)..., LeNetFinished ---
 
 
 @dataclass(frozen=True)
@@ -138,34 +139,8 @@ class Started:
 
 
 @dataclass(frozen=True)
-class BatchTrained:
-    """``done`` of ``total`` training images of epoch ``epoch`` (of ``epochs``) are trained on."""
-
-    epoch: int
-    epochs: int
-    done: int
-    total: int
-    loss: float  # mean training loss over this epoch's batches so far
-
-    @property
-    def progress(self) -> float:
-        """The share of the whole job's training done, 0..1 (for a progress bar)."""
-        return (self.epoch - 1 + self.done / self.total) / self.epochs
-
-
-@dataclass(frozen=True)
-class EpochFinished:
-    """Epoch ``epoch`` of ``epochs`` is trained and tested; ``history`` has a row per epoch so far."""
-
-    epoch: int
-    epochs: int
-    history: pd.DataFrame  # HISTORY_COLUMNS; seconds: elapsed since training began
-    conv1_kernels: np.ndarray  # (6, 5, 5) float32, as they are now
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The job's last event: the visitor's LeNet and how it does on the test images.
+class LeNetFinished(Finished):
+    """A visitor's LeNet training has ended: the model and how it does on the test images.
 
     ``model`` has the weights as they are when training ended (stopped or not), in eval mode;
     ``test_loss`` and ``test_acc`` are that model's own, measured on every test image.
@@ -173,22 +148,18 @@ class Finished:
     row is older than the model (``images_seen`` says how much it trained).
     """
 
-    model: LeNet
-    history: pd.DataFrame
     test_loss: float
     test_acc: float
-    seconds: float  # wall-clock time from start to finish
-    stopped: Fact | None  # stopped_by_request, stopped_at_time_limit {seconds}; None: all epochs ran
     images_seen: int  # training images trained on, counting each epoch's again (epochs x train_images if not stopped)
     epochs_done: float  # images_seen / train_images: 1.4 means one epoch and 40% of the next
-    settings: Settings
+    settings: LeNetSettings
 
     def web_weights(self) -> dict[str, Any]:
         """The model in the browser engine's format (``nets.models.lenet.web_weights``)."""
         return browser_weights(self.model)
 
 
-Event = Started | BatchTrained | EpochFinished | Finished
+LeNetEvent = Started | BatchTrained | EpochFinished | LeNetFinished
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -257,42 +228,23 @@ def evaluate(
     return total_loss / len(labels), correct / len(labels)
 
 
-def curves(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The history in long form for two line plots: (epoch, loss, split) and (epoch, accuracy,
-    split), split being "train" or "test"."""
-    frames = []
-    for kind, name in (("loss", "loss"), ("acc", "accuracy")):
-        parts = [
-            pd.DataFrame(
-                {
-                    "epoch": history["epoch"].astype("int64"),
-                    name: history[f"{split}_{kind}"].astype("float64"),
-                    "split": split,
-                }
-            )
-            for split in ("train", "test")
-        ]
-        frames.append(pd.concat(parts, ignore_index=True))
-    return frames[0], frames[1]
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
 def train(
-    settings: Settings,
+    settings: LeNetSettings,
     data: MnistData,
     should_stop: Callable[[], bool] | None = None,
     cancelled: Callable[[], bool] | None = None,
-) -> Iterator[Event]:
-    """Train a LeNet on ``data`` as ``settings`` say, reporting as it goes; the last event is ``Finished``.
+) -> Iterator[LeNetEvent]:
+    """Train a LeNet on ``data`` as ``settings`` say, reporting as it goes; the last event is ``LeNetFinished``.
 
     ``settings.train_images`` images are chosen from ``data``'s training images class by class
     (seeded); every epoch shuffles them, trains in batches with Adam and a one-cycle rate, then
     tests the model on all of ``data``'s test images. ``should_stop()`` (the visitor's Stop) and
     the time limit end training after the batch in progress: every batch trained counts, and the
     model is kept as it is then, tested once more if it changed since the last test (so the
-    numbers are its own), and returned in ``Finished``, even when stopped before its first batch
+    numbers are its own), and returned in ``LeNetFinished``, even when stopped before its first batch
     (a random model, about 10%). ``cancelled()`` (nobody waits any more) raises ``Cancelled``
     within a batch or a test pass (milliseconds).
     """
@@ -354,13 +306,15 @@ def train(
                 "seconds": clock.seconds,
             }
         )
-        yield EpochFinished(epoch, epochs, pd.DataFrame(rows, columns=HISTORY_COLUMNS), conv1_kernels(model))
+        yield EpochFinished(
+            epoch, epochs, pd.DataFrame(rows, columns=HISTORY_COLUMNS), conv1_kernels=conv1_kernels(model)
+        )
 
     if tested is None or tested[0] != seen:  # the model changed since its last test (or never had one)
         tested = (seen, *evaluate(model, data.test_images, data.test_labels, clock.cancelled))
     model.eval().requires_grad_(False)
     stopped = clock.reason if seen < epochs * count else None  # a stop after the last batch changed nothing
-    yield Finished(
+    yield LeNetFinished(
         model=model,
         history=pd.DataFrame(rows, columns=HISTORY_COLUMNS),
         test_loss=tested[1],

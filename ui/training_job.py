@@ -1,0 +1,224 @@
+"""One shape for every long training job of the app: the fine-tune, the race and a visitor's LeNet.
+
+A job has a Start and a Stop button, a progress line, and a handler that runs the training in a
+low-priority background thread holding a work slot (``nets.training.jobs``). What they all share is
+written here once:
+
+- ``TrainingJob``: one caller's run from Start to its end. It claims the caller's stop switch (a
+  second Start while a job runs is refused), tells the page from a program (the page passes a stop
+  switch; a program calling the API passes none, stops by cancelling, and gets tables with their
+  documented column names), keeps the time limit, and runs the work so that the server gets a turn
+  at least every ``BEAT_SECONDS`` (a cancel lands within a beat). Stop keeps what was learned; a
+  cancel keeps nothing.
+- ``start_stop``: the Start/Stop wiring (the stop switch's state, the Stop button enabled only while
+  a job runs, the progress line shown only then).
+- ``curves_html``: loss and accuracy per epoch, on the training and the held-out images.
+
+Each job supplies only what differs: its settings, its work (a generator of ``nets.training``
+events) and how it words each event for the page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from nets.training.jobs import HEARTBEAT, StopSwitch, WorkSlots, run_in_background
+from ui.budgets import BEAT_SECONDS
+from ui.charts import line_chart
+from ui.server_sharing import ServerTurns
+from ui.text import error, say, worded
+
+
+class TrainingJob:
+    """One caller's run of a training job, from its Start to its end (finished, stopped, failed or cancelled).
+
+    Made once the inputs are checked, just before the work starts: it claims ``switch`` (or a
+    ``gr.Error`` named ``busy`` when that switch's job still runs), and ``run`` always releases it.
+    """
+
+    def __init__(self, request: gr.Request | None, switch: StopSwitch | None, *, busy: str, time_limit: float) -> None:
+        self.request = request
+        self.api = switch is None  # a program: it stops a job by cancelling it, and reads column names
+        self.switch = switch or StopSwitch()
+        self.deadline = time.monotonic() + time_limit  # everything counts: reading a zip too
+        if not self.switch.claim():  # a second click on Start while the first job runs
+            raise error(request, busy)
+
+    def stop_pressed(self) -> bool:
+        """The visitor pressed Stop: the work ends after its current step and keeps what it learned."""
+        return self.switch.pressed
+
+    def stopped_while_waiting(self) -> bool:
+        """Stop was pressed while this job waited in the queue: it ends before it starts."""
+        if self.switch.pressed:
+            self.switch.finish()
+            return True
+        return False
+
+    def time_left(self) -> float:
+        """Seconds left of the job's time limit (0 once it is over)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def shown(self, table: pd.DataFrame, columns=None) -> pd.DataFrame:
+        """A table as the caller reads it: headings in words for the page, the documented names for a program."""
+        return table if self.api else worded(self.request, table, columns)
+
+    def run(
+        self,
+        work: Callable[[Callable[[], bool]], Iterator[Any]],
+        show: Callable[[Any], tuple | None],
+        *,
+        nothing: tuple,
+        slots: WorkSlots,
+        torch_threads: int | Callable[[], int] = 1,
+    ) -> Generator[tuple, None, Any]:
+        """Run ``work(closed)`` in the background and yield the page updates ``show(event)`` makes of
+        its events (None: nothing to show); returns the work's last event (``yield from`` gives it).
+
+        ``work`` checks ``closed()`` (nobody waits any more) between its steps and raises
+        ``Cancelled``; it reads ``stop_pressed`` for the visitor's Stop. While the work is silent or
+        shows nothing, ``nothing`` (an update that changes no output) is yielded every beat, so the
+        server can cancel the event. Errors of the work are raised here, after the switch is released.
+        """
+        turns = ServerTurns(nothing=nothing)
+        last = None
+        try:
+            for event in run_in_background(work, slots=slots, torch_threads=torch_threads, heartbeat=BEAT_SECONDS):
+                if event is not HEARTBEAT:
+                    last = event
+                update = turns.due(None if event is HEARTBEAT else show(event))
+                if update is not None:
+                    yield update
+        finally:
+            self.switch.finish()
+        return last
+
+
+def named_updates(names: tuple[str, ...]) -> Callable[..., tuple]:
+    """A job's ``updates(**values)``: one yield of its handler, the outputs named in ``values`` set
+    (``names`` are the event's outputs, in order), every other one left as it is."""
+
+    def updates(**values) -> tuple:
+        unknown = set(values) - set(names)
+        assert not unknown, unknown
+        return tuple(values.get(name, gr.skip()) for name in names)
+
+    return updates
+
+
+# --- the Start and Stop buttons ---------------------------------------------------------------------
+
+
+def arm_stop(current: StopSwitch | None):
+    """Start pressed: a fresh stop switch for the visitor's next job (a job still running keeps its
+    own: a second click on Start must not disconnect Stop from it), Stop enabled, the progress line shown."""
+    switch = current if current is not None and current.busy else StopSwitch()
+    return switch, gr.update(interactive=True), gr.update(visible=True)
+
+
+def press_stop(switch: StopSwitch | None) -> None:
+    """Ask the visitor's job to stop after its current step, keeping what it learned.
+
+    A job still waiting in the queue finds the switch already pressed and stops as soon as it starts.
+    """
+    if switch is not None:
+        switch.press()
+
+
+def disarm_stop():
+    """The job ended: Stop disabled, the progress line hidden."""
+    return gr.update(interactive=False), gr.update(visible=False)
+
+
+def epochs_slider(high: int, value: int, label: str, info: str, elem_id: str) -> gr.Slider:
+    """How many epochs a job trains, 1 to ``high`` (min_width: on a phone each slider takes the whole
+    width; side by side, Korean labels broke mid-word)."""
+    return gr.Slider(1, high, value=value, step=1, label=label, info=info, min_width=240, elem_id=elem_id)
+
+
+def start_stop(
+    start: gr.Button,
+    stop: gr.Button,
+    progress_line: gr.HTML,
+    handler: Callable,
+    inputs: list,
+    outputs: list,
+    *,
+    prepare: dict | None = None,
+    **job_options,
+):
+    """Wire a training job to its Start and Stop buttons; returns the job's event (others may follow it).
+
+    Start (after ``prepare``, the keyword arguments of a first step such as turning a dataset built
+    in the page into a zip, when given) arms a stop switch and runs ``handler`` with ``inputs`` and
+    the switch last; ``job_options`` are the event's (its API name, concurrency, time limit).
+    """
+    switch = gr.State()  # this visitor's stop switch for their current job
+    arm = {"fn": arm_stop, "inputs": switch, "outputs": [switch, stop, progress_line]}
+    if prepare is None:
+        armed = start.click(**arm, queue=False, api_visibility="private")
+    else:
+        armed = start.click(**prepare).success(**arm, queue=False, api_visibility="private")
+    job = armed.then(handler, [*inputs, switch], outputs, show_progress_on=progress_line, **job_options)
+    job.then(disarm_stop, None, [stop, progress_line], api_visibility="private", show_progress="hidden")
+    stop.click(press_stop, switch, None, queue=False, api_visibility="private")
+    return job
+
+
+# --- what every job draws ---------------------------------------------------------------------------
+
+
+def curves_html(
+    request: gr.Request | None,
+    history: pd.DataFrame,
+    *,
+    held_out: str,
+    titles: tuple[str, str],
+    mark_best: bool = False,
+    zoom: bool = False,
+) -> tuple[str, str]:
+    """Loss and accuracy per epoch on the training images and on the held-out ones (two SVGs).
+
+    ``held_out`` is the history's prefix for them: "val" (a fine-tune's validation images) or "test"
+    (MNIST's test images); ``titles`` the text keys of the two plots. ``mark_best`` marks the best
+    epoch (highest validation accuracy, then lowest loss); ``zoom`` shows accuracy from 10 points
+    below the lowest instead of from 0.
+    """
+    if len(history) == 0:
+        return "", ""
+    marker = None
+    if mark_best:
+        best = history.sort_values([f"{held_out}_acc", f"{held_out}_loss"], ascending=[False, True]).iloc[0]
+        marker = (int(best["epoch"]), say(request, "ft_best_epoch", markup="text", epoch=int(best["epoch"])))
+    held_out_name = {"val": "curve_validation", "test": "curve_test"}[held_out]
+    names = (say(request, "curve_train", markup="text"), say(request, held_out_name, markup="text"))
+    charts = []
+    for kind, title, y_title, percent in (
+        ("loss", titles[0], "axis_loss", False),
+        ("acc", titles[1], "axis_accuracy", True),
+    ):
+        series = {
+            name: list(zip(history["epoch"], history[f"{split}_{kind}"], strict=True))
+            for name, split in zip(names, ("train", held_out), strict=True)
+        }
+        y_range = None
+        if kind == "acc":  # zoomed: where the curves are, from 10 points below the lowest
+            low = max(0.0, min(min(y for _, y in line) for line in series.values()) - 0.1) if zoom else 0.0
+            y_range = (round(low, 1), 1.0)
+        charts.append(
+            line_chart(
+                series,
+                title=say(request, title, markup="text"),
+                x_title=say(request, "axis_epoch", markup="text"),
+                y_title=say(request, y_title, markup="text"),
+                y_range=y_range,
+                marker=marker,
+                percent=percent,
+            )
+        )
+    return charts[0], charts[1]
