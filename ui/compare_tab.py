@@ -191,14 +191,13 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
         api_visibility="private",
         show_progress="hidden",
     )
+    counted_again = dict(api_visibility="private", show_progress="minimal", trigger_mode="always_last")
     gr.on(
         [tab.select, layer_model.change, classes.change],
         layer_breakdown,
         [layer_model, classes],
         layers,
-        api_visibility="private",
-        show_progress="minimal",
-        trigger_mode="always_last",
+        **counted_again,
     )
     tab.select(claims_table, None, claims, api_visibility="private", show_progress="hidden")
     tab.select(two_gpu_text, None, two_gpus, api_visibility="private", show_progress="hidden")

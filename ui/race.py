@@ -68,8 +68,8 @@ def race_job(
     epochs: float = 8,
     include_all: bool = False,
     switch: StopSwitch | None = None,
-    progress=gr.Progress(),
     request: gr.Request = None,
+    progress=gr.Progress(),
 ):
     """Read the zip, then train each way in turn, reporting as it goes (a generator of updates)."""
     path = zip_path(request, archive)
