@@ -21,7 +21,7 @@ import torch
 from starlette.middleware import Middleware
 
 from ui import builder, charts, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
-from ui.budgets import BUDGETS, DELETE_CACHE, MAX_UPLOAD, QUEUE_SIZE
+from ui.budgets import BUDGETS, DELETE_CACHE, MAX_THREADS, MAX_UPLOAD, QUEUE_SIZE
 from ui.guard import Guard
 from ui.ids import COMPARE_TAB, DIGIT_TAB, FINETUNE_TAB, PHOTO_TAB, TRAIN_TAB
 from ui.scratch import serve_scratch_folders
@@ -114,6 +114,7 @@ def main() -> None:
         share=args.share,
         mcp_server=args.mcp or None,
         state_session_capacity=BUDGETS.sessions_kept,
+        max_threads=MAX_THREADS,
         app_kwargs={"middleware": [Middleware(Guard)]},
     )  # per-address budgets, before Gradio
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness import attacks
+from harness import attacks, zips
 from harness.light_client import Visitor
 from harness.server import ROOT, PeakMemory, app_process, cpu_seconds
 
@@ -130,3 +130,32 @@ def test_joining_and_cancelling_photos_never_decodes_more_than_three_at_once(ser
     before = cpu_seconds(process)
     time.sleep(1.0)
     assert cpu_seconds(process) - before < 0.3, "the server still decodes cancelled photos"
+
+
+def test_a_class_is_served_between_a_strangers_queued_fine_tunes(server):
+    """A stranger queues six fine-tunes first; two students from another address press Start
+    after them: the work slots go to the addresses in turn, so the students finish before the
+    stranger's last jobs instead of after all of them."""
+    url, _ = server
+    finished: dict[str, list[float]] = {"stranger": [], "class": []}
+    started = time.monotonic()
+
+    def fine_tune(who: str, address: str, seed: int) -> None:
+        visitor = Visitor(url, address)
+        value = visitor.upload("set.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6, seed=seed))
+        outcome = visitor.call("finetune", [value, "head", 20, 1e-3, 32, True])
+        assert outcome.kind == "complete", outcome
+        finished[who].append(time.monotonic() - started)
+
+    stranger = [threading.Thread(target=fine_tune, args=("stranger", "198.18.5.5", k)) for k in range(6)]
+    for thread in stranger:
+        thread.start()
+        time.sleep(0.1)
+    time.sleep(1.0)
+    students = [threading.Thread(target=fine_tune, args=("class", f"10.40.0.{k}", 100 + k)) for k in (1, 1)]
+    for thread in students:
+        thread.start()
+    for thread in stranger + students:
+        thread.join(300)
+    assert len(finished["stranger"]) == 6 and len(finished["class"]) == 2
+    assert max(finished["class"]) < sorted(finished["stranger"])[-2], finished

@@ -119,7 +119,8 @@ def fake_training(job, epochs: int, step_seconds: float = 0.01):
 
 
 def test_a_stopped_job_keeps_what_it_learned_and_frees_its_switch():
-    from nets.training.jobs import StopSwitch, WorkSlots
+    from nets.training.fair_slots import FairSlots
+    from nets.training.jobs import StopSwitch
     from ui.training_job import TrainingJob
 
     switch = StopSwitch()
@@ -131,7 +132,7 @@ def test_a_stopped_job_keeps_what_it_learned_and_frees_its_switch():
             switch.press()  # the visitor presses Stop after the third epoch
         return event
 
-    run = job.run(fake_training(job, 1_000), show, nothing=None, slots=WorkSlots(1))
+    run = job.run(fake_training(job, 1_000), show, nothing=None, slots=FairSlots(1))
     shown = []
     with pytest.raises(StopIteration) as ended:
         while True:
@@ -161,12 +162,12 @@ def test_a_second_start_while_the_job_runs_is_refused():
 def test_a_cancelled_job_ends_within_a_beat_even_when_it_is_silent():
     """Gradio cancels an event by closing its generator between two yields: a silent job still yields
     an update that changes nothing every beat, so the close lands soon and the work stops."""
-    from nets.training.jobs import WorkSlots
+    from nets.training.fair_slots import FairSlots
     from ui.budgets import BEAT_SECONDS
     from ui.training_job import TrainingJob
 
     job = TrainingJob(None, None, busy="ft_already_running", time_limit=60)
-    slots = WorkSlots(1)
+    slots = FairSlots(1)
     run = job.run(fake_training(job, 1_000, step_seconds=0.05), lambda event: None, nothing="nothing", slots=slots)
     started = time.monotonic()
     assert next(run) == "nothing"  # the events showed nothing: a turn for the server anyway

@@ -17,9 +17,9 @@ from nets.data.dataset_zip import ZipLimits
 # How many of each kind of job run at once; the rest wait in the queue with their position shown.
 LENET_CONCURRENCY = 12
 ALEXNET_CONCURRENCY = 3
-FINETUNE_CONCURRENCY = 2  # training jobs at once; more wait in the queue, their position shown
+FINETUNE_CONCURRENCY = 2  # fine-tunes and races working at once; more wait their turn, their place shown
 FINETUNE_TIME_LIMIT = 300  # seconds per job, reading the zip included
-LENET_TRAINING_CONCURRENCY = 2  # runs at once (a few seconds each); more wait in the queue
+LENET_TRAINING_CONCURRENCY = 2  # runs at once (a few seconds each); more wait their turn
 LENET_TRAINING_TIME_LIMIT = 120  # seconds per run: 20 epochs on all 20,000 images take about a minute
 # A training job's handler hands the server a turn at least this often, even when it has nothing
 # new to show: Gradio can cancel a generator only between two of its items, so this is how long a
@@ -65,6 +65,12 @@ class Budgets:
 
 
 BUDGETS = Budgets.from_environment()
+# Gradio starts every admitted training event at once: each handler waits for its work slot
+# (FINETUNE_CONCURRENCY, LENET_TRAINING_CONCURRENCY) in the fair order between addresses
+# (nets.training.fair_slots) and tells its place in line; the guard bounds how many there are.
+TRAINING_EVENTS = BUDGETS.training_jobs
+# Gradio's worker threads: a training handler waiting for its slot holds one; the rest serve photos.
+MAX_THREADS = 40 + 2 * BUDGETS.training_jobs
 
 # --- what is kept for a visitor, and for how long ----------------------------------------------------
 SESSION_TTL = 1800  # a visitor's fine-tuned model (or draft, or LeNet) is kept half an hour after its last use

@@ -184,7 +184,12 @@ def finetune_job(
 
     try:
         finished = yield from job.run(
-            work, show, nothing=ft_updates(), slots=FINETUNE_SLOTS, torch_threads=IDLE_CORES.threads
+            work,
+            show,
+            nothing=ft_updates(),
+            slots=FINETUNE_SLOTS,
+            torch_threads=IDLE_CORES.threads,
+            progress=progress,
         )
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None

@@ -10,7 +10,7 @@ import gradio as gr
 
 from nets.paths import ASSETS
 from nets.training import finetune
-from ui.budgets import ALEXNET_CONCURRENCY, FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
+from ui.budgets import ALEXNET_CONCURRENCY, FINETUNE_TIME_LIMIT, TRAINING_EVENTS, ZIP_LIMITS
 from ui.builder import build_builder, dataset_zip_for, thumbnail_gallery
 from ui.finetune_job import FT_OUTPUTS, finetune_job
 from ui.finetune_results import download_finetuned, predict_finetuned, show_cell
@@ -212,7 +212,7 @@ def build_finetune_tab(tab: gr.Tab):
         prepare=prepare,
         api_name="finetune",
         api_description=API["finetune"],
-        concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_limit=TRAINING_EVENTS,
         concurrency_id=FINETUNE_QUEUE,
         time_limit=FINETUNE_TIME_LIMIT + 120,
     )

@@ -15,7 +15,7 @@ from nets.training import race
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.finetune import FeaturesCached, SettingsError, Stopped
 from nets.training.jobs import StopSwitch
-from ui.budgets import FINETUNE_CONCURRENCY, FINETUNE_TIME_LIMIT, ZIP_LIMITS
+from ui.budgets import FINETUNE_TIME_LIMIT, TRAINING_EVENTS, ZIP_LIMITS
 from ui.charts import line_chart
 from ui.finetune_job import zip_path
 from ui.ids import FINETUNE_QUEUE
@@ -136,6 +136,7 @@ def race_job(
             nothing=(gr.skip(), gr.skip(), gr.skip()),
             slots=FINETUNE_SLOTS,
             torch_threads=IDLE_CORES.threads,
+            progress=progress,
         )
     except DatasetError as problem:
         raise refusal(request, problem, title="ft_zip_refused") from None
@@ -200,7 +201,7 @@ def build_race(archive: gr.File, prepare: dict) -> None:
         prepare=prepare,
         api_name="race_strategies",
         api_description=API,
-        concurrency_limit=FINETUNE_CONCURRENCY,
+        concurrency_limit=TRAINING_EVENTS,
         concurrency_id=FINETUNE_QUEUE,
         time_limit=FINETUNE_TIME_LIMIT + 120,
     )

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import time
 
-from nets.training.jobs import WorkSlots
+from nets.training.fair_slots import FairSlots
 from ui import gradio_internals
 from ui.budgets import BEAT_SECONDS, FINETUNE_CONCURRENCY, LENET_TRAINING_CONCURRENCY
 
 # The work itself holds a slot too: a cancelled job's thread may need a moment to stop, and a new
 # job waits for it, so never more than two jobs train at once, however fast strangers cancel.
-FINETUNE_SLOTS = WorkSlots(FINETUNE_CONCURRENCY)
-LENET_TRAINING_SLOTS = WorkSlots(LENET_TRAINING_CONCURRENCY)
+FINETUNE_SLOTS = FairSlots(FINETUNE_CONCURRENCY)
+LENET_TRAINING_SLOTS = FairSlots(LENET_TRAINING_CONCURRENCY)
 
 
 class ServerTurns:

@@ -19,7 +19,7 @@ from nets.training import visitor_lenet
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.jobs import StopSwitch
 from nets.training.visitor_lenet import TrainingSettingsError
-from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_CONCURRENCY, LENET_TRAINING_TIME_LIMIT
+from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_TIME_LIMIT, TRAINING_EVENTS
 from ui.charts import kernel_grid
 from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
@@ -125,7 +125,7 @@ def train_lenet(
                 )
         return None
 
-    finished = yield from job.run(work, show, nothing=updates(), slots=LENET_TRAINING_SLOTS)
+    finished = yield from job.run(work, show, nothing=updates(), slots=LENET_TRAINING_SLOTS, progress=progress)
     session = request.session_hash if request is not None else ""
     LENETS.put(session, DigitReader(model=finished.model))
     variant = {"pooling": settings.pooling, "activation": settings.activation}
@@ -255,7 +255,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         [out[name] for name in OUTPUTS],
         api_name="train_lenet",
         api_description=API["train_lenet"],
-        concurrency_limit=LENET_TRAINING_CONCURRENCY,
+        concurrency_limit=TRAINING_EVENTS,
         concurrency_id=LENET_TRAINING_QUEUE,
         time_limit=LENET_TRAINING_TIME_LIMIT + 60,
     )

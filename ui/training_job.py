@@ -27,7 +27,10 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from nets.training.jobs import HEARTBEAT, StopSwitch, WorkSlots, run_in_background
+from nets.training.events import InLine
+from nets.training.fair_slots import FairSlots
+from nets.training.jobs import HEARTBEAT, StopSwitch, run_in_background
+from ui.addresses import client_address
 from ui.budgets import BEAT_SECONDS
 from ui.charts import line_chart
 from ui.server_sharing import ServerTurns
@@ -46,6 +49,8 @@ class TrainingJob:
         self.api = switch is None  # a program: it stops a job by cancelling it, and reads column names
         self.switch = switch or StopSwitch()
         self.deadline = time.monotonic() + time_limit  # everything counts: reading a zip too
+        scope = getattr(getattr(request, "request", None), "scope", None)
+        self.address = client_address(scope) if scope else ""  # whose turn it is, in the fair order
         if not self.switch.claim():  # a second click on Start while the first job runs
             raise error(request, busy)
 
@@ -74,8 +79,9 @@ class TrainingJob:
         show: Callable[[Any], tuple | None],
         *,
         nothing: tuple,
-        slots: WorkSlots,
+        slots: FairSlots,
         torch_threads: int | Callable[[], int] = 1,
+        progress: gr.Progress | None = None,
     ) -> Generator[tuple, None, Any]:
         """Run ``work(closed)`` in the background and yield the page updates ``show(event)`` makes of
         its events (None: nothing to show); returns the work's last event (``yield from`` gives it).
@@ -84,11 +90,24 @@ class TrainingJob:
         ``Cancelled``; it reads ``stop_pressed`` for the visitor's Stop. While the work is silent or
         shows nothing, ``nothing`` (an update that changes no output) is yielded every beat, so the
         server can cancel the event. Errors of the work are raised here, after the switch is released.
+        While it waits for a slot (shared fairly between addresses), ``progress`` tells its place in line.
         """
         turns = ServerTurns(nothing=nothing)
         last = None
         try:
-            for event in run_in_background(work, slots=slots, torch_threads=torch_threads, heartbeat=BEAT_SECONDS):
+            events = run_in_background(
+                work,
+                slots=slots,
+                address=self.address,
+                in_line=InLine,
+                torch_threads=torch_threads,
+                heartbeat=BEAT_SECONDS,
+            )
+            for event in events:
+                if isinstance(event, InLine):
+                    if progress is not None:
+                        progress(0.0, desc=say(self.request, "job_in_line", place=event.place, waiting=event.waiting))
+                    event = HEARTBEAT
                 if event is not HEARTBEAT:
                     last = event
                 update = turns.due(None if event is HEARTBEAT else show(event))

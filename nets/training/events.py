@@ -19,6 +19,15 @@ from nets.facts import Fact
 
 
 @dataclass(frozen=True)
+class InLine:
+    """The job waits for a work slot: ``place`` of ``waiting`` jobs in line, in the fair order
+    between addresses (``fair_slots``), which the web server's first-come order no longer tells."""
+
+    place: int
+    waiting: int
+
+
+@dataclass(frozen=True)
 class BatchTrained:
     """``done`` of ``total`` training images of epoch ``epoch`` (of ``epochs``) are trained on."""
 

@@ -9,7 +9,7 @@ through a queue; when the consumer stops listening (the visitor closed the page,
 cancelled the event), the job is told at its next check, and stops (``Cancelled``).
 
 The web server's queue frees a cancelled event's place at once, but its thread may still be
-finishing a step. So the work itself holds a place too (``WorkSlots``): however fast strangers
+finishing a step. So the work itself holds a place too (``fair_slots.FairSlots``): however fast strangers
 submit and cancel, no more jobs than that run at the same time.
 """
 
@@ -88,41 +88,13 @@ class JobClock:
         return time.monotonic() - self.started
 
 
-class WorkSlots:
-    """At most ``count`` jobs work at the same time, counted by the work itself, not by a queue.
-
-    ``hold(cancelled)`` waits for a free slot (checking ``cancelled()`` while it waits) and keeps
-    it until the block ends, whether the job finished, failed or was cancelled.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self._free = threading.BoundedSemaphore(count)
-        self._lock = threading.Lock()
-        self.busy = 0  # slots held right now (for tests and benchmarks)
-        self.most = 0  # the most ever held at once
-
-    @contextlib.contextmanager
-    def hold(self, cancelled: Callable[[], bool] = lambda: False):
-        while not self._free.acquire(timeout=0.1):
-            if cancelled():
-                raise Cancelled("cancelled while waiting for a free slot")
-        with self._lock:
-            self.busy += 1
-            self.most = max(self.most, self.busy)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self.busy -= 1
-            self._free.release()
-
-
 def run_in_background(
     job: Callable[[Callable[[], bool]], Iterator[Event]],
     niceness: int = JOB_NICENESS,
     torch_threads: int | Callable[[], int] = 1,
-    slots: WorkSlots | None = None,
+    slots=None,
+    address: str = "",
+    in_line: Callable[[int, int], Event] | None = None,
     heartbeat: float | None = None,
 ) -> Iterator[Event | Heartbeat]:
     """Iterate over ``job(closed)``'s events, computed in a background thread.
@@ -130,7 +102,9 @@ def run_in_background(
     ``job`` gets a ``closed()`` callable, true once nobody listens any more: it checks it between
     steps and raises ``Cancelled``. Exceptions raised by the job are raised here. Closing this
     iterator (``close()``, garbage collection, an exception in the consumer) closes the job. With
-    ``slots``, the job starts only when a slot is free and holds it until its thread ends.
+    ``slots`` (``fair_slots.FairSlots``), the job starts only when a slot is free for ``address``
+    and holds it until its thread ends; while it waits, ``in_line(place, of)`` makes the event
+    that tells where it stands (sent whenever that changes).
     ``torch_threads`` is the job's number of intra-op threads, or a function asked again after
     every event (a job reports every half second or so), so a job can use the cores a quiet
     server leaves free and give them back as soon as visitors come.
@@ -154,7 +128,9 @@ def run_in_background(
         current = max(1, int(threads()))
         torch.set_num_threads(current)
         try:
-            with slots.hold(stop.is_set) if slots is not None else contextlib.nullcontext():
+            waiting = None if in_line is None else (lambda place, of: events.put((True, in_line(place, of))))
+            held = slots.hold(address, stop.is_set, waiting) if slots is not None else contextlib.nullcontext()
+            with held:
                 steps = job(stop.is_set)
                 try:
                     for event in steps:
