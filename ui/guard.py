@@ -293,5 +293,12 @@ class Guard:
             self.refused += 1
         if receive is not None:  # a body not read yet: drop it (up to 16 MB) so the answer can be read
             await self.read_body(receive, 0)
-        response = JSONResponse({"detail": say(request, key, **values), "error": key}, status_code=status)
+        sentence = say(request, key, **values)
+        detail: object = sentence
+        if status == 422:  # a bad input value, in the form Gradio's own validation answers (its
+            # clients show it beside the input: gradio_client raises a ValidationError naming it)
+            detail = [
+                {"__type__": "validate", "is_valid": False, "parameter_name": values["name"], "message": sentence}
+            ]
+        response = JSONResponse({"detail": detail, "error": key}, status_code=status)
         await response(scope, self.replay(b""), send)
