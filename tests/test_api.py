@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gradio_client import handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 
 from harness.digit_drawings import random_drawing, render
@@ -74,5 +74,5 @@ def test_compare_models_with_extras_and_bad_input(client):
     rows = {row[0]: dict(zip(table["headers"], row, strict=True)) for row in table["data"]}
     assert rows["ResNet-18"]["parameters"] == 11_689_512
     assert rows["AlexNet + new head (10 classes)"]["trainable"] == 4096 * 10 + 10
-    with pytest.raises(AppError, match="minimum value 2"):
+    with pytest.raises(ValidationError, match='"finetune_classes" must be between 2 and 1,000; 1 is not'):
         client.predict(1, [], api_name="/compare_models")

@@ -26,6 +26,7 @@ BUDGETS = {
     "BUDGET_SESSIONS_KEPT": "300",
     "BUDGET_UPLOAD_BYTES_PER_WINDOW": str(40 << 20),
     "BUDGET_TRAINING_JOBS": "6",  # fine-tunes queued or running in all (128 on the Space)
+    "BUDGET_ADDRESS_SHARE": "1",  # the queue shares are tested in test_attacks_running.py
 }
 
 

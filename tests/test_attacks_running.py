@@ -63,7 +63,9 @@ def test_one_address_cannot_fill_the_queue_with_photos(server):
     assert answered.kind == "complete" and answered.seconds < 10, answered
     # photos finish while the flood goes on, so more than 64 may pass over its length, never 320
     assert admitted < 200, admitted
-    assert details <= {"guard_address_share", "guard_session_busy"} and details
+    # refused by the session's cap and the address's share (and, on a slow machine, the request rate)
+    assert details <= {"guard_address_share", "guard_session_busy", "guard_too_many_requests"}
+    assert details & {"guard_address_share", "guard_session_busy"}
     assert all(s.count(200) >= 1 for s in statuses.values())
 
 

@@ -73,6 +73,8 @@ def first_problem(fn, data: Any) -> tuple[str, dict] | None:
     for place, component, value in paired(list(fn.inputs), data):
         name = names[place] if place < len(names) else f"input {place + 1}"
         problem = None
+        if getattr(component, "checked_by_its_handler", False):
+            continue  # a component whose handler words its own refusals (the shape lab's choices)
         if isinstance(component, NUMBER_COMPONENTS):
             problem = number_problem(component, value)
         elif isinstance(component, gr.Checkbox) and value is not None and not isinstance(value, bool):

@@ -73,6 +73,7 @@ class ChoiceSlider(gr.Slider):
 
     is_template = True  # the browser shows a plain gr.Slider
     preprocess = _as_sent
+    checked_by_its_handler = True  # the guard leaves its values to trace_shapes (ui.input_checks)
 
 
 class ChoiceRadio(gr.Radio):
@@ -80,6 +81,7 @@ class ChoiceRadio(gr.Radio):
 
     is_template = True
     preprocess = _as_sent
+    checked_by_its_handler = True
 
 
 def _strong(text: str) -> str:
