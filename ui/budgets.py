@@ -53,6 +53,7 @@ class Budgets:
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
     draft_bytes: int = 1_500_000_000  # datasets being built in the page (their images and zips), on disk
     report_bytes: int = 400_000_000  # fine-tune reports kept to explain a confusion cell (their val images)
+    feature_bytes: int = 256_000_000  # frozen features of images seen before, shared by content (a class's example)
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> Budgets:

@@ -22,7 +22,7 @@ from ui.budgets import FINETUNE_TIME_LIMIT, ZIP_LIMITS
 from ui.finetune_results import SMALL_DOWNLOAD, map_html, save_download
 from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
 from ui.shared_models import imagenet_alexnet, on_gpu
-from ui.stores import FINETUNED, REPORTS, model_bytes
+from ui.stores import FEATURES, FINETUNED, REPORTS, model_bytes
 from ui.text import Written, error, refusal, say, tell
 from ui.training_job import TrainingJob, curves_html, named_updates
 
@@ -137,7 +137,7 @@ def finetune_job(
         read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
         yield read
         timed = replace(settings, time_limit=job.time_left())
-        yield from finetune.finetune(backbone, read, timed, job.stop_pressed, closed)
+        yield from finetune.finetune(backbone, read, timed, job.stop_pressed, closed, FEATURES)
 
     drawn = 0.0  # when the curves were last redrawn
     dataset = notes = None

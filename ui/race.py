@@ -21,6 +21,7 @@ from ui.finetune_job import zip_path
 from ui.ids import FINETUNE_QUEUE
 from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
 from ui.shared_models import imagenet_alexnet, on_gpu
+from ui.stores import FEATURES
 from ui.text import T, error, refusal, say, worded
 from ui.training_job import TrainingJob, epochs_slider, start_stop
 
@@ -87,7 +88,14 @@ def race_job(
         yield dataset
         left = max(1.0, job.time_left())
         yield from race.race(
-            backbone, dataset, epochs_int, ways, time_limit=left, should_stop=job.stop_pressed, cancelled=closed
+            backbone,
+            dataset,
+            epochs_int,
+            ways,
+            time_limit=left,
+            should_stop=job.stop_pressed,
+            cancelled=closed,
+            cache=FEATURES,
         )
 
     histories: dict[str, pd.DataFrame] = {}

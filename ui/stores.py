@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from nets.training.feature_cache import FeatureCache
 from nets.training.finetune import FineTuned
 from ui.budgets import BUDGETS, DOWNLOAD_TTL, SESSION_TTL
 from ui.scratch import DOWNLOADS
@@ -88,3 +89,8 @@ class PhotoAnalyses:
 
 
 ANALYSES = PhotoAnalyses(SessionStore(max_entries=48, ttl=600.0))
+
+
+# Not a visitor's own: the frozen network's features of an image, keyed by the image's content, so
+# that forty students fine-tuning the same example cost about one feature pass (bounded in bytes).
+FEATURES = FeatureCache(BUDGETS.feature_bytes)

@@ -58,6 +58,7 @@ from nets.models.alexnet import (
     PENULTIMATE_FEATURES as PENULTIMATE,
 )
 from nets.training.events import BatchTrained, EpochFinished, Finished
+from nets.training.feature_cache import FeatureCache
 from nets.training.finetune_report import Report, validation_report
 from nets.training.jobs import JobClock
 
@@ -284,6 +285,7 @@ def finetune(
     settings: FineTuneSettings = FineTuneSettings(),
     should_stop: Callable[[], bool] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    cache: FeatureCache | None = None,
 ) -> Iterator[FineTuneEvent]:
     """Train a new head (or more) on ``dataset``, reporting as it goes; the last event is ``FineTuneFinished``.
 
@@ -291,7 +293,8 @@ def finetune(
     epoch's model (highest validation accuracy, then lowest validation loss) and its report, with
     the dataset's feature map. ``should_stop()`` (the visitor's Stop) ends training and keeps the
     best epoch so far; raises ``Stopped`` if stopped before any epoch finished. ``cancelled()``
-    (nobody waits any more) raises ``Cancelled`` at the next check, within a second.
+    (nobody waits any more) raises ``Cancelled`` at the next check, within a second. With ``cache``,
+    the frozen features of images it has seen before (from anyone) are not computed again.
     """
     settings = settings.check()
     clock = JobClock(settings.time_limit, should_stop, cancelled, "fine-tuning")
@@ -311,9 +314,13 @@ def finetune(
     done, total = 0, len(train) + len(val)
     for part in (train, val):
         feats = []
-        for x, _ in batches(part, FEATURE_BATCH, EVAL_TRANSFORM):
-            feats.append(stage(backbone, x))  # (B, 4096) or (B, 9216)
-            done += len(x)
+        for start in range(0, len(part), FEATURE_BATCH):
+            chunk = [item.image for item in part[start : start + FEATURE_BATCH]]
+            if cache is not None:
+                feats.append(cache.features(backbone, stage, chunk, EVAL_TRANSFORM))  # (B, 4096) or (B, 9216)
+            else:
+                feats.append(stage(backbone, torch.stack([EVAL_TRANSFORM(image) for image in chunk])))
+            done += len(chunk)
             yield FeaturesCached(done, total)
             if clock.over():
                 raise Stopped(clock.reason, "features")

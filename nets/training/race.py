@@ -30,6 +30,7 @@ from nets.facts import Fact
 from nets.measuring.compare import ALEXNET_FINETUNED, layer_table
 from nets.models.alexnet import HEAD_INDEX
 from nets.training import finetune as ft
+from nets.training.feature_cache import FeatureCache
 from nets.training.jobs import Cancelled
 
 
@@ -136,6 +137,7 @@ def race(
     batch_size: int = 32,
     should_stop: Callable[[], bool] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    cache: FeatureCache | None = None,
 ) -> Iterator[RaceEvent]:
     """Fine-tune ``dataset`` each way in ``ways``, in turn, on the same split with the same seed.
 
@@ -176,7 +178,7 @@ def race(
             0,
         )
         try:
-            for event in ft.finetune(backbone, dataset, settings, stop, cancelled):
+            for event in ft.finetune(backbone, dataset, settings, stop, cancelled, cache):
                 if isinstance(event, ft.FineTuneFinished):
                     history, stopped = event.report.history, event.report.stopped
                     best_epoch = event.model.best_epoch
