@@ -17,6 +17,7 @@ from nets.training import finetune
 from ui.charts import scatter_chart
 from ui.inputs import accept
 from ui.photo_tab import open_photo
+from ui.running_work import alexnet_work
 from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.stores import FINETUNED, REPORTS, model_bytes, write_download
 from ui.text import error, say
@@ -71,6 +72,7 @@ def map_html(request: gr.Request | None, found: FeatureMap | None) -> str:
 
 
 @on_gpu
+@alexnet_work
 def show_cell(selection: gr.SelectData, request: gr.Request = None):
     """A click on a confusion-matrix cell: the validation images of that true class the model gave
     that guess, each with the fine-tuned model's Grad-CAM for the guess (where it looked)."""
@@ -107,6 +109,7 @@ def visitors_model(request: gr.Request | None) -> finetune.FineTuned:
 
 
 @on_gpu
+@alexnet_work
 def predict_finetuned(image_path: str | None, request: gr.Request = None):
     """The visitor's fine-tuned model on a new photo: probabilities over their own classes."""
     image_path = accept(image_path, request)

@@ -36,8 +36,8 @@ class ExplainError(Refusal):
     """A layer or class Grad-CAM cannot explain. Codes: ``unknown_layer`` (value, choices),
     ``unknown_class`` (value, suggestions: up to 5 close ImageNet names), ``ambiguous_class``
     (value, choices: names differing only in case, e.g. 'Cardigan' the corgi, 'cardigan' the
-    jumper), ``class_index_out_of_range`` (value, low, high), ``feature_count_out_of_range``
-    (value, low, high)."""
+    jumper), ``imagenet_class_name_too_long`` (length, limit), ``class_index_out_of_range`` (value, low, high),
+    ``feature_count_out_of_range`` (value, low, high)."""
 
 
 def check_layer(layer: object) -> str:

@@ -68,6 +68,9 @@ def _suggestions(value: str, count: int = 5) -> list[str]:
     return list(dict.fromkeys(names))[:count]
 
 
+LONGEST_NAME = 100  # characters; ImageNet's longest class name has 30
+
+
 def class_index(target: int | str) -> int:
     """The ImageNet class index of ``target``: an index 0..999 or a class name (exactly as in
     ``imagenet_class_names()``, any case, surrounding spaces ignored). Raises ``ExplainError``."""
@@ -78,6 +81,9 @@ def class_index(target: int | str) -> int:
     if not isinstance(target, str):
         raise ExplainError("unknown_class", value=repr(target), suggestions=[])
     name = target.strip()
+    if len(name) > LONGEST_NAME:  # no class is called that: refused before any search (a 900 KB
+        # name made the fuzzy search below spend seconds of CPU under the GIL)
+        raise ExplainError("imagenet_class_name_too_long", length=len(name), limit=LONGEST_NAME)
     if name in CATEGORIES:  # the exact spelling wins ('Cardigan' the dog, 'cardigan' the jumper)
         return CATEGORIES.index(name)
     matches = [index for index, known in enumerate(CATEGORIES) if known.lower() == name.lower()]
