@@ -200,7 +200,9 @@ def finetune_job(
         return
     model, report = finished.model, finished.report
     wrong = [(item.image, f"{dataset.classes[item.label]} → {guess} ({p:.0%})") for item, guess, p in report.wrong[:24]]
-    FINETUNED.put(session, model)
+    # A new head (16 KB a class) is always kept, as the tab promises; larger models share the budget,
+    # an address's own older ones going first when it holds more than its share.
+    FINETUNED.put(session, model, address=job.address, kept=model.strategy == "head")
     REPORTS.put(session, report)
     small = model_bytes(model) <= SMALL_DOWNLOAD
     download = save_download(session, model) if small else None

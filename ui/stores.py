@@ -25,7 +25,11 @@ def model_bytes(model: FineTuned) -> int:
 
 # Each visitor's fine-tuned model, for half an hour after its last use; the oldest freed for room.
 FINETUNED = SessionStore(
-    max_bytes=BUDGETS.model_bytes, ttl=SESSION_TTL, size=model_bytes, release=lambda model: model.release()
+    max_bytes=BUDGETS.model_bytes,
+    ttl=SESSION_TTL,
+    size=model_bytes,
+    release=lambda model: model.release(),
+    address_share=0.25,  # one address's models at most a quarter of the budget before its own go first
 )
 # What a fine-tune found (the validation images and the model's guesses), kept beside the model so a
 # click on a confusion-matrix cell can show those images.
