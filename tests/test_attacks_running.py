@@ -142,19 +142,20 @@ def test_a_class_is_served_between_a_strangers_queued_fine_tunes(server):
     finished: dict[str, list[float]] = {"stranger": [], "class": []}
     started = time.monotonic()
 
-    def fine_tune(who: str, address: str, seed: int) -> None:
+    def fine_tune(who: str, address: str, seed: int, strategy: str) -> None:
         visitor = Visitor(url, address)
         value = visitor.upload("set.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 6, seed=seed))
-        outcome = visitor.call("finetune", [value, "head", 20, 1e-3, 32, True])
+        outcome = visitor.call("finetune", [value, strategy, 2, 1e-4, 32, True])
         assert outcome.kind == "complete", outcome
         finished[who].append(time.monotonic() - started)
 
-    stranger = [threading.Thread(target=fine_tune, args=("stranger", "198.18.5.5", k)) for k in range(6)]
+    # the stranger's jobs train every layer (seconds each), so most of them still wait when the class comes
+    stranger = [threading.Thread(target=fine_tune, args=("stranger", "198.18.5.5", k, "all")) for k in range(6)]
     for thread in stranger:
         thread.start()
         time.sleep(0.1)
     time.sleep(1.0)
-    students = [threading.Thread(target=fine_tune, args=("class", f"10.40.0.{k}", 100 + k)) for k in (1, 1)]
+    students = [threading.Thread(target=fine_tune, args=("class", "10.40.0.1", 100 + k, "head")) for k in (1, 2)]
     for thread in students:
         thread.start()
     for thread in stranger + students:

@@ -95,7 +95,8 @@ def test_a_finger_on_a_phone_draws_without_scrolling_and_sees_the_answer(browser
         assert page.evaluate("window.scrollY") == scrolled  # the finger drew; the page did not scroll
         answer_box = page.locator("#digit-prediction").bounding_box()
         canvas_box = page.locator("#digit-canvas").bounding_box()
-        assert answer_box["y"] >= 0 and answer_box["y"] + answer_box["height"] <= canvas_box["y"] + 5, (
+        # (a sub-pixel shift of the layout is not a hidden answer: within one pixel of the top is in view)
+        assert answer_box["y"] >= -1 and answer_box["y"] + answer_box["height"] <= canvas_box["y"] + 5, (
             "on a phone the answer sits above the canvas, visible while drawing"
         )
         clear(page)
