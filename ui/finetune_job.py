@@ -17,7 +17,7 @@ from nets.data.dataset_zip import DatasetError, ImageDataset, read_image_zip
 from nets.facts import Fact
 from nets.training import finetune
 from nets.training.events import BatchTrained, EpochFinished
-from nets.training.jobs import Cancelled, StopSwitch
+from nets.training.jobs import StopSwitch
 from ui.budgets import FINETUNE_TIME_LIMIT, ZIP_LIMITS
 from ui.finetune_results import SMALL_DOWNLOAD, map_html, save_download
 from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
@@ -125,16 +125,7 @@ def finetune_job(
     def work(closed):
         """Read the zip, then train: all of it in a low-priority background thread, holding a work slot."""
 
-        def reading(i: int, n: int) -> None:
-            if closed():
-                raise Cancelled("the visitor left while the zip was being read")
-            if job.stop_pressed():
-                raise finetune.Stopped(Fact("stopped_by_request"), "reading")
-            if job.time_left() <= 0:
-                raise finetune.Stopped(Fact("stopped_at_time_limit", seconds=FINETUNE_TIME_LIMIT), "reading")
-            progress((i, n), desc=say(request, "ft_stage_reading"), unit="images")
-
-        read = read_image_zip(path, limits=ZIP_LIMITS, progress=reading)
+        read = read_image_zip(path, limits=ZIP_LIMITS, progress=job.zip_reading(closed, progress))
         yield read
         timed = replace(settings, time_limit=job.time_left())
         yield from finetune.finetune(backbone, read, timed, job.stop_pressed, closed, FEATURES)

@@ -84,7 +84,7 @@ def race_job(
     progress(0, desc=say(request, "ft_stage_reading"))
 
     def work(closed):
-        dataset = read_image_zip(path, limits=ZIP_LIMITS)
+        dataset = read_image_zip(path, limits=ZIP_LIMITS, progress=job.zip_reading(closed, progress))
         yield dataset
         left = max(1.0, job.time_left())
         yield from race.race(
@@ -151,6 +151,9 @@ def race_job(
     except SettingsError as problem:
         raise refusal(request, problem) from None
     except Stopped as stopped:
+        if stopped.reason.code == "stopped_by_request":  # Stop while the zip was read: nothing raced
+            yield say(request, "ft_stopped_early"), gr.skip(), gr.skip()
+            return
         raise error(request, "ft_time_limit_nothing_trained", **stopped.reason.values) from None
     finished = finished if isinstance(finished, race.RaceFinished) else None
     table = finished.table if finished is not None else pd.DataFrame(rows, columns=race.COLUMNS)

@@ -27,9 +27,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from nets.facts import Fact
 from nets.training.events import InLine
 from nets.training.fair_slots import FairSlots
-from nets.training.jobs import HEARTBEAT, StopSwitch, run_in_background
+from nets.training.finetune import Stopped
+from nets.training.jobs import HEARTBEAT, Cancelled, StopSwitch, run_in_background
 from ui.addresses import client_address
 from ui.budgets import BEAT_SECONDS
 from ui.charts import line_chart
@@ -48,6 +50,7 @@ class TrainingJob:
         self.request = request
         self.api = switch is None  # a program: it stops a job by cancelling it, and reads column names
         self.switch = switch or StopSwitch()
+        self.time_limit = time_limit
         self.deadline = time.monotonic() + time_limit  # everything counts: reading a zip too
         scope = getattr(getattr(request, "request", None), "scope", None)
         self.address = client_address(scope) if scope else ""  # whose turn it is, in the fair order
@@ -64,6 +67,22 @@ class TrainingJob:
             self.switch.finish()
             return True
         return False
+
+    def zip_reading(self, closed: Callable[[], bool], progress: gr.Progress) -> Callable[[int, int], None]:
+        """The zip reader's callback for this job: at each image it ends the reading when nobody
+        waits any more (``Cancelled``), Stop was pressed or the time is up (``Stopped``: nothing
+        was trained), and shows how far it got."""
+
+        def reading(done: int, total: int) -> None:
+            if closed():
+                raise Cancelled("the visitor left while the zip was being read")
+            if self.stop_pressed():
+                raise Stopped(Fact("stopped_by_request"), "reading")
+            if self.time_left() <= 0:
+                raise Stopped(Fact("stopped_at_time_limit", seconds=self.time_limit), "reading")
+            progress((done, total), desc=say(self.request, "ft_stage_reading"), unit="images")
+
+        return reading
 
     def time_left(self) -> float:
         """Seconds left of the job's time limit (0 once it is over)."""
