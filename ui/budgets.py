@@ -25,6 +25,9 @@ LENET_TRAINING_TIME_LIMIT = 120  # seconds per run: 20 epochs on all 20,000 imag
 # new to show: Gradio can cancel a generator only between two of its items, so this is how long a
 # visitor's cancel (or a closed page) may wait while the job reads a zip or waits for a slot.
 BEAT_SECONDS = 0.5
+# While a training job only waits for its slot, a turn this often is enough (its cancel leaves the
+# line within it): a class of forty waiting must not flood the server with empty updates.
+WAITING_BEAT_SECONDS = 2.0
 
 QUEUE_SIZE = 256  # beyond this many waiting events, visitors are told the queue is full
 MAX_UPLOAD = "100mb"  # the largest file Gradio accepts at all (a zip's own limit is the same)

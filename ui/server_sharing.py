@@ -32,8 +32,8 @@ class ServerTurns:
         self.nothing = nothing
         self.given = time.monotonic()  # when the server last had a turn
 
-    def due(self, update):
-        if update is None and time.monotonic() - self.given >= BEAT_SECONDS:
+    def due(self, update, beat: float = BEAT_SECONDS):
+        if update is None and time.monotonic() - self.given >= beat:
             update = self.nothing  # nothing new to show; a turn for the server, so a cancel lands now
         if update is not None:
             self.given = time.monotonic()

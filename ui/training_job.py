@@ -33,7 +33,7 @@ from nets.training.fair_slots import FairSlots
 from nets.training.finetune import Stopped
 from nets.training.jobs import HEARTBEAT, Cancelled, StopSwitch, run_in_background
 from ui.addresses import client_address
-from ui.budgets import BEAT_SECONDS
+from ui.budgets import BEAT_SECONDS, WAITING_BEAT_SECONDS
 from ui.charts import line_chart
 from ui.server_sharing import ServerTurns
 from ui.text import error, say, worded
@@ -122,14 +122,17 @@ class TrainingJob:
                 torch_threads=torch_threads,
                 heartbeat=BEAT_SECONDS,
             )
+            in_line = False  # waiting for a slot: the server gets a turn less often (nothing runs yet)
             for event in events:
                 if isinstance(event, InLine):
+                    in_line = True
                     if progress is not None:
                         progress(0.0, desc=say(self.request, "job_in_line", place=event.place, waiting=event.waiting))
                     event = HEARTBEAT
                 if event is not HEARTBEAT:
-                    last = event
-                update = turns.due(None if event is HEARTBEAT else show(event))
+                    last, in_line = event, False
+                beat = WAITING_BEAT_SECONDS if in_line else BEAT_SECONDS
+                update = turns.due(None if event is HEARTBEAT else show(event), beat)
                 if update is not None:
                     yield update
         finally:
