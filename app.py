@@ -64,6 +64,39 @@ class CompressedPage:
         await (self.gzip if compress else self.app)(scope, receive, send)
 
 
+# Shows a tab's components the first time it opens, in the page (no request); later openings leave
+# them as the tab's own handlers set them. Formatted with the tab's id and how many components.
+SHOW_ON_FIRST_OPEN = """() => {
+  const opened = (window.classicCnnsOpenedTabs = window.classicCnnsOpenedTabs || new Set());
+  const first = !opened.has(%r);
+  opened.add(%r);
+  return Array.from({ length: %d }, () => (first ? { __type__: "update", visible: true } : { __type__: "update" }));
+}"""
+
+
+def shown_components(block: gr.blocks.Block) -> list[gr.components.Component]:
+    """Every component inside ``block`` that the page would show (and so download the code of)."""
+    if isinstance(block, gr.blocks.BlockContext):
+        return [component for child in block.children for component in shown_components(child)]
+    shown = isinstance(block, gr.components.Component) and not isinstance(block, (gr.State, gr.Timer))
+    return [block] if shown and block.visible is True else []
+
+
+def load_when_opened(tab: gr.Tab) -> None:
+    """Download what ``tab`` shows when it first opens, not with the page.
+
+    Gradio's page fetches the code of every visible component of every tab at once (the fine-tune
+    lab's gallery alone brings a video player, 160 KB), but not of a hidden one until it is shown.
+    So the tab's components start hidden and the tab's first opening shows them, in the page.
+    """
+    components = shown_components(tab)
+    for component in components:
+        component.visible = False
+    if components:
+        show = SHOW_ON_FIRST_OPEN % (tab.id, tab.id, len(components))
+        tab.select(None, None, components, js=show, api_visibility="private", show_progress="hidden")
+
+
 def page_js(*scripts: str) -> str:
     """One page-load script that runs each room's own (each is an arrow function)."""
     return "() => {\n" + "".join(f"  ({script.strip()})();\n" for script in scripts) + "}"
@@ -85,6 +118,8 @@ def build_demo() -> gr.Blocks:
                 job, training = finetune_tab.build_finetune_tab(tab)
             with gr.Tab(T("tab_compare"), id=COMPARE_TAB) as tab:
                 classes, extras, layers = compare_tab.build_compare_tab(tab)
+        for tab in tabs.children[1:]:  # the digit tab is the first a visitor sees; the others wait
+            load_when_opened(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
         job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
         # A teacher's link opens a tab with its inputs filled in (ui/links.py).
