@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Iterator
 
 import gradio as gr
 import torch
+from gradio.components import Component
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -74,12 +76,22 @@ SHOW_ON_FIRST_OPEN = """() => {
 }"""
 
 
-def shown_components(block: gr.blocks.Block) -> list[gr.components.Component]:
-    """Every component inside ``block`` that the page would show (and so download the code of)."""
+def downloaded_components(block: gr.blocks.Block, in_hidden_layout: bool = False) -> Iterator[tuple[Component, bool]]:
+    """Each component inside ``block`` whose code the page downloads (every one not hidden itself,
+    even in a hidden layout or a closed tab), and whether a hidden layout holds it."""
     if isinstance(block, gr.blocks.BlockContext):
-        return [component for child in block.children for component in shown_components(child)]
-    shown = isinstance(block, gr.components.Component) and not isinstance(block, (gr.State, gr.Timer))
-    return [block] if shown and block.visible is True else []
+        for child in block.children:
+            yield from downloaded_components(child, in_hidden_layout or block.visible is False)
+    elif isinstance(block, Component) and not isinstance(block, (gr.State, gr.Timer)) and block.visible is True:
+        yield block, in_hidden_layout
+
+
+def load_never(tab: gr.Tab) -> None:
+    """The components ``tab`` keeps inside hidden layouts (the digit tab's inputs and outputs for
+    programs: a Sketchpad, a table...) are hidden themselves, so the page never downloads their code."""
+    for component, in_hidden_layout in downloaded_components(tab):
+        if in_hidden_layout:
+            component.visible = False
 
 
 def load_when_opened(tab: gr.Tab) -> None:
@@ -89,7 +101,7 @@ def load_when_opened(tab: gr.Tab) -> None:
     lab's gallery alone brings a video player, 160 KB), but not of a hidden one until it is shown.
     So the tab's components start hidden and the tab's first opening shows them, in the page.
     """
-    components = shown_components(tab)
+    components = [component for component, _ in downloaded_components(tab)]
     for component in components:
         component.visible = False
     if components:
@@ -118,6 +130,7 @@ def build_demo() -> gr.Blocks:
                 job, training = finetune_tab.build_finetune_tab(tab)
             with gr.Tab(T("tab_compare"), id=COMPARE_TAB) as tab:
                 classes, extras, layers = compare_tab.build_compare_tab(tab)
+        load_never(tabs.children[0])
         for tab in tabs.children[1:]:  # the digit tab is the first a visitor sees; the others wait
             load_when_opened(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
