@@ -47,9 +47,9 @@ fill_in(
     classes=ZIP_LIMITS.max_classes,
     images=f"{ZIP_LIMITS.max_images:,}",
     per_class=ZIP_LIMITS.min_images_per_class,
-    file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+    file_mb=ZIP_LIMITS.max_file_bytes // 1_000_000,
     megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
-    total_mb=ZIP_LIMITS.max_zip_bytes >> 20,
+    total_mb=ZIP_LIMITS.max_zip_bytes // 1_000_000,
 )
 
 

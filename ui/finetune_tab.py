@@ -42,11 +42,11 @@ CSS = """
 # The limits sentence states the server's own numbers, in every language.
 fill_in(
     "ft_limits",
-    zip_mb=ZIP_LIMITS.max_zip_bytes >> 20,
+    zip_mb=ZIP_LIMITS.max_zip_bytes // 1_000_000,
     classes=ZIP_LIMITS.max_classes,
     per_class=ZIP_LIMITS.min_images_per_class,
     images=f"{ZIP_LIMITS.max_images:,}",
-    file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+    file_mb=ZIP_LIMITS.max_file_bytes // 1_000_000,
     megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
     entries=f"{ZIP_LIMITS.max_entries:,}",
     minutes=FINETUNE_TIME_LIMIT // 60,
