@@ -40,6 +40,7 @@ CSS = """
 #finetune-progress, #race-progress { min-height: 70px; }
 #finetune-progress .ft-readout { padding: 62px 4px 4px; font-size: var(--text-lg); font-variant-numeric: tabular-nums; }
 #finetune-start-reason { align-self: center; }
+#finetune-progress.pending, #finetune-progress .pending { opacity: 1 !important; }  /* the readout stays legible */
 /* the file's size is written in the label, in MB of 10^6 bytes (Gradio's own column counts 2^20) */
 #finetune-download td.download a { font-size: 0; }
 #finetune-download td.download a::after { content: "⬇"; font-size: var(--text-lg); }
@@ -48,6 +49,12 @@ CSS = """
   position: static; max-width: 100%; white-space: normal; overflow-wrap: anywhere; background: none;
   color: var(--body-text-color); font-size: var(--text-sm); padding: 2px 0; }
 #finetune-cell .thumbnail-item, #finetune-wrong .thumbnail-item { height: auto; flex-direction: column; }
+/* every row of photos can be reached: the box grows with them, then scrolls inside */
+#finetune-cell, #finetune-wrong, #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { height: auto !important; }
+#finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { max-height: 560px; overflow-y: auto; }
+/* Gradio's footer link "Runs" has no Korean of its own: written in Korean on a Korean page */
+html:lang(ko) footer a.run-history { font-size: 0; }
+html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size: var(--text-md); }
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
 }
