@@ -42,18 +42,18 @@ def bring_into_view_js(selector: str, through: str | None = None, room: int = 0)
     comes into sight instead of happening below the fold."""
     return f"""() => {{
   const started = Date.now();
-  let wanted = null;  // the scroll position asked for; the page may be too short for it at first
+  let reached = null;  // where the last scroll got to: the page may be too short at first, and grow
   const show = () => {{
     const shown = document.querySelector({selector!r});
-    const again = () => Date.now() - started < 6000 && setTimeout(show, 150);
+    const again = () => Date.now() - started < 20000 && setTimeout(show, 200);
     if (!shown || shown.offsetParent === null) return again();
-    if (wanted !== null && window.scrollY < wanted - 400) return;  // the visitor scrolled back up: leave it be
+    if (reached !== null && window.scrollY < reached - 40) return;  // the visitor scrolled up: leave it be
     const top = shown.getBoundingClientRect().top;
     const bottom = (document.querySelector({through or selector!r}) || shown).getBoundingClientRect().bottom;
     if (top < 0 || Math.max(bottom, top + {room}) > window.innerHeight) {{
-      wanted = window.scrollY + top - 8;
-      window.scrollTo({{top: wanted}});
-      if (Math.abs(shown.getBoundingClientRect().top - 8) > 4) again();  // more of the page is still to come
+      window.scrollTo({{top: window.scrollY + top - 8}});
+      reached = window.scrollY;
+      if (shown.getBoundingClientRect().top > 12) again();  // not at the top yet: more page is to come
     }}
   }};
   show();
