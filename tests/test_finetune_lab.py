@@ -328,6 +328,9 @@ def test_a_dataset_built_from_files_and_the_webcam_fine_tunes(browser, app_url, 
     page.locator("#builder-files input[type=file]").set_input_files(colour_files(tmp_path, "red", 6))
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 6')")
     assert page.locator("#builder-gallery img").count() == 6  # the thumbnails of the chosen class
+    # what confirms the files comes into view: the counts, and the thumbnails below them
+    wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().top >= 0", 5_000)
+    wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().bottom <= innerHeight", 5_000)
     page.locator("#builder-gallery img").nth(2).click()
     page.locator("#builder-remove").click()
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 5')")
