@@ -210,7 +210,7 @@ def way_row(way: str, classes: int, runs: list[dict]) -> dict:
     }
 
 
-def race_table(ways: tuple[str, ...], classes: int, runs: dict[str, list[dict]]) -> pd.DataFrame:
+def ways_table(ways: tuple[str, ...], classes: int, runs: dict[str, list[dict]]) -> pd.DataFrame:
     """A row per way, in the order asked."""
     return pd.DataFrame([way_row(way, classes, runs[way]) for way in ways], columns=COLUMNS)
 
@@ -324,12 +324,12 @@ def race(
             run = run_figures(history, time.monotonic() - way_started, best_epoch, train_acc, int(epochs))
             runs[way].append(run)
             histories.setdefault(way, history)
-            yield WayFinished(way, run, history, stopped, race_table(ways, classes, runs))
+            yield WayFinished(way, run, history, stopped, ways_table(ways, classes, runs))
             if stopped is not None and stopped.code == "stopped_by_request":
                 stopped_by_request = True
                 break
         first_round = first_round or time.monotonic() - round_started
         if stopped_by_request:
             break
-    table = race_table(ways, classes, runs)
+    table = ways_table(ways, classes, runs)
     yield RaceFinished(table, histories, int(table["seeds"].min()) if len(table) else 0)

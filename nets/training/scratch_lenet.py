@@ -63,7 +63,7 @@ class ScratchLeNetFinished(Finished):
     val_acc: float
 
 
-def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def evaluated(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(loss, accuracy) of ``model`` in evaluation mode on fixed inputs."""
     model.eval()
     with torch.no_grad():
@@ -108,8 +108,8 @@ def train_scratch_lenet(
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(x_train[index]), y_train[index]).backward()  # (b, N) logits
             optimizer.step()
-        train_loss, train_acc = measure(model, x_train, y_train)
-        val_loss, val_acc = measure(model, x_val, y_val)
+        train_loss, train_acc = evaluated(model, x_train, y_train)
+        val_loss, val_acc = evaluated(model, x_val, y_val)
         rows.append(
             {
                 "epoch": epoch,
