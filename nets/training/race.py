@@ -228,10 +228,13 @@ def train_way(
     stop: Callable[[], bool],
     cancelled: Callable[[], bool] | None,
     cache: FeatureCache | None,
-) -> Iterator[WayProgress | tuple[pd.DataFrame, Fact | None, int, float]]:
+) -> Iterator[WayProgress | tuple[pd.DataFrame, Fact | None, int, float, float]]:
     """Train one run of ``way``, passing its events on; the last item is (history, stopped, best epoch,
-    training accuracy of the best epoch measured as validation is)."""
+    training accuracy of the best epoch measured as validation is, seconds of training: that measurement
+    is not counted)."""
     history, stopped, best_epoch, train_acc = pd.DataFrame(columns=HISTORY_COLUMNS), None, 0, math.nan
+    started = time.monotonic()
+    seconds = None
     try:
         if WAYS[way].strategy == "lenet":
             trainer = scratch_lenet.train_scratch_lenet(
@@ -249,16 +252,17 @@ def train_way(
         for event in trainer:
             if isinstance(event, scratch_lenet.ScratchLeNetFinished):
                 history, stopped, train_acc = event.history, event.stopped, event.train_acc
-                best_epoch = event.best_epoch
+                best_epoch, seconds = event.best_epoch, event.seconds
             elif isinstance(event, ft.FineTuneFinished):
                 history, stopped, best_epoch = event.report.history, event.report.stopped, event.model.best_epoch
+                seconds = event.seconds
                 train_acc = measured_accuracy(backbone, event.model, dataset.train, cancelled, cache)
                 event.model.release()  # a race keeps figures, not models
             else:
                 yield WayProgress(way, event)
     except ft.Stopped as early:
         stopped = early.reason
-    yield history, stopped, best_epoch, train_acc
+    yield history, stopped, best_epoch, train_acc, time.monotonic() - started if seconds is None else seconds
 
 
 def race(
@@ -315,13 +319,12 @@ def race(
                 time_limit=max(1.0, left / (len(ways) - place)),
             )
             yield WayStarted(way, place + 1, len(ways), seed + round_number)
-            way_started = time.monotonic()
             for item in train_way(backbone, dataset, way, settings, stop, cancelled, cache):
                 if isinstance(item, WayProgress):
                     yield item
                 else:
-                    history, stopped, best_epoch, train_acc = item
-            run = run_figures(history, time.monotonic() - way_started, best_epoch, train_acc, int(epochs))
+                    history, stopped, best_epoch, train_acc, seconds = item
+            run = run_figures(history, seconds, best_epoch, train_acc, int(epochs))
             runs[way].append(run)
             histories.setdefault(way, history)
             yield WayFinished(way, run, history, stopped, ways_table(ways, classes, runs))
