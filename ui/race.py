@@ -37,6 +37,8 @@ API = (
     "epochs_done. A way without figures has null accuracies."
 )
 PERCENT_COLUMNS = ("best_train_acc", "best_val_acc", "val_acc_spread")
+# way, status, trainable parameters, seconds, training and validation accuracy, gap, spread, seeds, best epoch, epochs
+PAGE_COLUMN_WIDTHS = ["190px", "90px", "112px", "80px", "96px", "104px", "72px", "80px", "64px", "72px", "72px"]
 
 
 def way_names(request: gr.Request | None) -> dict[str, str]:
@@ -228,7 +230,11 @@ def build_race(archive: gr.File, prepare: dict) -> None:
         with gr.Row(equal_height=False):
             epochs = epochs_slider(30, 8, T("race_epochs_label"), T("race_epochs_info"), "race-epochs")
             include_all = gr.Checkbox(
-                value=False, label=T("race_include_all"), info=T("race_include_all_info"), elem_id="race-all"
+                value=False,
+                label=T("race_include_all"),
+                info=T("race_include_all_info"),
+                elem_id="race-all",
+                min_width=280,  # under the slider on a phone, not squeezed beside it
             )
         with gr.Row():
             start = gr.Button(T("race_start"), variant="primary", elem_id="race-start")
@@ -236,7 +242,13 @@ def build_race(archive: gr.File, prepare: dict) -> None:
         progress_line = gr.HTML("", visible=False, elem_id="race-progress")
         status = gr.Markdown(elem_id="race-status")
         chart = gr.HTML(elem_id="race-chart")
-        table = gr.Dataframe(label=T("race_table"), interactive=False, elem_id="race-table", wrap=True)
+        table = gr.Dataframe(
+            label=T("race_table"),
+            interactive=False,
+            elem_id="race-table",
+            wrap=True,
+            column_widths=PAGE_COLUMN_WIDTHS,  # headings break between words; a phone sees more columns to scroll to
+        )
         gr.Markdown(T("race_read"))
     start_stop(
         start,
