@@ -45,6 +45,14 @@ CSS = (
 )
 
 
+# Gradio's default theme with its font's regular and bold faces: the default's semi-bold face
+# (SourceSansPro-SemiBold.woff2, 5 KB) lacks most letters, so bold headings mixed in glyphs of
+# another font ("AlexNet" drew its "A" as a thin small capital).
+THEME = gr.themes.Default(
+    font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"]
+)
+
+
 def page_js(*scripts: str) -> str:
     """One page-load script that runs each room's own (each is an arrow function)."""
     return "() => {\n" + "".join(f"  ({script.strip()})();\n" for script in scripts) + "}"
@@ -114,6 +122,7 @@ def main() -> None:
         i18n=T,
         js=page_js(LANGUAGE_JS),
         css=CSS,
+        theme=THEME,
         max_file_size=MAX_UPLOAD,
         share=args.share,
         mcp_server=args.mcp or None,
