@@ -41,6 +41,18 @@ SHOW_ON_FIRST_OPEN = """() => {
 }"""
 
 
+SHOWN_BY_HANDLERS = "shown_by_its_handlers"
+
+
+def shown_by_its_handlers(component: Component) -> Component:
+    """Leave ``component``'s visibility to its tab's own handlers: a first opening does not show it.
+
+    The photo tab hides its examples while ImageNet's weights are missing; the first opening's
+    "show everything" must not undo that (its code then downloads with the page: a small price)."""
+    setattr(component, SHOWN_BY_HANDLERS, True)
+    return component
+
+
 def downloaded_components(block: gr.blocks.Block, in_hidden_layout: bool = False) -> Iterator[tuple[Component, bool]]:
     """Each component inside ``block`` whose code the page downloads (every one not hidden itself,
     even in a hidden layout or a closed tab), and whether a hidden layout holds it."""
@@ -66,7 +78,9 @@ def load_when_opened(tab: gr.Tab) -> None:
     lab's gallery alone brings a video player, 160 KB), but not of a hidden one until it is shown.
     So the tab's components start hidden and the tab's first opening shows them, in the page.
     """
-    components = [component for component, _ in downloaded_components(tab)]
+    components = [
+        component for component, _ in downloaded_components(tab) if not getattr(component, SHOWN_BY_HANDLERS, False)
+    ]
     for component in components:
         component.visible = False
     if components:

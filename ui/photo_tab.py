@@ -16,6 +16,7 @@ from nets.models.alexnet import WeightsUnavailable, cached_weights_file, device_
 from nets.paths import ASSETS
 from ui import running_work
 from ui.budgets import ALEXNET_CONCURRENCY
+from ui.first_load import shown_by_its_handlers
 from ui.ids import ALEXNET_QUEUE
 from ui.imagenet_names import class_picker, shown_guesses, shown_name
 from ui.inputs import PhotoUpload, Refused, accept
@@ -307,6 +308,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
         elem_id="photo-examples",
         api_visibility="private",
     )
+    shown_by_its_handlers(examples.dataset)  # hidden while the weights are missing (photo_availability)
     gr.Markdown(T("photo_lab_title"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
