@@ -375,7 +375,7 @@ CSS = """
 .cc-axis .cc-track { background: none; height: 1.2em; }
 .cc-ticks span { position: absolute; transform: translateX(-50%); font-size: 0.8em; opacity: 0.7; }
 .cc-stack { display: flex; overflow: hidden; grid-column: 2 / 4; }
-.cc-piece { height: 100%; color: #fff; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
+.cc-piece { height: 100%; color: #000; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
 .cc-picked { margin: 4px 0 0; min-height: 1.5em; font-size: 0.95em; }
 .cc-picked-point circle:not([fill="transparent"]) { stroke: var(--color-accent); stroke-width: 3; stroke-opacity: 1; }
 .cc-legend { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 6px; font-size: 0.9em; }

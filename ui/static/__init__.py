@@ -47,3 +47,7 @@ SCRIPTS = (*ENGINE_SCRIPTS, *PAGE_SCRIPTS)
 def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
     """The scripts' text, one after the other, as one body of code."""
     return "\n".join(path.read_text(encoding="utf-8") for path in scripts)
+
+
+# Page-wide scripts (each an arrow function that app.py's page-load script runs)
+BUTTON_NAMES = HERE / "page" / "button_names.js"  # nameButtons: names for Gradio's nameless picture buttons
