@@ -69,17 +69,49 @@ T = gr.I18n(**TEXT)  # the labels, for the page (it holds TEXT's own dicts: fill
 # visitor may change it in Settings; a hidden element translated by the page itself
 # (#page-language, whose text is "en" or "ko" in the page's language) is watched, and its text
 # kept in a cookie that every later request carries.
+#
+# The choice also sticks for the page. Gradio 6.31 sets its language from the browser when it
+# starts and forgets a Settings choice on reload: a kept language that differs from the one shown
+# is set again through Gradio's own changeLocale (the function its Settings call, from the core
+# module the page has already loaded). And Gradio rewords a tab's label only once the tab has been
+# shown: every tab label (the tab_* sentences) is reworded here when the language changes.
+TAB_LABELS = {
+    language: [TEXT[language][key] for key in sorted(TEXT["en"]) if key.startswith("tab_")] for language in LANGUAGES
+}
 LANGUAGE_JS = f"""
 () => {{
-  const remember = () => {{
-    const shown = document.querySelector('#page-language')?.innerText.trim();
-    if (shown && {list(LANGUAGES)!r}.includes(shown)) {{
-      document.cookie = '{LANGUAGE_COOKIE}=' + shown + '; path=/; SameSite=Lax; max-age=31536000';
-      document.documentElement.lang = shown;  // for screen readers, and TOAST_CSS
+  const languages = {list(LANGUAGES)!r};
+  const tabLabels = {json.dumps(TAB_LABELS, ensure_ascii=False)};
+  const shownLanguage = () => document.querySelector('#page-language')?.innerText.trim();
+  const kept = (document.cookie.match(/(?:^|; ){LANGUAGE_COOKIE}=(\\w+)/) || [])[1];
+  const relabelTabs = (language) => {{
+    for (const tab of document.querySelectorAll('[role="tab"]')) {{
+      const text = tab.innerText.trim();
+      for (const other of languages) {{
+        const at = tabLabels[other].indexOf(text);
+        if (at >= 0 && other !== language) tab.textContent = tabLabels[language][at];
+      }}
     }}
   }};
-  new MutationObserver(remember).observe(document.body, {{childList: true, subtree: true, characterData: true}});
-  remember();
+  const remember = () => {{
+    const shown = shownLanguage();
+    if (shown && languages.includes(shown)) {{
+      document.cookie = '{LANGUAGE_COOKIE}=' + shown + '; path=/; SameSite=Lax; max-age=31536000';
+      document.documentElement.lang = shown;  // for screen readers, and TOAST_CSS
+      relabelTabs(shown);
+    }}
+  }};
+  const start = () => {{
+    new MutationObserver(remember).observe(document.body, {{childList: true, subtree: true, characterData: true}});
+    remember();
+  }};
+  const core = performance.getEntriesByType('resource').map((entry) => entry.name)
+    .find((name) => /\\/assets\\/core-[\\w-]+\\.js$/.test(name));
+  if (kept && languages.includes(kept) && kept !== shownLanguage() && core) {{
+    import(core).then((gradio) => gradio.changeLocale(kept)).catch(() => {{}}).finally(start);
+  }} else {{
+    start();
+  }}
 }}
 """
 

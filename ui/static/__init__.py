@@ -36,6 +36,8 @@ PAGE_SCRIPTS = tuple(
         "feature_maps.js",  # featureMapsView: what LeNet sees, both conv layers' maps
         "explanation.js",  # explanationView: one feature-map pixel's arithmetic
         "kernels.js",  # kernelsView: the trained kernels
+        "questions.js",  # questionsView: predict, then see: two questions on the flatten
+        "flatten.js",  # flattenView: pool2 flattened into one row of 400, fc1, fc2, the 10 outputs
         "lesson.js",  # lessonView: the drawing read three ways
         "links.js",  # digitLinks: links that carry a drawing
         "lab.js",  # startDigitLab: the page, its state, the views wired together
