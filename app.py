@@ -37,6 +37,9 @@ CSS = (
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
+/* Gradio's footer link "Runs" has no Korean of its own: written in Korean on a Korean page */
+html:lang(ko) footer a.run-history { font-size: 0; }
+html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size: var(--text-md); }
 /* A heading's block: its line's rounding (21 px in 20) must not make it a scrolling region. */
 .heading { overflow: visible !important; }
 """

@@ -52,9 +52,6 @@ CSS = """
 /* every row of photos can be reached: the box grows with them, then scrolls inside */
 #finetune-cell, #finetune-wrong, #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { height: auto !important; }
 #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { max-height: 560px; overflow-y: auto; }
-/* Gradio's footer link "Runs" has no Korean of its own: written in Korean on a Korean page */
-html:lang(ko) footer a.run-history { font-size: 0; }
-html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size: var(--text-md); }
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
 }
