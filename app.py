@@ -20,7 +20,7 @@ import gradio as gr
 import torch
 from starlette.middleware import Middleware
 
-from ui import builder, charts, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
+from ui import builder, charts, compare_tab, digit_tab, finetune_tab, gradio_internals, links, photo_tab, train_tab
 from ui.budgets import BUDGETS, DELETE_CACHE, MAX_THREADS, MAX_UPLOAD, QUEUE_SIZE
 from ui.first_load import CompressedPage, load_never, load_when_opened
 from ui.guard import Guard
@@ -68,6 +68,7 @@ def page_js(*scripts: str) -> str:
 
 def build_demo() -> gr.Blocks:
     serve_scratch_folders()  # downloads and drafts are served from where they are written
+    gradio_internals.skip_updates_cheaply()  # a training job's beats cost Gradio nothing
     with gr.Blocks(title="Classic CNNs, hands on", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(T("app_title"))
         gr.Markdown(T("language_code"), elem_id="page-language", visible="hidden")  # see ui.text.LANGUAGE_JS
