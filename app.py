@@ -20,7 +20,18 @@ import gradio as gr
 import torch
 from starlette.middleware import Middleware
 
-from ui import builder, charts, compare_tab, digit_tab, finetune_tab, gradio_internals, links, photo_tab, train_tab
+from ui import (
+    builder,
+    charts,
+    compare_tab,
+    digit_tab,
+    finetune_tab,
+    gradio_internals,
+    links,
+    photo_tab,
+    questions,
+    train_tab,
+)
 from ui.budgets import BUDGETS, DELETE_CACHE, MAX_THREADS, MAX_UPLOAD, QUEUE_SIZE
 from ui.first_load import CompressedPage, load_never, load_when_opened
 from ui.guard import Guard
@@ -48,6 +59,7 @@ html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size
     + finetune_tab.CSS
     + train_tab.CSS
     + builder.CSS
+    + questions.CSS
 )
 
 

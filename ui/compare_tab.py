@@ -13,11 +13,13 @@ import re
 import gradio as gr
 import pandas as pd
 
+from nets.explaining.questions import compare_questions
 from nets.facts import Fact
 from nets.measuring import compare
 from nets.measuring.compare import CompareError
 from ui import shape_lab
 from ui.charts import log_bar_chart, stacked_bar_chart
+from ui.questions import ask
 from ui.text import T, Written, refusal, say, tell
 
 API_DESCRIPTION = (
@@ -221,6 +223,7 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
     opens it costs the server nothing here (a class of forty loading the page at once would
     otherwise send 160 requests for tables nobody looks at yet)."""
     gr.Markdown(T("compare_intro"))
+    ask(compare_questions(), "compare")
     with gr.Row():
         classes = gr.Number(
             value=5,

@@ -6,8 +6,11 @@ does with their model afterwards ``ui.finetune_results``, the race of the ways `
 
 from __future__ import annotations
 
+import zipfile
+
 import gradio as gr
 
+from nets.explaining.questions import finetune_questions
 from nets.models.alexnet import cached_weights_file
 from nets.paths import ASSETS
 from nets.training import finetune
@@ -17,6 +20,7 @@ from ui.finetune_job import FT_OUTPUTS, finetune_job
 from ui.finetune_results import download_finetuned, predict_finetuned, show_cell
 from ui.ids import ALEXNET_QUEUE, BUILDER_QUEUE, DOWNLOAD_QUEUE, FINETUNE_QUEUE
 from ui.inputs import PhotoUpload
+from ui.questions import ask
 from ui.race import build_race
 from ui.shared_models import ALEXNET
 from ui.stores import FINETUNED
@@ -122,6 +126,12 @@ def weights_check(request: gr.Request = None):
     return notice, gr.update(interactive=not failed), reason
 
 
+def example_classes() -> int:
+    """How many classes the example zip has (its top-level folders)."""
+    with zipfile.ZipFile(ASSETS / "shapes.zip") as archive:
+        return len({name.split("/")[0] for name in archive.namelist() if "/" in name})
+
+
 def build_finetune_tab(tab: gr.Tab):
     """The fine-tune tab; returns the training event (the compare tab follows it) and the inputs a
     teacher's link can fill (zip, strategy, epochs)."""
@@ -130,6 +140,7 @@ def build_finetune_tab(tab: gr.Tab):
     with gr.Accordion(T("ft_learn_more"), open=False):
         gr.Markdown(T("ft_intro_more"))
         gr.Markdown(T("ft_limits"))
+    ask(finetune_questions(example_classes()), "finetune")
     notice = gr.Markdown(visible=False, elem_id="finetune-weights-notice", elem_classes=["notice"])
     source = gr.State("zip")  # where the dataset comes from: "zip" (an upload) or "build" (the builder)
     with gr.Tabs(elem_id="finetune-source"):

@@ -12,6 +12,7 @@ from nets.explaining import photo
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
 from nets.explaining.imagenet_classes import class_index
+from nets.explaining.questions import photo_questions
 from nets.models.alexnet import WeightsUnavailable, cached_weights_file, device_of
 from nets.paths import ASSETS
 from ui import running_work
@@ -20,6 +21,7 @@ from ui.first_load import shown_by_its_handlers
 from ui.ids import ALEXNET_QUEUE
 from ui.imagenet_names import class_picker, shown_guesses, shown_name
 from ui.inputs import PhotoUpload, Refused, accept
+from ui.questions import ask
 from ui.running_work import alexnet_work
 from ui.session_store import SessionStore
 from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
@@ -286,6 +288,7 @@ def photo_availability(request: gr.Request = None):
 def build_photo_tab(tab: gr.Tab) -> gr.Image:
     """The photo tab; returns its photo box (a teacher's link can fill it)."""
     gr.Markdown(T("photo_intro"))
+    ask(photo_questions(), "photo")
     notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):

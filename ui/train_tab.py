@@ -16,6 +16,7 @@ import pandas as pd
 
 from nets.data.mnist import MnistData
 from nets.explaining.digits import DigitReader, DigitReading
+from nets.explaining.questions import train_questions
 from nets.training import visitor_lenet
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.jobs import StopSwitch
@@ -24,6 +25,7 @@ from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_TIME_LIMIT, TRAINING_EV
 from ui.charts import kernel_grid
 from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
+from ui.questions import ask
 from ui.server_sharing import LENET_TRAINING_SLOTS
 from ui.shared_mnist import mnist_data
 from ui.stores import LENETS
@@ -226,6 +228,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     gr.Markdown(T("train_intro"))
     with gr.Accordion(T("train_learn_more"), open=False):
         gr.Markdown(T("train_intro_more"))
+    ask(train_questions(), "train")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             pooling = gr.Radio(
