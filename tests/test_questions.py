@@ -67,6 +67,7 @@ def test_a_pick_reveals_the_verdict_and_the_reason_in_the_page_language(browser,
 
 def test_the_train_tab_asks_before_it_trains(browser, app_url):
     page = open_tab(browser, app_url, "train")
+    page.locator("#train-questions").get_by_text("Predict first").click()  # folded under the tab's controls' intro
     group = page.locator("#train-question-adam-steps")
     group.wait_for(timeout=30_000)
     assert "10,000 images in batches of 32" in group.inner_text()  # the tab's own defaults, filled in

@@ -140,7 +140,7 @@ def build_finetune_tab(tab: gr.Tab):
     with gr.Accordion(T("ft_learn_more"), open=False):
         gr.Markdown(T("ft_intro_more"))
         gr.Markdown(T("ft_limits"))
-    ask(finetune_questions(example_classes()), "finetune")
+    ask(finetune_questions(example_classes()), "finetune", folded=True)
     notice = gr.Markdown(visible=False, elem_id="finetune-weights-notice", elem_classes=["notice"])
     source = gr.State("zip")  # where the dataset comes from: "zip" (an upload) or "build" (the builder)
     with gr.Tabs(elem_id="finetune-source"):

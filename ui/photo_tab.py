@@ -288,7 +288,6 @@ def photo_availability(request: gr.Request = None):
 def build_photo_tab(tab: gr.Tab) -> gr.Image:
     """The photo tab; returns its photo box (a teacher's link can fill it)."""
     gr.Markdown(T("photo_intro"))
-    ask(photo_questions(), "photo")
     notice = gr.Markdown(visible=False, elem_id="weights-notice", elem_classes=["notice"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -312,6 +311,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
         api_visibility="private",
     )
     shown_by_its_handlers(examples.dataset)  # hidden while the weights are missing (photo_availability)
+    ask(photo_questions(), "photo")  # before the lab shows conv1's filters
     gr.Markdown(T("photo_lab_title"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):

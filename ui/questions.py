@@ -15,7 +15,7 @@ from ui.text import T, fill_in, say
 
 CSS = """
 .question { padding: 4px 0; }
-.question-verdict:empty { display: none; }
+.question-verdict:not(:has([role=status])) { display: none; }
 .question-verdict { padding: 6px 12px 10px; }
 """
 
@@ -42,9 +42,18 @@ def verdict_of(question: Question):
     return check
 
 
-def ask(questions: tuple[Question, ...], id_prefix: str) -> None:
-    """The questions, under the section's heading, each a radio of choices and its verdict below it."""
-    gr.Markdown(T("questions_title"), elem_classes=["heading"])
+def ask(questions: tuple[Question, ...], id_prefix: str, folded: bool = False) -> None:
+    """The questions, each a radio of choices and its verdict below it: under the section's heading,
+    or ``folded`` in an accordion that names them (where the tab's own controls come first)."""
+    if folded:
+        with gr.Accordion(T("questions_folded"), open=False, elem_id=f"{id_prefix}-questions"):
+            _questions(questions, id_prefix)
+    else:
+        gr.Markdown(T("questions_title"), elem_classes=["heading"])
+        _questions(questions, id_prefix)
+
+
+def _questions(questions: tuple[Question, ...], id_prefix: str) -> None:
     gr.Markdown(T("questions_intro"))
     for question in questions:
         fill_in(f"question_{question.code}", **question.values)  # numbers the question itself names

@@ -228,7 +228,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     gr.Markdown(T("train_intro"))
     with gr.Accordion(T("train_learn_more"), open=False):
         gr.Markdown(T("train_intro_more"))
-    ask(train_questions(), "train")
+    ask(train_questions(), "train", folded=True)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             pooling = gr.Radio(
