@@ -14,6 +14,7 @@ import gradio as gr
 import pandas as pd
 
 from nets.explaining.questions import compare_questions
+from nets.explaining.the_note import note_claims
 from nets.facts import Fact
 from nets.measuring import compare
 from nets.measuring.compare import CompareError
@@ -173,7 +174,7 @@ def claims_table(request: gr.Request = None) -> str:
             say(request, f"{claim.code}_note", markup="text"),
             exact_text(request, claim),
         ]
-        for claim in compare.note_claims()
+        for claim in note_claims()
     ]
     return html_table(headings(request, ("claim", "note_says", "exact")), rows, "cc-claims")
 
@@ -188,7 +189,9 @@ def exact_text(request: gr.Request | None, claim: Fact) -> Written:
     """The exact side of one claim, in words."""
     values = dict(claim.values)
     for key, value in claim.values.items():
-        if isinstance(value, dict) and all(isinstance(v, int) for v in value.values()):  # layer counts
+        if isinstance(value, list):  # a tensor's shape, as PyTorch prints it
+            values[key] = "(" + ", ".join(str(size) for size in value) + ")"
+        elif isinstance(value, dict) and all(isinstance(v, int) for v in value.values()):  # layer counts
             values[key] = layers_text(request, value)
         elif isinstance(value, dict):  # a model's split
             values[key] = say(request, "claim_split_of", **value)
