@@ -8,6 +8,7 @@ other visitors. The page must get exactly what it got before, and no component m
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 
 import gradio as gr
@@ -31,7 +32,9 @@ def page():
 
 
 def postprocess(demo, block_fn, predictions):
-    return asyncio.run(demo.postprocess_data(block_fn, predictions, None))
+    """Gradio's coroutine, run in a thread of its own (the test session may have a loop running)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, demo.postprocess_data(block_fn, predictions, None)).result()
 
 
 def no_change_said_once(output: list) -> list:

@@ -103,7 +103,7 @@ def test_the_compare_tab_counts_the_two_gpu_network(client, browser, app_url):
     assert two["parameters"] == 60_965_224 and two["mult_adds"] == 724_406_816
     assert rows["AlexNet 2012 (note)"]["parameters"] - two["parameters"] == 1_413_120
     page = open_tab(browser, app_url, "compare")
-    page.wait_for_function("document.querySelector('#two-gpus').innerText.includes('3 GB')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#two-gpus')?.innerText.includes('3 GB')", timeout=30_000)
     text = page.locator("#two-gpus").inner_text()
     assert "1,413,120" in text and "60,965,224" in text and "'conv2', 'conv4', 'conv5'" in text
     page.close()

@@ -261,7 +261,7 @@ def finetune_job(
         cell=gr.update(value=None, visible=False),
         cell_caption=say(request, "ft_cell_hint"),
         wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)), visible=bool(wrong)),
-        download=download_update(request, download),
+        download=download if job.api else download_update(request, download),  # a program gets the path
         snippet=snippet_text(request),
         prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download", mb=model_bytes(model) / 1e6)),
         try_box=gr.update(visible=True),
