@@ -21,7 +21,7 @@ from nets.measuring.compare import CompareError
 from ui import shape_lab
 from ui.charts import log_bar_chart, stacked_bar_chart
 from ui.questions import ask
-from ui.text import T, Written, refusal, say, tell
+from ui.text import GLOSSARY, T, Written, refusal, say, tell
 
 API_DESCRIPTION = (
     "Parameters, trainable/frozen parameters, fp32 size, multiply-adds and conv-vs-FC shares of "
@@ -114,6 +114,12 @@ def html_table(headings_shown: list[str], rows: list[list[str]], kind: str) -> s
         f'<div class="cc-scroll" tabindex="0" role="region" aria-label="{html.escape(headings_shown[0])}">'
         f'<table class="cc-table {kind}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     )
+
+
+def glossary_html() -> str:
+    """The Korean glossary: each term once, the English the note and PyTorch use beside it."""
+    rows = [[term["en"], term["ko"]] for term in GLOSSARY]
+    return html_table(["English", "한국어"], rows, "cc-glossary")
 
 
 def models_html(table: pd.DataFrame, request: gr.Request | None = None) -> str:
@@ -266,6 +272,9 @@ def build_compare_tab(tab: gr.Tab) -> tuple[gr.Number, gr.CheckboxGroup, gr.Drop
     gr.Markdown(T("compare_claims_title"))
     claims = gr.HTML(elem_id="claims-table", css_template=TABLE_CSS, js_on_load=None)
     two_gpus = gr.Markdown(elem_id="two-gpus")  # the 2012 network's split over two GPUs: why, and its cost
+    with gr.Accordion(T("glossary_title"), open=False, elem_id="glossary"):
+        gr.Markdown(T("glossary_intro"))
+        gr.HTML(glossary_html(), css_template=TABLE_CSS, js_on_load=None, elem_id="glossary-table")
     shape_lab.build_shape_lab(tab)  # "Break the note's code": each layer's output shape, and where PyTorch refuses
 
     # always_last: a change while the tables are being counted is counted next, never dropped

@@ -54,6 +54,8 @@ def load_text(folder: Path = I18N) -> dict[str, dict[str, str]]:
 
 
 TEXT = load_text()
+# One Korean word a term, the note's English beside it (assets/glossary.json; tests/test_glossary.py)
+GLOSSARY: list[dict] = json.loads((I18N.parent / "glossary.json").read_text(encoding="utf-8"))["terms"]
 
 
 def fill_in(key: str, **values: Any) -> None:
