@@ -193,3 +193,29 @@ def test_a_program_gets_documented_column_names_and_the_page_gets_words():
     assert not page.api and list(worded.columns) != ["epoch", "val_acc"]
     assert worded.iloc[:, 1].tolist() == [0.5]  # the data itself is the same
     assert 59 < program.time_left() <= 60
+
+
+def test_waiting_in_line_does_not_spend_a_jobs_time_limit():
+    """A class behind a stranger's sixty jobs waits its turn; its own time limit starts with its slot."""
+    from nets.training.fair_slots import FairSlots
+    from ui.training_job import TrainingJob
+
+    slots = FairSlots(1)
+    holding, release = threading.Event(), threading.Event()
+
+    def stranger():
+        with slots.hold("198.18.0.66"):
+            holding.set()
+            release.wait(5)
+
+    threading.Thread(target=stranger, daemon=True).start()
+    holding.wait(2)
+    job = TrainingJob(None, None, busy="ft_already_running", time_limit=1.0)
+
+    def work(closed):
+        yield ("left", job.time_left())
+
+    threading.Timer(1.5, release.set).start()  # the stranger's job takes longer than this job's whole limit
+    run = job.run(work, lambda event: event, nothing=None, slots=slots)
+    shown = [update for update in run if update is not None]
+    assert shown and shown[0][0] == "left" and shown[0][1] > 0.8, shown  # its full second, after 1.5 s in line

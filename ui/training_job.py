@@ -51,7 +51,7 @@ class TrainingJob:
         self.api = switch is None  # a program: it stops a job by cancelling it, and reads column names
         self.switch = switch or StopSwitch()
         self.time_limit = time_limit
-        self.deadline = time.monotonic() + time_limit  # everything counts: reading a zip too
+        self.deadline = time.monotonic() + time_limit  # set again when its slot is granted (``run``)
         scope = getattr(getattr(request, "request", None), "scope", None)
         self.address = client_address(scope) if scope else ""  # whose turn it is, in the fair order
         if not self.switch.claim():  # a second click on Start while the first job runs
@@ -113,9 +113,16 @@ class TrainingJob:
         """
         turns = ServerTurns(nothing=nothing)
         last = None
+
+        def timed(closed):
+            # The time limit counts from the moment the job has its slot: waiting in a fair line
+            # behind a stranger's jobs is not the job's own time. Everything after counts, the zip too.
+            self.deadline = time.monotonic() + self.time_limit
+            yield from work(closed)
+
         try:
             events = run_in_background(
-                work,
+                timed,
                 slots=slots,
                 address=self.address,
                 in_line=InLine,
