@@ -12,6 +12,7 @@ from PIL import Image
 from skimage import data
 from torch import nn
 
+from harness.server import running_app
 from harness.standin import write_standin_weights
 from nets.models.alexnet import WEIGHTS_ENV, cached_weights_file, load_imagenet_alexnet
 
@@ -89,3 +90,18 @@ def chelsea() -> Image.Image:
 @pytest.fixture(scope="module")
 def coffee() -> Image.Image:
     return Image.fromarray(data.coffee())  # 600 x 400
+
+
+@pytest.fixture(scope="module")  # a test may bring the weights in: fresh per module
+def app_without_weights(tmp_path_factory):
+    """The app offline with no ImageNet weights; yields (url, its TORCH_HOME) so a test can bring them."""
+    home = tmp_path_factory.mktemp("no_weights")
+    env = {
+        "TORCH_HOME": str(home),
+        WEIGHTS_ENV: "",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    with running_app(env) as url:
+        yield url, home

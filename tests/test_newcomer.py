@@ -14,7 +14,7 @@ import pytest
 
 from harness import zips
 from harness.browser import TABS, open_tab, wait_for_text
-from harness.server import ROOT, running_app
+from harness.server import ROOT
 
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
 
@@ -126,20 +126,6 @@ def test_every_compare_chart_shows_every_model_of_the_table(browser, app_url, si
 # 5. missing weights: the visitor is told plainly, up front, in their language; the admin reads the log
 
 
-@pytest.fixture(scope="module")
-def app_without_weights(tmp_path_factory):
-    home = tmp_path_factory.mktemp("no_weights")
-    env = {
-        "TORCH_HOME": str(home),
-        "ALEXNET_WEIGHTS": "",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    with running_app(env) as url:
-        yield url
-
-
 @pytest.mark.parametrize(
     "locale, own_words, reason, words",
     [
@@ -150,7 +136,7 @@ def app_without_weights(tmp_path_factory):
 def test_missing_weights_are_explained_to_the_visitor_up_front(
     browser, app_without_weights, locale, own_words, reason, words
 ):
-    page = open_tab(browser, app_without_weights, "finetune", locale=locale)
+    page = open_tab(browser, app_without_weights[0], "finetune", locale=locale)
     time.sleep(4)  # the app has tried to load them (a few seconds after start)
     page.get_by_role("tab").nth(list(TABS).index("digit")).click()
     page.get_by_role("tab").nth(list(TABS).index("finetune")).click()

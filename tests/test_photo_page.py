@@ -13,7 +13,7 @@ import pytest
 from gradio_client import handle_file
 
 from harness.browser import open_tab, wait_for_text
-from harness.server import ROOT, running_app
+from harness.server import ROOT
 from harness.standin import write_standin_weights
 from nets.explaining.imagenet_classes import imagenet_class_names
 from ui.imagenet_names import korean_class_names
@@ -71,21 +71,6 @@ def test_a_file_that_is_not_a_photo_is_explained_and_cleared_away(browser, app_u
     assert page.locator("#photo-input input[type=file]").count() == 1  # ready for another photo
     assert "error" not in page.locator("#photo-prediction").inner_text().lower()  # no Error badge on the answer
     page.close()
-
-
-@pytest.fixture(scope="module")
-def app_without_weights(tmp_path_factory):
-    """The app offline with no ImageNet weights; yields (url, its TORCH_HOME) so a test can bring them."""
-    home = tmp_path_factory.mktemp("no_weights")
-    env = {
-        "TORCH_HOME": str(home),
-        "ALEXNET_WEIGHTS": "",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    with running_app(env) as url:
-        yield url, home
 
 
 @pytest.mark.parametrize("locale, words", [("ko-KR", "사진 분류를 쓸 수 없어요")])
