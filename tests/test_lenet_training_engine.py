@@ -2,7 +2,9 @@
 ``nets/training/visitor_lenet.py``'s PyTorch training, in Chromium.
 
 The trainer's numbers are Python's (``assets/web/lenet_training_facts.js`` is what ``nets/`` says
-now); and the Web Worker trains, reports, stops when asked and
+now); the one-cycle schedule gives torch's learning rate and Adam's beta1 at every step; one
+training step from the same weights on the same batch gives PyTorch's loss, gradients and updated
+weights for every pooling and activation; and the Web Worker trains, reports, stops when asked and
 hands back weights that PyTorch reads and scores as the page did.
 """
 
@@ -16,6 +18,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from nets.data.mnist import SUBSET_FILE
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
@@ -24,6 +27,7 @@ from nets.training.visitor_lenet import (
     TRAINING_FACTS_FILE,
     WARMUP,
     LeNetSettings,
+    browser_weights,
     new_lenet,
     normalization,
     to_input,
@@ -99,6 +103,94 @@ def page(browser):
     yield page
     assert page.errors == []
     page.close()
+
+
+def test_the_one_cycle_schedule_is_torchs_step_by_step(page):
+    """The learning rate and beta1 of every step of the default run (2 epochs of 313 batches) and of
+    a short odd one, as OneCycleLR sets them on Adam."""
+    for total, max_lr in [(626, 5e-3), (37, 0.1)]:
+        optimizer = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=max_lr)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total, pct_start=WARMUP)
+        torch_steps = []
+        for _ in range(total):
+            group = optimizer.param_groups[0]
+            torch_steps.append((group["lr"], group["betas"][0]))
+            optimizer.step()
+            schedule.step()
+        js = page.evaluate(
+            """([maxLr, total]) => {
+                const at = LeNetTraining.oneCycle(maxLr, total);
+                return Array.from({length: total}, (_, step) => [at(step).lr, at(step).beta1]);
+            }""",
+            [max_lr, total],
+        )
+        expected = np.array(torch_steps)
+        assert np.allclose(np.array(js), expected, rtol=1e-12, atol=0), total
+        assert expected[0, 0] == pytest.approx(max_lr / 25) and expected[0, 1] == pytest.approx(0.95)
+        peak = int(np.argmax(expected[:, 0]))
+        assert expected[peak, 0] == pytest.approx(max_lr, rel=0.01) and expected[peak, 1] == pytest.approx(
+            0.85, rel=0.01
+        )
+        assert expected[-1, 0] < max_lr / 25 / 1e4 * 1.01 and expected[-1, 1] > 0.949  # annealed, beta1 back up
+
+
+def torch_step(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, total_steps: int):
+    """One step of visitor_lenet.py's training: loss, gradients (by name) and the model after it."""
+    mean, std = normalization()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=5e-3, total_steps=total_steps, pct_start=WARMUP)
+    logits = model(to_input(torch.from_numpy(images), mean, std))  # (B, 10)
+    loss = F.cross_entropy(logits, torch.from_numpy(labels).long())
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grads = {name: p.grad.detach().clone().numpy() for name, p in model.named_parameters()}
+    optimizer.step()
+    schedule.step()
+    return loss.item(), grads
+
+
+@pytest.mark.parametrize(("pooling", "activation"), SWITCHES)
+def test_one_training_step_is_pytorchs(page, pooling, activation):
+    """From the same weights, on the same batch of 32 MNIST images, at the schedule's first rate:
+    the same loss, gradients and updated weights as PyTorch (within 1e-4; measured far closer)."""
+    data = subset()
+    rng = np.random.default_rng(len(pooling) * 7 + len(activation))
+    chosen = rng.choice(len(data["train_labels"]), 32, replace=False)
+    images, labels = data["train_images"][chosen], data["train_labels"][chosen]
+    model = new_lenet(pooling, activation, seed=3)
+    before = browser_weights(model)
+    loss, grads = torch_step(model, images, labels, total_steps=626)
+    after, _ = read_web_weights(browser_weights(model))
+
+    js = page.evaluate(
+        """([weights, images, labels]) => {
+            UNPACK
+            const model = LeNetTraining.modelFromWeights(weights);
+            const trainer = LeNetTraining.createTrainer(model, 32);
+            const {lr, beta1} = LeNetTraining.oneCycle(5e-3, 626)(0);
+            const indices = Int32Array.from({length: 32}, (_, i) => i);
+            const step = trainer.trainStep(unpack(images), unpack(labels), indices, lr, beta1);
+            const grads = Object.fromEntries(model.parameters.map((p) => [p.name, Array.from(p.grad)]));
+            return {loss: step.loss, correct: step.correct, grads, weights: LeNetTraining.webWeights(model)};
+        }""".replace("UNPACK", UNPACK),
+        [before, packed(images), packed(labels)],
+    )
+    assert abs(js["loss"] - loss) <= 1e-4, (js["loss"], loss)
+    assert js["weights"]["pooling"] == pooling and js["weights"]["activation"] == activation
+    worst_grad, worst_weight = 0.0, 0.0
+    for name, grad in grads.items():
+        js_grad = np.array(js["grads"][name]).reshape(grad.shape)
+        worst_grad = max(worst_grad, float(np.abs(js_grad - grad).max()))
+        js_after = floats_of(js["weights"]["tensors"][name]["data"]).reshape(grad.shape)
+        assert js["weights"]["tensors"][name]["shape"] == list(grad.shape)
+        worst_weight = max(worst_weight, float(np.abs(js_after - after[name].numpy()).max()))
+        moved = np.abs(after[name].numpy() - floats_of(before["tensors"][name]["data"]).reshape(grad.shape)).max()
+        assert 1e-4 < moved <= 2.1e-4, (name, moved)  # Adam's first step moves weights by about lr = 5e-3 / 25
+    assert worst_grad <= 1e-4 and worst_weight <= 1e-4, (worst_grad, worst_weight)
+    print(
+        f"\n{pooling}/{activation}: loss {loss:.6f} (diff {abs(js['loss'] - loss):.1e}), "
+        f"gradients max diff {worst_grad:.1e}, weights max diff {worst_weight:.1e}"
+    )
 
 
 # --- the Web Worker, served as the app serves it (a static file) ------------------------------
