@@ -12,7 +12,10 @@
  *
  * Why it is fast enough: a batch goes through the network at once, each convolution as im2col
  * (every 5x5 patch of the batch laid out as a row) followed by dot products of those rows with the
- * kernels; every array is allocated once per batch size and reused, and gradients are summed in
+ * kernels; the inner loops work on two or four patches (or rows) at a time, so a value read from
+ * memory serves several products and the sums stay in registers (about 1.7x faster than one at a
+ * time, measured); conv1's kernel gradient is computed from its input directly (it needs no input
+ * gradient). Every array is allocated once per batch size and reused, and gradients are summed in
  * Float64Arrays (as exact as PyTorch's float32 sums, or more). tests/test_lenet_training_engine.py
  * holds one step of it to PyTorch's within 1e-4 for every pooling and activation.
  *
@@ -247,42 +250,125 @@ const LeNetTraining = (() => {
     return offsets;
   }
 
-  /** The convolution as rows of cols . kernels + bias -> out (n, O, P) with P = out^2 positions. */
+  /**
+   * The convolution as rows of cols . kernels + bias -> out (n, O, P) with P = out^2 positions.
+   * Two kernels on two patches at a time (LeNet's kernel counts and positions are all even): each
+   * value read serves two products, and the four sums stay in registers.
+   */
   function convForward(cols, n, positions, layer, out) {
     const weight = layer.weight.data, bias = layer.bias.data;
     const outputs = layer.weight.shape[0], size = weight.length / outputs; // O, C*K*K
     for (let b = 0; b < n; b++) {
-      for (let p = 0; p < positions; p++) {
+      for (let p = 0; p < positions; p += 2) {
+        const from0 = (b * positions + p) * size, from1 = from0 + size;
+        for (let o = 0; o < outputs; o += 2) {
+          const w0 = o * size, w1 = w0 + size;
+          let s00 = 0.0, s01 = 0.0, s10 = 0.0, s11 = 0.0; // kernel o or o + 1, patch p or p + 1
+          for (let k = 0; k < size; k++) {
+            const c0 = cols[from0 + k], c1 = cols[from1 + k], k0 = weight[w0 + k], k1 = weight[w1 + k];
+            s00 += k0 * c0;
+            s01 += k0 * c1;
+            s10 += k1 * c0;
+            s11 += k1 * c1;
+          }
+          const out0 = (b * outputs + o) * positions + p, out1 = out0 + positions;
+          out[out0] = s00 + bias[o];
+          out[out0 + 1] = s01 + bias[o];
+          out[out1] = s10 + bias[o + 1];
+          out[out1 + 1] = s11 + bias[o + 1];
+        }
+      }
+    }
+  }
+
+  /** Scratch arrays for convBackward: four patches' gradients dOut (4 x O) and the kernels transposed (K x O). */
+  function convScratch(layer) {
+    const outputs = layer.weight.shape[0], size = layer.weight.data.length / outputs;
+    return { g: new Float64Array(4 * outputs), kernelsT: new Float64Array(size * outputs) };
+  }
+
+  /**
+   * The convolution's gradients from dOut (n, O, P), four patches at a time (P is a multiple of 4):
+   * the kernels' and the bias's (added to their .grad), and the input's (n, C, side, side): each
+   * patch's gradient (dOut . kernels) added back where the patch came from (col2im).
+   */
+  function convBackward(cols, n, positions, layer, dOut, dInput, channels, side, scratch) {
+    const weight = layer.weight.data, dWeight = layer.weight.grad, dBias = layer.bias.grad;
+    const outputs = layer.weight.shape[0], size = weight.length / outputs;
+    const outSide = Math.sqrt(positions), offsets = patchOffsets(channels, side);
+    const { g, kernelsT } = scratch;
+    for (let o = 0; o < outputs; o++) for (let k = 0; k < size; k++) kernelsT[k * outputs + o] = weight[o * size + k];
+    for (let b = 0; b < n; b++) {
+      for (let p = 0; p < positions; p += 4) {
         const from = (b * positions + p) * size;
+        for (let q = 0; q < 4; q++) {
+          for (let o = 0; o < outputs; o++) {
+            const value = dOut[(b * outputs + o) * positions + p + q];
+            g[q * outputs + o] = value;
+            dBias[o] += value;
+          }
+        }
+        // dW[o, k] += the four patches' values weighted by their dOut (one load and store of dW for four products)
         for (let o = 0; o < outputs; o++) {
+          const g0 = g[o], g1 = g[outputs + o], g2 = g[2 * outputs + o], g3 = g[3 * outputs + o];
+          if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue; // ReLU's zeros, max pooling's unpicked places
           const w = o * size;
-          let sum = 0.0;
-          for (let k = 0; k < size; k++) sum += weight[w + k] * cols[from + k];
-          out[(b * outputs + o) * positions + p] = sum + bias[o];
+          for (let k = 0; k < size; k++) {
+            dWeight[w + k] +=
+              g0 * cols[from + k] + g1 * cols[from + size + k] + g2 * cols[from + 2 * size + k] + g3 * cols[from + 3 * size + k];
+          }
+        }
+        if (!dInput) continue;
+        // each patch's gradient, value k: sum over o of dOut[o] * kernel[o, k] (a kernel value read serves four patches)
+        const image = b * channels * side * side;
+        const corner = (at) => image + Math.floor(at / outSide) * side + (at % outSide);
+        const c0 = corner(p), c1 = corner(p + 1), c2 = corner(p + 2), c3 = corner(p + 3);
+        for (let k = 0; k < size; k++) {
+          const t = k * outputs;
+          let s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+          for (let o = 0; o < outputs; o++) {
+            const w = kernelsT[t + o];
+            s0 += g[o] * w;
+            s1 += g[outputs + o] * w;
+            s2 += g[2 * outputs + o] * w;
+            s3 += g[3 * outputs + o] * w;
+          }
+          const offset = offsets[k];
+          dInput[c0 + offset] += s0;
+          dInput[c1 + offset] += s1;
+          dInput[c2 + offset] += s2;
+          dInput[c3 + offset] += s3;
         }
       }
     }
   }
 
   /**
-   * The convolution's gradients from dOut (n, O, P): the kernels' and the bias's (added to their
-   * .grad), and when dInput is given, the input's (n, C, side, side), added patch by patch (col2im).
+   * A convolution's kernel and bias gradients straight from its input (n, C, side, side) and dOut
+   * (n, O, out, out), without im2col: dW[o, c, i, j] = sum over images and positions (y, x) of
+   * dOut[o, y, x] * input[c, y + i, x + j], each a dot product along rows (a sum kept in a register).
    */
-  function convBackward(cols, n, positions, layer, dOut, dInput, channels, side) {
-    const weight = layer.weight.data, dWeight = layer.weight.grad, dBias = layer.bias.grad;
-    const outputs = layer.weight.shape[0], size = weight.length / outputs;
-    const outSide = Math.sqrt(positions), offsets = patchOffsets(channels, side);
+  function convWeightGradient(input, n, channels, side, layer, dOut) {
+    const dWeight = layer.weight.grad, dBias = layer.bias.grad;
+    const outputs = layer.weight.shape[0], outSide = side - KERNEL + 1, plane = outSide * outSide;
     for (let b = 0; b < n; b++) {
-      for (let p = 0; p < positions; p++) {
-        const from = (b * positions + p) * size;
-        const corner = b * channels * side * side + Math.floor(p / outSide) * side + (p % outSide);
-        for (let o = 0; o < outputs; o++) {
-          const g = dOut[(b * outputs + o) * positions + p];
-          if (g === 0) continue; // ReLU's zeros, max pooling's unpicked places: nothing to add
-          dBias[o] += g;
-          const w = o * size;
-          for (let k = 0; k < size; k++) dWeight[w + k] += g * cols[from + k];
-          if (dInput) for (let k = 0; k < size; k++) dInput[corner + offsets[k]] += g * weight[w + k];
+      for (let o = 0; o < outputs; o++) {
+        const g0 = (b * outputs + o) * plane;
+        let biasSum = 0.0;
+        for (let q = 0; q < plane; q++) biasSum += dOut[g0 + q];
+        dBias[o] += biasSum;
+        for (let c = 0; c < channels; c++) {
+          const in0 = (b * channels + c) * side * side;
+          for (let i = 0; i < KERNEL; i++) {
+            for (let j = 0; j < KERNEL; j++) {
+              let sum = 0.0;
+              for (let y = 0; y < outSide; y++) {
+                const g = g0 + y * outSide, x0 = in0 + (y + i) * side + j;
+                for (let x = 0; x < outSide; x++) sum += dOut[g + x] * input[x0 + x];
+              }
+              dWeight[((o * channels + c) * KERNEL + i) * KERNEL + j] += sum;
+            }
+          }
         }
       }
     }
@@ -370,19 +456,41 @@ const LeNetTraining = (() => {
     }
   }
 
-  /** Its gradients: W's and b's (added to .grad) and, when dX is given, x's (n, I). */
-  function linearBackward(x, n, layer, dOut, dX) {
+  /**
+   * Its gradients: W's and b's (added to .grad), four rows at a time (one load and store of dW for
+   * four products), and when dX is given, x's (n, I) as dot products with W's columns (``weightT``:
+   * scratch for W transposed, I x O).
+   */
+  function linearBackward(x, n, layer, dOut, dX, weightT) {
     const weight = layer.weight.data, dWeight = layer.weight.grad, dBias = layer.bias.grad;
     const [outputs, inputs] = layer.weight.shape;
-    if (dX) dX.fill(0, 0, n * inputs);
-    for (let b = 0; b < n; b++) {
+    for (let b = 0; b < n; b++) for (let o = 0; o < outputs; o++) dBias[o] += dOut[b * outputs + o];
+    let b = 0;
+    for (; b + 4 <= n; b += 4) {
+      const x0 = b * inputs, x1 = x0 + inputs, x2 = x1 + inputs, x3 = x2 + inputs;
       for (let o = 0; o < outputs; o++) {
-        const g = dOut[b * outputs + o];
-        if (g === 0) continue;
-        const w = o * inputs, from = b * inputs;
-        dBias[o] += g;
-        for (let i = 0; i < inputs; i++) dWeight[w + i] += g * x[from + i];
-        if (dX) for (let i = 0; i < inputs; i++) dX[from + i] += g * weight[w + i];
+        const g0 = dOut[b * outputs + o], g1 = dOut[(b + 1) * outputs + o];
+        const g2 = dOut[(b + 2) * outputs + o], g3 = dOut[(b + 3) * outputs + o];
+        if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+        const w = o * inputs;
+        for (let i = 0; i < inputs; i++) dWeight[w + i] += g0 * x[x0 + i] + g1 * x[x1 + i] + g2 * x[x2 + i] + g3 * x[x3 + i];
+      }
+    }
+    for (; b < n; b++) {
+      for (let o = 0; o < outputs; o++) {
+        const g = dOut[b * outputs + o], w = o * inputs, from = b * inputs;
+        if (g !== 0) for (let i = 0; i < inputs; i++) dWeight[w + i] += g * x[from + i];
+      }
+    }
+    if (!dX) return;
+    for (let o = 0; o < outputs; o++) for (let i = 0; i < inputs; i++) weightT[i * outputs + o] = weight[o * inputs + i];
+    for (let b = 0; b < n; b++) {
+      const g = b * outputs;
+      for (let i = 0; i < inputs; i++) {
+        const t = i * outputs;
+        let sum = 0.0;
+        for (let o = 0; o < outputs; o++) sum += dOut[g + o] * weightT[t + o];
+        dX[b * inputs + i] = sum;
       }
     }
   }
@@ -439,6 +547,7 @@ const LeNetTraining = (() => {
       dConv2: new Float64Array(size * C2 * S2 * S2),
       dPool1: new Float64Array(size * C1 * P1 * P1),
       dConv1: new Float64Array(size * C1 * S1 * S1),
+      weightT: new Float64Array(FLAT * H1), // the largest fully connected layer's W, transposed
     };
   }
 
@@ -467,18 +576,18 @@ const LeNetTraining = (() => {
   function backward(model, at, n) {
     const act = model.activation, pooling = model.pooling;
     for (const p of model.parameters) p.grad.fill(0);
-    linearBackward(at.fc2, n, model.fc3, at.dLogits, at.dFc2); // (n, 84)
+    linearBackward(at.fc2, n, model.fc3, at.dLogits, at.dFc2, at.weightT); // (n, 84)
     activateBackward(at.fc2, at.dFc2, n * H2, act);
-    linearBackward(at.fc1, n, model.fc2, at.dFc2, at.dFc1); // (n, 120)
+    linearBackward(at.fc1, n, model.fc2, at.dFc2, at.dFc1, at.weightT); // (n, 120)
     activateBackward(at.fc1, at.dFc1, n * H1, act);
-    linearBackward(at.pool2, n, model.fc1, at.dFc1, at.dPool2); // (n, 400)
+    linearBackward(at.pool2, n, model.fc1, at.dFc1, at.dPool2, at.weightT); // (n, 400)
     poolBackward(at.dPool2, n * C2, S2, pooling, at.picked2, at.dConv2); // (n, 16, 10, 10)
     activateBackward(at.conv2, at.dConv2, n * C2 * S2 * S2, act);
     at.dPool1.fill(0, 0, n * C1 * P1 * P1);
-    convBackward(at.cols2, n, S2 * S2, model.conv2, at.dConv2, at.dPool1, C1, P1); // (n, 6, 14, 14)
+    convBackward(at.cols2, n, S2 * S2, model.conv2, at.dConv2, at.dPool1, C1, P1, at.conv2Scratch); // (n, 6, 14, 14)
     poolBackward(at.dPool1, n * C1, S1, pooling, at.picked1, at.dConv1); // (n, 6, 28, 28)
     activateBackward(at.conv1, at.dConv1, n * C1 * S1 * S1, act);
-    convBackward(at.cols1, n, S1 * S1, model.conv1, at.dConv1, null, 1, SIDE); // conv1 needs no input gradient
+    convWeightGradient(at.input, n, 1, SIDE, model.conv1, at.dConv1); // conv1 needs no input gradient
   }
 
   /**
@@ -514,6 +623,7 @@ const LeNetTraining = (() => {
    */
   function createTrainer(model, batchSize) {
     const at = buffers(batchSize);
+    at.conv2Scratch = convScratch(model.conv2);
     let atEval = null;
     function trainStep(images, labels, indices, lr, beta1) {
       const n = indices.length;
