@@ -4,8 +4,9 @@
 The trainer's numbers are Python's (``assets/web/lenet_training_facts.js`` is what ``nets/`` says
 now); the one-cycle schedule gives torch's learning rate and Adam's beta1 at every step; one
 training step from the same weights on the same batch gives PyTorch's loss, gradients and updated
-weights for every pooling and activation; and the Web Worker trains, reports, stops when asked and
-hands back weights that PyTorch reads and scores as the page did.
+weights for every pooling and activation; the Web Worker trains, reports, stops when asked and
+hands back weights that PyTorch reads and scores as the page did; and the images reach the page as
+one static file of a few MB (``assets/web/mnist_subset.bin.gz``) that the page reads as Python does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nets.data.mnist import SUBSET_FILE
+from nets.data.mnist import SUBSET_FILE, stratified_choice
+from nets.data.mnist_web import DEFAULT_TRAIN_IMAGES, WEB_DATA_FILE, read_web_data, training_order, web_data_bytes
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
 from nets.paths import ROOT
 from nets.training.visitor_lenet import (
@@ -34,7 +36,7 @@ from nets.training.visitor_lenet import (
     training_facts,
     training_facts_script,
 )
-from ui.static import TRAINING_SCRIPTS, TRAINING_WORKER
+from ui.static import TRAINING_DATA_SCRIPT, TRAINING_SCRIPTS, TRAINING_WORKER
 
 SWITCHES = [(pooling, activation) for pooling in POOLINGS for activation in ACTIVATIONS]
 
@@ -298,3 +300,55 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(page, static_url):
     assert result["history"] == []  # the history keeps complete epochs only
     assert result["testAccuracy"] > 0.15  # some hundreds of images at a warming-up rate (random: about 10%)
     assert pytorch_accuracy(result["weights"], 500) == pytest.approx(result["testAccuracy"], abs=0.002)
+
+
+# --- the images, one static file ----------------------------------------------------------------
+
+
+def test_the_images_file_is_the_shipped_subset_in_a_stratified_order():
+    """assets/web/mnist_subset.bin.gz holds every image of assets/mnist_subset.npz, a few MB; its
+    training images come in an order whose every prefix keeps the classes' shares, and whose first
+    10,000 are the very images the server's default run chooses."""
+    blob = WEB_DATA_FILE.read_bytes()
+    assert 2e6 < len(blob) < 5e6  # 17 MB of pixels, gzipped
+    web, shipped = read_web_data(blob), subset()
+    order = training_order(shipped["train_labels"])
+    assert sorted(order.tolist()) == list(range(20_000))
+    for key in ("train_images", "train_labels"):
+        assert np.array_equal(web[key], shipped[key][order]), key
+    for key in ("test_images", "test_labels"):
+        assert np.array_equal(web[key], shipped[key]), key
+    assert LeNetSettings().train_images == DEFAULT_TRAIN_IMAGES
+    server_choice = stratified_choice(shipped["train_labels"], DEFAULT_TRAIN_IMAGES, LeNetSettings().seed)
+    assert np.array_equal(np.sort(order[:DEFAULT_TRAIN_IMAGES]), server_choice)
+    shares = np.bincount(shipped["train_labels"], minlength=10) / 20_000
+    for count in (10, 100, 1_000, 2_500, 9_999, 10_000, 14_321, 20_000):
+        counts = np.bincount(web["train_labels"][:count], minlength=10)
+        assert np.abs(counts - count * shares).max() <= 1.5, count  # MNIST's proportions, within an image
+    assert web_data_bytes() == blob, "stale: run python -m nets.data.mnist_web"
+
+
+def test_the_page_reads_the_images_file_served_as_a_static_file(page, static_url):
+    """LeNetTrainingData.load fetches the file over HTTP, unzips it and finds the same images."""
+    page.goto(f"{static_url}/ui/static/lenet/")
+    for script in (*TRAINING_SCRIPTS, TRAINING_DATA_SCRIPT):
+        page.add_script_tag(url=f"{static_url}/{script.relative_to(ROOT)}")
+    js = page.evaluate(
+        """async (url) => {
+            const data = await LeNetTrainingData.load(url);
+            const sum = (a) => a.reduce((s, v) => s + v, 0);
+            return Object.fromEntries(Object.entries(data).map(([k, v]) =>
+                [k, {length: v.length, sum: sum(v), first: Array.from(v.subarray(0, 784))}]));
+        }""",
+        f"{static_url}/{WEB_DATA_FILE.relative_to(ROOT)}",
+    )
+    web = read_web_data(WEB_DATA_FILE.read_bytes())
+    for name, key in [
+        ("trainImages", "train_images"),
+        ("trainLabels", "train_labels"),
+        ("testImages", "test_images"),
+        ("testLabels", "test_labels"),
+    ]:
+        array = web[key].ravel()
+        assert js[name]["length"] == array.size and js[name]["sum"] == int(array.sum(dtype=np.int64)), name
+        assert js[name]["first"] == array[:784].tolist(), name

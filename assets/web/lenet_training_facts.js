@@ -47,5 +47,10 @@ const LeNetTrainingFacts = {
     "test_loss",
     "test_acc",
     "seconds"
-  ]
+  ],
+  "data_file": {
+    "magic": "MNISTWEB",
+    "version": 1,
+    "header_bytes": 24
+  }
 };

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.data import mnist_web
 from nets.data.mnist import MnistData, stratified_choice
 from nets.facts import Fact, Refusal
 from nets.models.lenet import (
@@ -356,7 +357,8 @@ def training_facts() -> dict[str, Any]:
     normalisation and padding of ``to_input``, the one-cycle schedule's warm-up share and PyTorch's
     ``OneCycleLR`` defaults (cosine annealing, ``div_factor``, ``final_div_factor`` and beta1
     cycled between ``base_momentum`` and ``max_momentum``), ``Adam``'s ``beta2`` and ``eps``, how
-    often progress is reported and the history's columns.
+    often progress is reported, the history's columns and the images file's header
+    (``nets.data.mnist_web``).
     """
     defaults = LeNetSettings()
     mean, std = normalization()
@@ -393,6 +395,11 @@ def training_facts() -> dict[str, Any]:
         "amsgrad": adam["amsgrad"],
         "progress_steps": PROGRESS_STEPS,
         "history_columns": HISTORY_COLUMNS,
+        "data_file": {  # nets/data/mnist_web.py's format: the images the browser trains on
+            "magic": mnist_web.FORMAT_MAGIC.decode("ascii"),
+            "version": mnist_web.VERSION,
+            "header_bytes": mnist_web.HEADER.size,
+        },
     }
 
 

@@ -54,6 +54,7 @@ TRAINING_SCRIPTS = (  # what the train tab's Web Worker loads (importScripts, in
     HERE / "lenet" / "training.js",  # LeNetTraining: backward pass, Adam, one-cycle (visitor_lenet.py's train)
 )
 TRAINING_WORKER = HERE / "lenet" / "training_worker.js"  # the Web Worker that runs LeNetTraining.train
+TRAINING_DATA_SCRIPT = HERE / "lenet" / "training_data.js"  # LeNetTrainingData: the images, fetched by the page
 
 
 def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
