@@ -13,11 +13,11 @@
  * Why it is fast enough: a batch goes through the network at once, each convolution as im2col
  * (every 5x5 patch of the batch laid out as a row) followed by dot products of those rows with the
  * kernels; the inner loops work on two or four patches (or rows) at a time, so a value read from
- * memory serves several products and the sums stay in registers (about 1.7x faster than one at a
- * time, measured); conv1's kernel gradient is computed from its input directly (it needs no input
- * gradient). Every array is allocated once per batch size and reused, and gradients are summed in
- * Float64Arrays (as exact as PyTorch's float32 sums, or more). tests/test_lenet_training_engine.py
- * holds one step of it to PyTorch's within 1e-4 for every pooling and activation.
+ * memory serves several products and the sums stay in registers (about 1.5x faster than one at a
+ * time, measured); conv1 needs no input gradient, so its backward pass is its kernels' only. Every
+ * array is allocated once per batch size and reused, and gradients are summed in Float64Arrays
+ * (as exact as PyTorch's float32 sums, or more). tests/test_lenet_training_engine.py holds one
+ * step of it to PyTorch's within 1e-4 for every pooling and activation.
  *
  * A plain script defining one name, LeNetTraining:
  *   oneCycle(maxLr, totalSteps)      -> at(step) = {lr, beta1}: torch's OneCycleLR for Adam (step 0 first)
@@ -343,37 +343,6 @@ const LeNetTraining = (() => {
     }
   }
 
-  /**
-   * A convolution's kernel and bias gradients straight from its input (n, C, side, side) and dOut
-   * (n, O, out, out), without im2col: dW[o, c, i, j] = sum over images and positions (y, x) of
-   * dOut[o, y, x] * input[c, y + i, x + j], each a dot product along rows (a sum kept in a register).
-   */
-  function convWeightGradient(input, n, channels, side, layer, dOut) {
-    const dWeight = layer.weight.grad, dBias = layer.bias.grad;
-    const outputs = layer.weight.shape[0], outSide = side - KERNEL + 1, plane = outSide * outSide;
-    for (let b = 0; b < n; b++) {
-      for (let o = 0; o < outputs; o++) {
-        const g0 = (b * outputs + o) * plane;
-        let biasSum = 0.0;
-        for (let q = 0; q < plane; q++) biasSum += dOut[g0 + q];
-        dBias[o] += biasSum;
-        for (let c = 0; c < channels; c++) {
-          const in0 = (b * channels + c) * side * side;
-          for (let i = 0; i < KERNEL; i++) {
-            for (let j = 0; j < KERNEL; j++) {
-              let sum = 0.0;
-              for (let y = 0; y < outSide; y++) {
-                const g = g0 + y * outSide, x0 = in0 + (y + i) * side + j;
-                for (let x = 0; x < outSide; x++) sum += dOut[g + x] * input[x0 + x];
-              }
-              dWeight[((o * channels + c) * KERNEL + i) * KERNEL + j] += sum;
-            }
-          }
-        }
-      }
-    }
-  }
-
   /** The activation applied in place to the first ``count`` values. */
   function activateForward(values, count, activation) {
     if (activation === "relu") {
@@ -587,7 +556,7 @@ const LeNetTraining = (() => {
     convBackward(at.cols2, n, S2 * S2, model.conv2, at.dConv2, at.dPool1, C1, P1, at.conv2Scratch); // (n, 6, 14, 14)
     poolBackward(at.dPool1, n * C1, S1, pooling, at.picked1, at.dConv1); // (n, 6, 28, 28)
     activateBackward(at.conv1, at.dConv1, n * C1 * S1 * S1, act);
-    convWeightGradient(at.input, n, 1, SIDE, model.conv1, at.dConv1); // conv1 needs no input gradient
+    convBackward(at.cols1, n, S1 * S1, model.conv1, at.dConv1, null, 1, SIDE, at.conv1Scratch); // conv1 needs no input gradient
   }
 
   /**
@@ -623,6 +592,7 @@ const LeNetTraining = (() => {
    */
   function createTrainer(model, batchSize) {
     const at = buffers(batchSize);
+    at.conv1Scratch = convScratch(model.conv1);
     at.conv2Scratch = convScratch(model.conv2);
     let atEval = null;
     function trainStep(images, labels, indices, lr, beta1) {
