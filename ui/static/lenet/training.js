@@ -252,30 +252,56 @@ const LeNetTraining = (() => {
 
   /**
    * The convolution as rows of cols . kernels + bias -> out (n, O, P) with P = out^2 positions.
-   * Two kernels on two patches at a time (LeNet's kernel counts and positions are all even): each
-   * value read serves two products, and the four sums stay in registers.
+   * Two patches at a time, with four kernels (conv2's 16) or two (conv1's 6): each value read
+   * serves several products, and the sums stay in registers. LeNet's positions are all even.
    */
   function convForward(cols, n, positions, layer, out) {
     const weight = layer.weight.data, bias = layer.bias.data;
     const outputs = layer.weight.shape[0], size = weight.length / outputs; // O, C*K*K
+    const kernelsAtOnce = outputs % 4 === 0 ? 4 : 2;
     for (let b = 0; b < n; b++) {
       for (let p = 0; p < positions; p += 2) {
         const from0 = (b * positions + p) * size, from1 = from0 + size;
-        for (let o = 0; o < outputs; o += 2) {
-          const w0 = o * size, w1 = w0 + size;
-          let s00 = 0.0, s01 = 0.0, s10 = 0.0, s11 = 0.0; // kernel o or o + 1, patch p or p + 1
-          for (let k = 0; k < size; k++) {
-            const c0 = cols[from0 + k], c1 = cols[from1 + k], k0 = weight[w0 + k], k1 = weight[w1 + k];
-            s00 += k0 * c0;
-            s01 += k0 * c1;
-            s10 += k1 * c0;
-            s11 += k1 * c1;
+        for (let o = 0; o < outputs; o += kernelsAtOnce) {
+          const w0 = o * size, w1 = w0 + size, out0 = (b * outputs + o) * positions + p;
+          if (kernelsAtOnce === 4) {
+            const w2 = w1 + size, w3 = w2 + size;
+            let s00 = 0.0, s01 = 0.0, s10 = 0.0, s11 = 0.0, s20 = 0.0, s21 = 0.0, s30 = 0.0, s31 = 0.0;
+            for (let k = 0; k < size; k++) {
+              const c0 = cols[from0 + k], c1 = cols[from1 + k];
+              const k0 = weight[w0 + k], k1 = weight[w1 + k], k2 = weight[w2 + k], k3 = weight[w3 + k];
+              s00 += k0 * c0;
+              s01 += k0 * c1;
+              s10 += k1 * c0;
+              s11 += k1 * c1;
+              s20 += k2 * c0;
+              s21 += k2 * c1;
+              s30 += k3 * c0;
+              s31 += k3 * c1;
+            }
+            const out1 = out0 + positions, out2 = out1 + positions, out3 = out2 + positions;
+            out[out0] = s00 + bias[o];
+            out[out0 + 1] = s01 + bias[o];
+            out[out1] = s10 + bias[o + 1];
+            out[out1 + 1] = s11 + bias[o + 1];
+            out[out2] = s20 + bias[o + 2];
+            out[out2 + 1] = s21 + bias[o + 2];
+            out[out3] = s30 + bias[o + 3];
+            out[out3 + 1] = s31 + bias[o + 3];
+          } else {
+            let s00 = 0.0, s01 = 0.0, s10 = 0.0, s11 = 0.0; // kernel o or o + 1, patch p or p + 1
+            for (let k = 0; k < size; k++) {
+              const c0 = cols[from0 + k], c1 = cols[from1 + k], k0 = weight[w0 + k], k1 = weight[w1 + k];
+              s00 += k0 * c0;
+              s01 += k0 * c1;
+              s10 += k1 * c0;
+              s11 += k1 * c1;
+            }
+            out[out0] = s00 + bias[o];
+            out[out0 + 1] = s01 + bias[o];
+            out[out0 + positions] = s10 + bias[o + 1];
+            out[out0 + positions + 1] = s11 + bias[o + 1];
           }
-          const out0 = (b * outputs + o) * positions + p, out1 = out0 + positions;
-          out[out0] = s00 + bias[o];
-          out[out0 + 1] = s01 + bias[o];
-          out[out1] = s10 + bias[o + 1];
-          out[out1 + 1] = s11 + bias[o + 1];
         }
       }
     }
