@@ -20,13 +20,26 @@ import gradio as gr
 import torch
 from starlette.middleware import Middleware
 
-from ui import builder, charts, compare_tab, digit_tab, finetune_tab, links, photo_tab, train_tab
+from ui import (
+    builder,
+    charts,
+    compare_tab,
+    digit_tab,
+    finetune_tab,
+    gradio_internals,
+    links,
+    photo_tab,
+    questions,
+    train_tab,
+)
 from ui.budgets import BUDGETS, DELETE_CACHE, MAX_THREADS, MAX_UPLOAD, QUEUE_SIZE
+from ui.first_load import CompressedPage, load_never, load_when_opened
 from ui.guard import Guard
 from ui.ids import COMPARE_TAB, DIGIT_TAB, FINETUNE_TAB, PHOTO_TAB, TRAIN_TAB
 from ui.scratch import serve_scratch_folders
 from ui.server_sharing import IDLE_CORES
 from ui.shared_models import warm_up
+from ui.static import BUTTON_NAMES
 from ui.text import LANGUAGE_JS, TOAST_CSS, T
 
 CSS = (
@@ -35,13 +48,29 @@ CSS = (
 @media (max-width: 640px) { .tab-wrapper button { padding: 0 7px !important; } }
 .notice { border-left: 4px solid #f59e0b; background: rgba(245, 158, 11, 0.12); padding: 8px 14px;
           border-radius: 6px; }
+/* Gradio's footer link "Runs" has no Korean of its own: written in Korean on a Korean page */
+html:lang(ko) footer a.run-history { font-size: 0; }
+html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size: var(--text-md); }
+/* A heading's block: its line's rounding (21 px in 20) must not make it a scrolling region. */
+.heading { overflow: visible !important; }
 """
     + charts.CSS
     + TOAST_CSS
     + finetune_tab.CSS
     + train_tab.CSS
     + builder.CSS
+    + questions.CSS
 )
+
+
+# Gradio's default theme with its font's regular and bold faces: the default's semi-bold face
+# (SourceSansPro-SemiBold.woff2, 5 KB) lacks most letters, so bold headings mixed in glyphs of
+# another font ("AlexNet" drew its "A" as a thin small capital).
+# Its hint texts (a component's info, captions, a slider's ends) darker in light and lighter in dark
+# than the default's grey, which has a contrast of 1.9:1 on white (WCAG asks 4.5:1).
+THEME = gr.themes.Default(
+    font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"]
+).set(body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300")
 
 
 def page_js(*scripts: str) -> str:
@@ -51,6 +80,7 @@ def page_js(*scripts: str) -> str:
 
 def build_demo() -> gr.Blocks:
     serve_scratch_folders()  # downloads and drafts are served from where they are written
+    gradio_internals.skip_updates_cheaply()  # a training job's beats cost Gradio nothing
     with gr.Blocks(title="Classic CNNs, hands on", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(T("app_title"))
         gr.Markdown(T("language_code"), elem_id="page-language", visible="hidden")  # see ui.text.LANGUAGE_JS
@@ -65,6 +95,9 @@ def build_demo() -> gr.Blocks:
                 job, training = finetune_tab.build_finetune_tab(tab)
             with gr.Tab(T("tab_compare"), id=COMPARE_TAB) as tab:
                 classes, extras, layers = compare_tab.build_compare_tab(tab)
+        load_never(tabs.children[0])
+        for tab in tabs.children[1:]:  # the digit tab is the first a visitor sees; the others wait
+            load_when_opened(tab)
         # The compare tab's fine-tuned AlexNet takes the number of classes of the visitor's own.
         job.then(finetune_tab.finetuned_classes, None, classes, api_visibility="private", show_progress="hidden")
         # A teacher's link opens a tab with its inputs filled in (ui/links.py).
@@ -108,15 +141,16 @@ def main() -> None:
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(
         i18n=T,
-        js=page_js(LANGUAGE_JS),
+        js=page_js(LANGUAGE_JS, BUTTON_NAMES.read_text(encoding="utf-8")),
         css=CSS,
+        theme=THEME,
         max_file_size=MAX_UPLOAD,
         share=args.share,
         mcp_server=args.mcp or None,
         state_session_capacity=BUDGETS.sessions_kept,
         max_threads=MAX_THREADS,
-        app_kwargs={"middleware": [Middleware(Guard)]},
-    )  # per-address budgets, before Gradio
+        app_kwargs={"middleware": [Middleware(Guard), Middleware(CompressedPage)]},
+    )  # per-address budgets first (the guard is outermost), then the page compressed, then Gradio
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from PIL import Image
 from nets.data.example_data import draw_shape, make_shapes_zip
 
 DATE = (2024, 1, 1, 0, 0, 0)
-MB = 1 << 20
-GB = 1 << 30
+MB = 1_000_000  # decimal, as the app labels sizes
+GB = 1_000_000_000
 
 # What reading flat_zip() / wrapped_zip() must give (20% validation, seed 0)
 FLAT_CLASSES = ["circle", "square", "triangle"]

@@ -44,6 +44,7 @@ def use_digit_tab(page, size: str) -> None:
     draw_with_mouse(page, random_drawing(3, np.random.default_rng(8), size=(0.55, 0.7)))
     assert prediction(page) == "3"
     page.locator("#digit-lab .dl-explain h4").wait_for(timeout=5_000)  # a feature-map pixel explained
+    page.locator('#digit-lab [data-act="tell-count"]').click()  # the flatten and fc layers shown too
 
 
 def use_photo_tab(page, size: str) -> None:
@@ -78,7 +79,7 @@ def use_train_tab(page, size: str) -> None:
     status = wait_for_text(page.locator("#train-status"), "Done:", timeout=90)
     assert re.search(r"Done: \d+\.\d%", status), status
     page.locator("#train-accuracy svg circle").first.wait_for(timeout=10_000)  # the curve has its points
-    page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('relu')", timeout=10_000)
+    page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('ReLU')", timeout=10_000)
 
 
 def use_compare_tab(page, size: str) -> None:

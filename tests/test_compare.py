@@ -25,6 +25,7 @@ from torchvision.models import (
     VGG16_Weights,
 )
 
+from nets.explaining.the_note import note_claims
 from nets.measuring.compare import (
     ALEXNET_2012,
     ALEXNET_2012_TWO_GPU,
@@ -41,7 +42,6 @@ from nets.measuring.compare import (
     finetuned_name,
     layer_table,
     models_table,
-    note_claims,
     shares_table,
     two_gpu_split,
 )
@@ -224,14 +224,25 @@ def test_models_on_meta_allocate_nothing(name):
     assert all(b.is_meta for b in model.buffers())
 
 
-def test_note_claims_put_exact_counts_beside_the_note():
+def test_every_point_of_the_note_is_checked_in_its_order_with_the_models_numbers():
     claims = {claim.code: claim.values for claim in note_claims()}
     assert list(claims) == [
-        "claim_lenet_parameters",
         "claim_lenet_layers",
-        "claim_alexnet_parameters",
+        "claim_lenet_parameters",
+        "claim_mnist_size",
+        "claim_lenet_channels",
+        "claim_lenet_pooling",
+        "claim_flatten_question",
+        "claim_alexnet_scale",
         "claim_alexnet_layers",
+        "claim_alexnet_parameters",
+        "claim_imagenet_size",
+        "claim_svm",
+        "claim_overfitting",
+        "claim_two_gpus",
+        "claim_six_by_six",
         "claim_alexnet_split",
+        "claim_new_head",
     ]
     assert claims["claim_lenet_parameters"] == {"note": 60_000, "three_channels": 62_006, "one_channel": 61_706}
     assert claims["claim_alexnet_parameters"] == {"note": 60_000_000, "y2012": 62_378_344, "torchvision": 61_100_840}
@@ -245,6 +256,28 @@ def test_note_claims_put_exact_counts_beside_the_note():
         "mult_adds": 714_188_480,
         "input_size": "3x224x224",
     }
+    # "nMB": MNIST's 70,000 grey 28x28 digits are 55 MB as bytes; the app ships 22,000 of them
+    assert claims["claim_mnist_size"]["megabytes"] == 55.0 and claims["claim_mnist_size"]["subset_train"] == 20_000
+    # 3 channels: conv1 has 3 x 6 x 5 x 5 + 6 parameters instead of 1 x 6 x 5 x 5 + 6
+    assert claims["claim_lenet_channels"] == {"conv1_colour": 456, "conv1_grey": 156, "colour": 62_006, "grey": 61_706}
+    assert claims["claim_lenet_pooling"] == {"average": 2, "maximum": 0, "pooling_parameters": 0}
+    # "why leave out the first dimension?": traced, and refused by fc1 when the batch is counted in
+    assert claims["claim_flatten_question"] == {
+        "batch": 4,
+        "features": 400,
+        "shape": [4, 400],
+        "counted": 1600,
+        "counted_shape": [1, 1600],
+        "refused_at": "fc1",
+    }
+    assert claims["claim_alexnet_scale"]["parameters_ratio"] == 1006  # 62,378,344 / 62,006
+    assert claims["claim_overfitting"] == {"dropouts": 2, "p": 0.5}
+    # "6x6 because of the max pooling before": at 227 only; at 224 the first FC layer refuses 6,400 numbers
+    six = claims["claim_six_by_six"]
+    assert (
+        six["at_size"] == [256, 6, 6] and six["at224"] == [256, 5, 5] and (six["expects"], six["got"]) == (9216, 6400)
+    )
+    assert claims["claim_new_head"] == {"index": 6, "old": 4_097_000, "classes": 5, "new": 20_485}
 
 
 def test_shares_table_has_every_model_and_adds_up():

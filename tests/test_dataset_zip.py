@@ -299,7 +299,7 @@ HOSTILE = [  # (what, builder, limits, the refusal's code, some of its values, p
         None,
         "zip_contents_list_too_big",
         {"entries": 5_000},
-        ["list of contents is 7.", "5,000 files"],
+        ["list of contents is 8.23 MB", "5,000 files"],
     ),
     (
         "only a nested zip",
@@ -397,7 +397,7 @@ HOSTILE = [  # (what, builder, limits, the refusal's code, some of its values, p
         ZipLimits(max_zip_bytes=50_000),
         "zip_too_big",
         {"limit": 50_000},
-        ["The zip is ", "KB; the limit is 48.8 KB"],
+        ["The zip is ", "KB; the limit is 50 KB"],
     ),
 ]
 

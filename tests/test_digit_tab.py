@@ -160,9 +160,11 @@ def test_a_feature_map_pixel_is_explained_with_lenets_own_numbers(browser, app_u
     maps = page.locator('#digit-lab .dl-layer[data-layer="2"] canvas.dl-map')
     maps.nth(5).scroll_into_view_if_needed()
     box = maps.nth(5).bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.65)  # map 6, row 6, col 4
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.65)  # map 5, row 6, col 4
     title = page.locator("#digit-lab .dl-explain h4").inner_text()
-    assert "Layer 2" in title and "feature map 6" in title and "row 6" in title and "column 4" in title
+    # maps count from 0, as rows, columns and /explain_convolution's channel do
+    assert title == "Layer 2, feature map 5, row 6, column 4"
+    assert maps.nth(5).get_attribute("title") == "Layer 2, feature map 5"
     shown = page.evaluate("""() => {
         const r = window.digitLab.reading();
         return LeNetEngine.explainConvolution(r, window.digitLab.model(), 2, 5, 6, 4);

@@ -147,16 +147,22 @@ def test_without_dropout_and_augmentation_the_classifier_is_the_same_network_min
     assert set(plain.model.checkpoint()["state_dict"]) == set(cured.model.checkpoint()["state_dict"])
 
 
-def test_the_race_runs_each_way_on_the_same_split_and_the_head_is_fastest(imagenet_alexnet, colours):
-    events = list(race.race(imagenet_alexnet, colours, epochs=2))
+def test_the_race_runs_each_way_on_the_same_split_and_the_head_is_the_fastest_fine_tune(imagenet_alexnet, colours):
+    events = list(race.race(imagenet_alexnet, colours, epochs=2, seeds=1))
     finished = events[-1]
-    assert isinstance(finished, race.RaceFinished)
+    assert isinstance(finished, race.RaceFinished) and finished.seeds == 1
     table = finished.table
-    assert list(table["way"]) == ["head", "classifier", "classifier_plain"]
-    assert list(table["trainable_parameters"]) == [3 * 4097, 54_534_144 + 3 * 4097, 54_534_144 + 3 * 4097]
-    assert table.loc[0, "seconds"] == table["seconds"].min()
-    assert (table["gap"] - (table["best_train_acc"] - table["best_val_acc"])).abs().max() < 1e-4
-    assert list(table["epochs_done"]) == [2, 2, 2]
+    assert list(table["way"]) == ["head", "lenet_scratch", "classifier", "classifier_plain"]
+    assert list(table["trainable_parameters"]) == [
+        3 * 4097,
+        61_156 + 85 * 3,  # the note's LeNet, every parameter its own
+        54_534_144 + 3 * 4097,
+        54_534_144 + 3 * 4097,
+    ]
+    fine_tunes = table[table["way"] != "lenet_scratch"]
+    assert table.loc[0, "seconds"] == fine_tunes["seconds"].min()
+    assert (table["gap"] - (table["best_train_acc"] - table["best_val_acc"])).abs().max() < 1e-3
+    assert list(table["epochs_done"]) == [2, 2, 2, 2] and list(table["status"]) == ["finished"] * 4
     for way, history in finished.histories.items():
         row = table[table["way"] == way].iloc[0]
         assert row["best_val_acc"] == pytest.approx(history["val_acc"].max())
@@ -245,12 +251,16 @@ def test_race_strategies_returns_one_row_per_way_from_real_training(app_url, sha
     rows = [dict(zip(table["headers"], row, strict=True)) for row in table["data"]]
     assert [row["way"] for row in rows] == [
         "new head",
+        "the note's LeNet, from scratch",
         "whole classifier with dropout and augmentation",
         "whole classifier without dropout or augmentation",
     ]
-    assert rows[0]["trainable_parameters"] == 3 * 4097 and rows[0]["seconds"] == min(r["seconds"] for r in rows)
-    assert all(0 <= row["best_val_acc"] <= 1 and row["epochs_done"] == 2 for row in rows)
-    assert "Fastest: **new head**" in status and chart.count("<polyline") == 3
+    assert rows[0]["trainable_parameters"] == 3 * 4097 and rows[1]["trainable_parameters"] == 61_156 + 85 * 3
+    assert all(row["status"] == "finished" and row["epochs_done"] == 2 for row in rows)
+    assert all(0 <= row["best_val_acc"] <= 1 and 0 <= row["best_train_acc"] <= 1 for row in rows)  # fractions
+    fastest = min(rows, key=lambda row: row["seconds"])["way"]
+    assert f"Fastest: **{fastest}**" in status and chart.count("<polyline") == 4
+    assert "a little optimistic" in status and ("mean of 3 runs" in status or "One run (seed)" in status)
 
 
 @pytest.mark.parametrize(
@@ -328,6 +338,9 @@ def test_a_dataset_built_from_files_and_the_webcam_fine_tunes(browser, app_url, 
     page.locator("#builder-files input[type=file]").set_input_files(colour_files(tmp_path, "red", 6))
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 6')")
     assert page.locator("#builder-gallery img").count() == 6  # the thumbnails of the chosen class
+    # what confirms the files comes into view: the counts, and the thumbnails below them
+    wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().top >= 0", 5_000)
+    wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().bottom <= innerHeight", 5_000)
     page.locator("#builder-gallery img").nth(2).click()
     page.locator("#builder-remove").click()
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 5')")

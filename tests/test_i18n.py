@@ -31,7 +31,8 @@ ENGLISH_WORDS = re.compile(
 
 
 def fields(text: str) -> set[tuple[str, str]]:
-    return {(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
+    """A sentence's placeholders (a Korean particle after a name, ``name+을``, is the name's own spec)."""
+    return {(name, spec.split("+")[0]) for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
 
 
 def test_korean_has_every_english_key():
@@ -182,3 +183,43 @@ def test_a_korean_drawing_refusal_from_a_truncated_png_is_worded(korean_client, 
             {"background": None, "layers": [], "composite": handle_file(str(broken))}, api_name="/predict_digit"
         )
     korean_only(str(refused.value))
+
+
+def test_sizes_are_decimal_as_labelled_so_one_file_has_one_size():
+    from ui.text import size_text
+
+    assert size_text(218_000_000) == "218 MB"  # a whole classifier's file: what a file manager in MB shows
+    assert size_text(100_000_000) == "100 MB" and size_text(1_000_000_000) == "1 GB"
+    assert size_text(16_400) == "16.4 KB" and size_text(999) == "999 bytes"
+    refusal = say(None, "zip_too_big", size=150_000_000, limit=100_000_000)
+    assert refusal.startswith("The zip is 150 MB; the limit is 100 MB")
+
+
+@pytest.mark.parametrize(
+    "word, form, expected",
+    [
+        ("사과", "을", "를"),  # no final consonant
+        ("연필", "를", "을"),  # a final consonant, whichever form is asked for
+        ("고양이", "이", "가"),
+        ("붓", "는", "은"),
+        ("연필", "으로", "로"),  # a final ㄹ takes 로
+        ("곰", "로", "으로"),
+        ("고양이", "으로", "로"),
+        ("class 7", "을", "을"),  # 칠: digits are read
+        ("2", "은", "는"),  # 이
+        ("paintbrush", "을", "을(를)"),  # a Latin ending cannot be read for sure: both forms
+    ],
+)
+def test_a_korean_particle_follows_the_names_last_sound(word, form, expected):
+    from ui.text import particle
+
+    assert particle(word, form) == expected
+
+
+def test_a_name_takes_its_particle_in_korean_and_none_in_english():
+    from ui.text import say_in
+
+    korean = say_in("ko", "ft_cell_right", markup="text", n=3, true="연필", guess="붓")
+    assert "'붓'으로 답하려고" in korean and "(으)" not in korean
+    assert "'고양이'로 답한" in say_in("ko", "ft_cell_wrong", markup="text", n=1, true="붓", guess="고양이")
+    assert say_in("en", "ft_cell_right", markup="text", n=3, true="pencil", guess="brush").endswith("to say 'brush'.")

@@ -38,7 +38,9 @@ def test_a_link_opens_the_digit_tab_on_an_example_with_a_pixel_explained(browser
     page = opened(browser, app_url, "tab=digit&digit=7&explain=2.3.4.5")
     ready(page)
     assert prediction(page) == "7"
-    assert "Layer 2, feature map 4, row 4, column 5" in page.locator("#digit-lab .dl-explain h4").inner_text()
+    assert (
+        "Layer 2, feature map 3, row 4, column 5" in page.locator("#digit-lab .dl-explain h4").inner_text()
+    )  # counted from 0, as rows and columns are
     page.close()
 
 

@@ -6,6 +6,7 @@ MNIST comes from the subset shipped in assets/ (no internet here).
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -115,7 +116,7 @@ def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser
     status = page.locator("#train-status").inner_text()
     page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('sigmoid')", timeout=10_000)
     runs = page.locator("#train-runs").inner_text()
-    assert "sigmoid" in runs and "avg" in runs
+    assert "sigmoid" in runs and "average" in runs and "avg" not in runs  # words, not the API's codes
     page.locator("#train-draw").click()
     ready(page)
     page.locator("#digit-lab .dl-example[data-digit='7']").click()
@@ -124,8 +125,74 @@ def test_the_curves_grow_while_it_trains_and_stop_keeps_what_was_learned(browser
     )
     mine = page.locator("#digit-mine").inner_text()
     assert "Your LeNet" in mine and "sigmoid" in mine  # the visitor's own LeNet answers beside the shipped one
-    accuracy = float(status.split("Done: ")[1].split("%")[0]) / 100
-    assert 0.5 < accuracy < 1.0  # a model that learned something before it was stopped
+    # the stopped model's own accuracy, said next to where it stopped; the curves keep finished epochs
+    stopped_at = re.search(r"Stopped in epoch (\d+) at (\d+\.\d\d) epochs: (\d+\.\d)% on the 2,000 MNIST test", status)
+    assert stopped_at, status
+    epoch, epochs, accuracy = int(stopped_at[1]), float(stopped_at[2]), float(stopped_at[3]) / 100
+    assert epoch - 1 < epochs < epoch and 0.5 < accuracy < 1.0
+    assert f"finished epochs ({epoch - 1})" in status
+    assert page.locator("#train-accuracy svg circle").count() >= epoch - 1
+    assert "Done" not in status
     assert not page.console_errors, page.console_errors
     page.close()
     time.sleep(0.5)
+
+
+def test_the_progress_line_keeps_its_own_time_and_the_data_is_said_once(browser, app_url):
+    page = open_tab(browser, app_url, "train")
+    page.locator("#train-epochs input[type=number]").fill("3")
+    page.locator("#train-epochs input[type=number]").press("Enter")
+    page.locator("#train-start").click()
+    line = page.locator("#train-progress")
+    page.wait_for_function("/Epoch \\d+ of 3 · [\\d.]+ s/.test(document.querySelector('#train-progress').innerText)")
+    times = []
+    for _ in range(3):
+        page.wait_for_timeout(1200)
+        found = re.search(r"Epoch \d+ of 3 · ([\d.]+) s", line.inner_text())
+        if found:
+            times.append(float(found[1]))
+    assert len(times) >= 2 and times == sorted(times) and times[-1] - times[0] >= 1.0, times  # it does not restart
+    status = page.locator("#train-status").inner_text()
+    data = page.locator("#train-data").inner_text()
+    assert data and data.split(".")[0] not in status  # which MNIST: said once, above Start
+    page.locator("#train-stop").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('Stopped')", timeout=60_000)
+    page.close()
+
+
+def test_on_a_korean_phone_the_tables_show_test_accuracy_and_runs_in_words(browser, app_url):
+    page = open_tab(browser, app_url, "train", size="phone", locale="ko-KR")
+    page.locator("#train-images input[type=number]").fill("1000")
+    page.locator("#train-images input[type=number]").press("Enter")
+    page.locator("#train-epochs input[type=number]").fill("1")
+    page.locator("#train-epochs input[type=number]").press("Enter")
+    page.locator("#train-start").click()
+    page.wait_for_function("document.querySelector('#train-status').innerText.includes('완료')", timeout=120_000)
+    for table in ("#train-history", "#train-runs"):
+        heading = page.locator(f"{table} th").filter(has_text="테스트 정확도").first
+        heading.scroll_into_view_if_needed()
+        box = heading.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{table}: test accuracy is cut off"
+    runs = page.locator("#train-runs").inner_text()
+    assert "평균" in runs and "ReLU" in runs and "avg" not in runs and "relu" not in runs
+    runs_link = page.evaluate("getComputedStyle(document.querySelector('footer a.run-history'), '::before').content")
+    assert "실행 기록" in runs_link  # Gradio's footer link "Runs", written in Korean
+    page.close()
+
+
+def test_a_language_chosen_in_settings_sticks_and_reaches_every_tab(browser, app_url):
+    page = open_tab(browser, app_url)
+    page.get_by_text("Settings").last.click()
+    page.get_by_role("combobox").first.click()
+    page.get_by_role("option", name="한국어").click()
+    page.locator(".backdrop").click(position={"x": 5, "y": 5})
+    korean = ["✏️ 숫자", "🧪 학습", "📷 사진", "🎯 미세 조정", "📊 비교"]
+    page.wait_for_function(f"document.querySelectorAll('[role=tab]')[1].innerText.trim() === '{korean[1]}'")
+    assert page.get_by_role("tab").all_inner_texts()[:5] == korean  # tabs not yet visited too
+    page.reload()
+    page.wait_for_selector("#digit-canvas canvas")
+    page.wait_for_function("document.querySelector('#page-language').innerText.trim() === 'ko'", timeout=10_000)
+    assert page.get_by_role("tab").all_inner_texts()[:5] == korean
+    page.get_by_role("tab").nth(1).click()
+    assert page.locator("#train-start").inner_text() == "내 LeNet 학습시키기"
+    page.close()

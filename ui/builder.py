@@ -33,6 +33,33 @@ REOPEN_CAMERA_JS = """() => {
   };
   reopen();
 }"""
+
+
+def bring_into_view_js(selector: str, through: str | None = None, room: int = 0) -> str:
+    """Browser code that scrolls the element ``selector`` to the top of the window once it shows (it
+    may appear a moment later), unless it is already in view down to the end of ``through`` (itself
+    by default) with ``room`` px below its top for what will appear there: what confirms an action
+    comes into sight instead of happening below the fold."""
+    return f"""() => {{
+  const started = Date.now();
+  let reached = null;  // where the last scroll got to: the page may be too short at first, and grow
+  const show = () => {{
+    const shown = document.querySelector({selector!r});
+    const again = () => Date.now() - started < 20000 && setTimeout(show, 200);
+    if (!shown || shown.offsetParent === null) return again();
+    if (reached !== null && window.scrollY < reached - 40) return;  // the visitor scrolled up: leave it be
+    const top = shown.getBoundingClientRect().top;
+    const bottom = (document.querySelector({through or selector!r}) || shown).getBoundingClientRect().bottom;
+    if (top < 0 || Math.max(bottom, top + {room}) > window.innerHeight) {{
+      window.scrollTo({{top: window.scrollY + top - 8}});
+      reached = window.scrollY;
+      if (shown.getBoundingClientRect().top > 12) again();  // not at the top yet: more page is to come
+    }}
+  }};
+  show();
+}}"""
+
+
 BUILDER_CONCURRENCY = 2  # images decoded at once, for all visitors (each add decodes a few)
 ZIP_NAME = "my_dataset.zip"
 CSS = """
@@ -47,9 +74,9 @@ fill_in(
     classes=ZIP_LIMITS.max_classes,
     images=f"{ZIP_LIMITS.max_images:,}",
     per_class=ZIP_LIMITS.min_images_per_class,
-    file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+    file_mb=ZIP_LIMITS.max_file_bytes // 1_000_000,
     megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
-    total_mb=ZIP_LIMITS.max_zip_bytes >> 20,
+    total_mb=ZIP_LIMITS.max_zip_bytes // 1_000_000,
 )
 
 
@@ -284,7 +311,9 @@ def build_builder() -> dict[str, gr.components.Component]:
     shown = [chosen, counts, gallery]
     common = {"api_visibility": "private", "concurrency_id": BUILDER_QUEUE, "concurrency_limit": BUILDER_CONCURRENCY}
     gr.on([name_button.click, names.submit], set_classes, [names, chosen], shown, **common)
-    files.upload(add_images, [files, chosen], [*shown, files], show_progress="minimal", **common)
+    files.upload(add_images, [files, chosen], [*shown, files], show_progress="minimal", **common).then(
+        None, None, None, js=bring_into_view_js("#builder-counts", "#builder-gallery"), api_visibility="private"
+    )  # the counts and the thumbnails that confirm the files come into view
     camera.input(add_images, [camera, chosen], [*shown, camera], show_progress="minimal", **common).then(
         None, None, None, js=REOPEN_CAMERA_JS, api_visibility="private"
     )

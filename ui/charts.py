@@ -241,6 +241,7 @@ def scatter_chart(
     x_title: str,
     y_title: str,
     legend_notes: tuple[str, str, str],
+    pick_hint: str = "",
     width: int = 360,
     height: int = 330,
 ) -> str:
@@ -248,7 +249,9 @@ def scatter_chart(
 
     Training points are small and pale, validation points larger with an outline, and a mistake
     gets a ring in the text colour (``legend_notes`` names the three: training, validation,
-    mistake). Each point's tooltip (an SVG <title>) says which image it is. The class legend
+    mistake). Each point's tooltip (an SVG <title>) says which image it is; with ``pick_hint``, a line
+    under the map (its first words) is where the page names the point hovered or tapped (a phone has
+    no tooltips), and each point has a finger-sized invisible target. The class legend
     wraps above the plot; the axes keep the data's own aspect (PCA distances are meaningful).
     """
     if not points:
@@ -318,10 +321,15 @@ def scatter_chart(
             if mistake
             else ""
         )
+        target = f'<circle cx="{px:.1f}" cy="{py:.1f}" r="10" fill="transparent"/>' if pick_hint else ""
         out.append(
-            f'<g class="cc-point{" cc-mistake" if mistake else ""}"><title>{escape(tip)}</title>{shape}{ring}</g>'
+            f'<g class="cc-point{" cc-mistake" if mistake else ""}"><title>{escape(tip)}</title>'
+            f"{target}{shape}{ring}</g>"
         )
-    out.append("</svg></figure>")
+    out.append("</svg>")
+    if pick_hint:
+        out.append(f'<p class="cc-picked" aria-live="polite">{escape(pick_hint)}</p>')
+    out.append("</figure>")
     return "".join(out)
 
 
@@ -367,7 +375,9 @@ CSS = """
 .cc-axis .cc-track { background: none; height: 1.2em; }
 .cc-ticks span { position: absolute; transform: translateX(-50%); font-size: 0.8em; opacity: 0.7; }
 .cc-stack { display: flex; overflow: hidden; grid-column: 2 / 4; }
-.cc-piece { height: 100%; color: #fff; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
+.cc-piece { height: 100%; color: #000; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
+.cc-picked { margin: 4px 0 0; min-height: 1.5em; font-size: 0.95em; }
+.cc-picked-point circle:not([fill="transparent"]) { stroke: var(--color-accent); stroke-width: 3; stroke-opacity: 1; }
 .cc-legend { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 6px; font-size: 0.9em; }
 .cc-legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 4px;
                vertical-align: -1px; }

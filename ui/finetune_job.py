@@ -7,6 +7,7 @@ this module says what the fine-tune shows of each event and what the page holds 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 
@@ -19,11 +20,11 @@ from nets.training import finetune
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.jobs import StopSwitch
 from ui.budgets import FINETUNE_TIME_LIMIT, ZIP_LIMITS
-from ui.finetune_results import SMALL_DOWNLOAD, map_html, save_download
+from ui.finetune_results import SMALL_DOWNLOAD, download_update, map_html, save_download
 from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
 from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.stores import FEATURES, FINETUNED, REPORTS, model_bytes
-from ui.text import Written, error, refusal, say, tell
+from ui.text import Written, error, language, refusal, say, tell
 from ui.training_job import TrainingJob, curves_html, named_updates
 
 # The fine-tune event's outputs, by name; a handler yields only the ones that change.
@@ -46,6 +47,7 @@ FT_OUTPUTS = (
     "cell",
     "cell_caption",
     "report",
+    "progress",
 )
 REDRAW_SECONDS = 0.3  # the curves are redrawn at most this often while training
 
@@ -78,14 +80,42 @@ def notes_text(request: gr.Request | None, warnings: list[Fact]) -> str:
     return "".join(f"\n- {tell(request, warning, markup='markdown')}" for warning in warnings)
 
 
-def skipped_files(request: gr.Request | None, dataset: ImageDataset):
+def skipped_files(job: TrainingJob, dataset: ImageDataset):
     """The files the zip reader skipped, with why, shown only when there are some (a fresh update
-    each time: Gradio consumes an update's value when it sends it)."""
+    each time: Gradio consumes an update's value when it sends it). Headings in words on the page: a
+    heading "file" is also a key of Gradio's own dictionary, which the page then failed to translate."""
     rows = [
-        (name, tell(request, reason, subject="subject_this_image", markup="text")) for name, reason in dataset.skipped
+        (name, tell(job.request, reason, subject="subject_this_image", markup="text"))
+        for name, reason in dataset.skipped
     ]
     table = pd.DataFrame(rows, columns=["file", "reason"])
-    return gr.update(value=table, visible=bool(rows))
+    return gr.update(value=job.shown(table), visible=bool(rows))
+
+
+def snippet_text(request: gr.Request | None) -> str:
+    """How to load the download with torchvision; on a Korean page its comments are Korean (the code
+    is the same, line for line)."""
+    code = finetune.SNIPPET.format(file="finetuned_alexnet.pt")
+    if language(request) == "en":
+        return code
+    comments = iter(say(request, "ft_snippet_comments", markup="text").split("|"))
+    return re.sub(r"(?<=# ).*$", lambda _: next(comments), code, flags=re.MULTILINE)
+
+
+def readout(request: gr.Request | None, history: pd.DataFrame, epochs: int) -> str:
+    """The progress area's own line: the epoch and the validation accuracy, steady between redraws."""
+    last = history.iloc[-1]
+    return '<div class="ft-readout">{}</div>'.format(
+        say(
+            request,
+            "ft_readout_epoch",
+            markup="html",
+            epoch=int(last["epoch"]),
+            epochs=epochs,
+            acc=float(last["val_acc"]),
+            best=float(history["val_acc"].max()),
+        )
+    )
 
 
 @on_gpu(duration=FINETUNE_TIME_LIMIT + 60)  # ZeroGPU's default (60 s) is shorter than a job may be
@@ -150,9 +180,12 @@ def finetune_job(
                     )
                     + notes,
                     summary=job.shown(dataset.summary()),
-                    skipped=skipped_files(request, dataset),
+                    skipped=skipped_files(job, dataset),
                     results=gr.update(visible=True),
                     report=gr.update(visible=False),
+                    progress='<div class="ft-readout">{}</div>'.format(
+                        say(request, "ft_readout_read", images=len(dataset.train) + len(dataset.val))
+                    ),
                 )
             case finetune.FeaturesCached(done=done, total=total):
                 progress((done, total), desc=say(request, "ft_stage_features"), unit="images")
@@ -170,7 +203,12 @@ def finetune_job(
                     )
                     loss, accuracy = finetune_curves(request, history)
                     drawn = time.monotonic()
-                    return ft_updates(history=job.shown(history), loss=loss, accuracy=accuracy)
+                    return ft_updates(
+                        history=job.shown(history),
+                        loss=loss,
+                        accuracy=accuracy,
+                        progress=readout(request, history, epochs_total),
+                    )
         return None
 
     try:
@@ -213,7 +251,7 @@ def finetune_job(
     yield ft_updates(
         status=status,
         summary=job.shown(dataset.summary()),
-        skipped=skipped_files(request, dataset),
+        skipped=skipped_files(job, dataset),
         history=job.shown(report.history),
         loss=loss,
         accuracy=accuracy,
@@ -223,9 +261,10 @@ def finetune_job(
         cell=gr.update(value=None, visible=False),
         cell_caption=say(request, "ft_cell_hint"),
         wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)), visible=bool(wrong)),
-        download=download,
-        snippet=finetune.SNIPPET.format(file="finetuned_alexnet.pt"),
+        download=download_update(request, download),
+        snippet=snippet_text(request),
         prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download", mb=model_bytes(model) / 1e6)),
         try_box=gr.update(visible=True),
         report=gr.update(visible=True),
+        progress=readout(request, report.history, len(report.history)),
     )

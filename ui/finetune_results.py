@@ -8,6 +8,8 @@ kept by session (``ui.stores.FINETUNED``, its report in ``ui.stores.REPORTS``).
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 import torch
 
@@ -22,7 +24,7 @@ from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.stores import FINETUNED, REPORTS, model_bytes, write_download
 from ui.text import error, say
 
-SMALL_DOWNLOAD = 20 << 20  # a new head's file (16 KB per class) is written at once; larger ones on request
+SMALL_DOWNLOAD = 20_000_000  # a new head's file (16 KB per class) is written at once; larger ones on request
 CELL_IMAGES = 24  # images shown for one confusion-matrix cell (each is a Grad-CAM: a forward and a backward pass)
 
 
@@ -35,10 +37,18 @@ def save_download(session: str, model: finetune.FineTuned) -> str | None:
     path = write_download(
         session,
         "finetuned_alexnet.pt",
-        model_bytes(model) + (1 << 20),
+        model_bytes(model) + 1_000_000,
         lambda path: torch.save(model.checkpoint(), path),
     )
     return None if path is None else str(path)
+
+
+def download_update(request: gr.Request | None, path: str | None):
+    """The download box: the file, its size in the label (decimal MB, as the prepare button says)."""
+    if path is None:
+        return gr.update(value=None, label=say(request, "ft_download", markup="text"))
+    size = say(request, "ft_download_size", markup="text", size=os.path.getsize(path))
+    return gr.update(value=path, label=size)
 
 
 def map_html(request: gr.Request | None, found: FeatureMap | None) -> str:
@@ -68,6 +78,7 @@ def map_html(request: gr.Request | None, found: FeatureMap | None) -> str:
             say(request, "ft_map_val", markup="text"),
             say(request, "ft_map_mistake", markup="text"),
         ),
+        pick_hint=say(request, "ft_map_pick", markup="text"),
     )
 
 
@@ -123,10 +134,10 @@ def predict_finetuned(image_path: str | None, request: gr.Request = None):
         raise error(request, "ft_released") from None
 
 
-def download_finetuned(request: gr.Request = None) -> str:
+def download_finetuned(request: gr.Request = None):
     """The visitor's model as a file, written now (large models are written only when asked for)."""
     model = visitors_model(request)
     path = save_download(request.session_hash, model)
     if path is None:
         raise error(request, "ft_download_too_big")
-    return path
+    return download_update(request, path)

@@ -6,21 +6,25 @@ does with their model afterwards ``ui.finetune_results``, the race of the ways `
 
 from __future__ import annotations
 
+import zipfile
+
 import gradio as gr
 
+from nets.explaining.questions import finetune_questions
+from nets.models.alexnet import cached_weights_file
 from nets.paths import ASSETS
 from nets.training import finetune
 from ui.budgets import ALEXNET_CONCURRENCY, FINETUNE_TIME_LIMIT, TRAINING_EVENTS, ZIP_LIMITS
-from ui.builder import build_builder, dataset_zip_for, thumbnail_gallery
+from ui.builder import bring_into_view_js, build_builder, dataset_zip_for, thumbnail_gallery
 from ui.finetune_job import FT_OUTPUTS, finetune_job
 from ui.finetune_results import download_finetuned, predict_finetuned, show_cell
 from ui.ids import ALEXNET_QUEUE, BUILDER_QUEUE, DOWNLOAD_QUEUE, FINETUNE_QUEUE
 from ui.inputs import PhotoUpload
-from ui.photo_tab import weights_notice
+from ui.questions import ask
 from ui.race import build_race
 from ui.shared_models import ALEXNET
 from ui.stores import FINETUNED
-from ui.text import T, fill_in
+from ui.text import T, fill_in, say
 from ui.training_job import epochs_slider, start_stop
 
 API = {
@@ -34,23 +38,56 @@ API = {
     "torchvision's names, classes, preprocessing). Large models (whole classifier, all "
     "layers: about 220 MB) are written only when asked for, and kept ten minutes.",
 }
-# The progress line has room for Gradio's progress bar and its text, so neither covers the status.
+# The progress area: Gradio's bar and, below it, the job's own readout (stage, epoch, accuracy),
+# which stays put between redraws instead of flashing; neither covers the status.
 CSS = """
 #finetune-progress, #race-progress { min-height: 70px; }
+#finetune-progress .ft-readout { padding: 62px 4px 4px; font-size: var(--text-lg); font-variant-numeric: tabular-nums; }
+#finetune-start-reason { align-self: center; }
+#finetune-progress.pending, #finetune-progress .pending { opacity: 1 !important; }  /* the readout stays legible */
+/* the file's size is written in the label, in MB of 10^6 bytes (Gradio's own column counts 2^20) */
+#finetune-download td.download a { font-size: 0; }
+#finetune-download td.download a::after { content: "⬇"; font-size: var(--text-lg); }
+/* photo captions sit under their image, whole, instead of over half of it */
+#finetune-cell .caption-label, #finetune-wrong .caption-label {
+  position: static; max-width: 100%; white-space: normal; overflow-wrap: anywhere; background: none;
+  color: var(--body-text-color); font-size: var(--text-sm); padding: 2px 0; }
+#finetune-cell .thumbnail-item, #finetune-wrong .thumbnail-item { height: auto; flex-direction: column; }
+/* every row of photos can be reached: the box grows with them, then scrolls inside */
+#finetune-cell, #finetune-wrong, #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { height: auto !important; }
+#finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { max-height: 560px; overflow-y: auto; }
+@media (max-width: 600px) {
+  #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
+}
 """
 
 # The limits sentence states the server's own numbers, in every language.
 fill_in(
     "ft_limits",
-    zip_mb=ZIP_LIMITS.max_zip_bytes >> 20,
+    zip_mb=ZIP_LIMITS.max_zip_bytes // 1_000_000,
     classes=ZIP_LIMITS.max_classes,
     per_class=ZIP_LIMITS.min_images_per_class,
     images=f"{ZIP_LIMITS.max_images:,}",
-    file_mb=ZIP_LIMITS.max_file_bytes >> 20,
+    file_mb=ZIP_LIMITS.max_file_bytes // 1_000_000,
     megapixels=ZIP_LIMITS.max_pixels // 1_000_000,
     entries=f"{ZIP_LIMITS.max_entries:,}",
     minutes=FINETUNE_TIME_LIMIT // 60,
 )
+
+# A dot of the map names its image where the map says, on a hover or a tap (a phone has no hover;
+# the SVG <title> tooltips are hover-only).
+MAP_PICK_JS = """
+const pick = (event) => {
+  const point = event.target.closest && event.target.closest('g.cc-point');
+  const shown = element.querySelector('.cc-picked');
+  if (!point || !shown) return;
+  element.querySelectorAll('g.cc-picked-point').forEach((g) => g.classList.remove('cc-picked-point'));
+  point.classList.add('cc-picked-point');
+  shown.textContent = point.querySelector('title').textContent;
+};
+element.addEventListener('click', pick);
+element.addEventListener('mouseover', pick);
+"""
 
 STRATEGY_CHOICES = [
     (T("ft_strategy_head"), "head"),
@@ -76,10 +113,23 @@ def suggested_lr(strategy: str) -> float:
 
 
 def weights_check(request: gr.Request = None):
-    """Up front, before anyone fills anything in: the notice and a disabled button when the
-    ImageNet weights cannot be had (the reason is in the server's log)."""
+    """Up front, before anyone fills anything in: the tab's own notice, and a disabled button with its
+    reason beside it, when the ImageNet weights cannot be had (the details are in the server's log)."""
     failed = ALEXNET.error is not None and not ALEXNET.loaded  # (still loading: the button waits, enabled)
-    return weights_notice(request), gr.update(interactive=not failed)
+    if failed:
+        notice = gr.update(value=say(request, "ft_weights_unavailable"), visible=True)
+    elif ALEXNET.loaded or cached_weights_file().is_file():
+        notice = gr.update(visible=False)
+    else:
+        notice = gr.update(value=say(request, "ft_weights_pending"), visible=True)
+    reason = gr.update(value=say(request, "ft_start_off") if failed else "", visible=failed)
+    return notice, gr.update(interactive=not failed), reason
+
+
+def example_classes() -> int:
+    """How many classes the example zip has (its top-level folders)."""
+    with zipfile.ZipFile(ASSETS / "shapes.zip") as archive:
+        return len({name.split("/")[0] for name in archive.namelist() if "/" in name})
 
 
 def build_finetune_tab(tab: gr.Tab):
@@ -90,6 +140,7 @@ def build_finetune_tab(tab: gr.Tab):
     with gr.Accordion(T("ft_learn_more"), open=False):
         gr.Markdown(T("ft_intro_more"))
         gr.Markdown(T("ft_limits"))
+    ask(finetune_questions(example_classes()), "finetune", folded=True)
     notice = gr.Markdown(visible=False, elem_id="finetune-weights-notice", elem_classes=["notice"])
     source = gr.State("zip")  # where the dataset comes from: "zip" (an upload) or "build" (the builder)
     with gr.Tabs(elem_id="finetune-source"):
@@ -118,12 +169,13 @@ def build_finetune_tab(tab: gr.Tab):
                     4, 128, value=32, step=4, label=T("ft_batch"), info=T("ft_batch_info"), min_width=240
                 )
             lr = gr.Number(value=1e-3, minimum=1e-6, maximum=1.0, label=T("ft_lr"), info=T("ft_lr_info"))
-    with gr.Row():
+    with gr.Row(equal_height=True):
         start = gr.Button(T("ft_start"), variant="primary", elem_id="finetune-start")
         stop = gr.Button(T("ft_stop"), variant="secondary", interactive=False, elem_id="finetune-stop")
-    # The one progress display, shown while a job runs: a line of its own above the status, so the
-    # status stays readable and the curves below stay in sight.
-    progress_line = gr.HTML("", visible=False, elem_id="finetune-progress")
+        start_off = gr.Markdown(visible=False, elem_id="finetune-start-reason")  # why Start is greyed
+    # The one progress display, shown while a job runs: an area of its own above the status (Gradio's
+    # bar, then the job's readout), so the status stays readable and the curves below stay in sight.
+    progress_line = out["progress"] = gr.HTML("", visible=False, elem_id="finetune-progress")
     out["status"] = gr.Markdown(elem_id="finetune-status")
     with gr.Column(visible=False, elem_id="finetune-results") as out["results"]:  # shown once there are results
         with gr.Row(equal_height=False):
@@ -158,7 +210,7 @@ def build_finetune_tab(tab: gr.Tab):
             out["wrong"] = thumbnail_gallery(T("ft_wrong"), "finetune-wrong", height=240, **photos)
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
-                    out["map"] = gr.HTML(elem_id="finetune-map")
+                    out["map"] = gr.HTML(elem_id="finetune-map", js_on_load=MAP_PICK_JS)
                 with gr.Column(scale=2, min_width=260):
                     gr.Markdown(T("ft_map_explain"))
     with gr.Column(visible=False) as out["try_box"]:
@@ -178,7 +230,15 @@ def build_finetune_tab(tab: gr.Tab):
         gr.Markdown(T("ft_download_title"))
         out["prepare"] = gr.Button(visible=False, elem_id="finetune-prepare-download")
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
-        out["snippet"] = gr.Code(language="python", label=T("ft_snippet"), interactive=False)
+        # no line numbers (on a phone they drifted from wrapped lines); long lines wrap inside the box
+        out["snippet"] = gr.Code(
+            language="python",
+            label=T("ft_snippet"),
+            interactive=False,
+            show_line_numbers=False,
+            wrap_lines=True,
+            elem_id="finetune-snippet",
+        )
 
     # Before a job: the dataset built in the page becomes the zip it reads
     prepare = {
@@ -196,10 +256,13 @@ def build_finetune_tab(tab: gr.Tab):
         [tab.select, start.click],
         weights_check,
         None,
-        [notice, start],
+        [notice, start, start_off],
         api_visibility="private",
         show_progress="hidden",
     )
+    # the feedback comes into view: the progress, the status and the curves (560 px), below the fold at Start
+    into_view = bring_into_view_js("#finetune-progress", room=560)
+    start.click(None, None, None, js=into_view, queue=False, api_visibility="private")
     zip_tab.select(lambda: "zip", None, source, queue=False, api_visibility="private", show_progress="hidden")
     build_tab.select(lambda: "build", None, source, queue=False, api_visibility="private", show_progress="hidden")
     job = start_stop(

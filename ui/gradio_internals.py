@@ -41,3 +41,44 @@ def waiting_count(blocks, concurrency_id: str | None = None) -> int:
 def running_count(blocks) -> int:
     """How many of the queue's workers are running an event now."""
     return blocks._queue.get_active_worker_count()
+
+
+def _bare_skip(value) -> bool:
+    return isinstance(value, dict) and value == {"__type__": "update"}
+
+
+def skip_updates_cheaply() -> None:
+    """Make a ``gr.skip()`` output cost nothing when a handler yields it.
+
+    For every output of every yield that is an update, Gradio rebuilds the component and its
+    config (for an HTML component a signature and a pydantic schema), even for a bare
+    ``gr.skip()`` that changes nothing. A training job yields a row of skips every beat so that a
+    cancel can land; forty jobs waiting in line kept Gradio's one event-loop thread busy with
+    them, and another visitor's photo waited 17 s. A bare skip now passes through as the
+    generator's "nothing more" marker (which Gradio leaves untouched) and leaves as the same
+    ``{"__type__": "update"}`` the page would have got: no component is rebuilt, no state changes.
+    """
+    from gradio import Blocks
+    from gradio.components import _Keywords
+
+    original = Blocks.postprocess_data
+    if getattr(original, "skips_cheaply", False):
+        return
+
+    async def postprocess_data(self, block_fn, predictions, state):
+        if isinstance(predictions, (list, tuple)) and len(block_fn.outputs) == len(predictions) > 1:
+            skipped = [i for i, value in enumerate(predictions) if _bare_skip(value)]
+            if skipped:
+                marked = list(predictions)
+                for i in skipped:
+                    marked[i] = _Keywords.FINISHED_ITERATING  # Gradio's own: "nothing for this output"
+                output = await original(self, block_fn, marked, state)
+                for i in skipped:
+                    if not block_fn.outputs[i].stateful:  # a State's output is None either way
+                        output[i] = {"__type__": "update"}
+                return output
+        return await original(self, block_fn, predictions, state)
+
+    postprocess_data.skips_cheaply = True
+    postprocess_data.__wrapped__ = original  # Gradio's own, for a test to compare with
+    Blocks.postprocess_data = postprocess_data

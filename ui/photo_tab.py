@@ -11,13 +11,17 @@ from nets.data.images import ImageError, open_rgb
 from nets.explaining import photo
 from nets.explaining.alexnet_views import first_layer_filters, strongest_feature_maps
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
-from nets.explaining.imagenet_classes import class_index, imagenet_class_names
-from nets.models.alexnet import cached_weights_file, device_of
+from nets.explaining.imagenet_classes import class_index
+from nets.explaining.questions import photo_questions
+from nets.models.alexnet import WeightsUnavailable, cached_weights_file, device_of
 from nets.paths import ASSETS
 from ui import running_work
 from ui.budgets import ALEXNET_CONCURRENCY
+from ui.first_load import shown_by_its_handlers
 from ui.ids import ALEXNET_QUEUE
+from ui.imagenet_names import class_picker, shown_guesses, shown_name
 from ui.inputs import PhotoUpload, Refused, accept
+from ui.questions import ask
 from ui.running_work import alexnet_work
 from ui.session_store import SessionStore
 from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
@@ -84,6 +88,26 @@ def photo_changed(image_path, request: gr.Request = None):
     return classify_photo(image_path, request)
 
 
+def classify_on_page(image_path: str | None, request: gr.Request = None):
+    """The Classify button: ``classify_photo``'s answer with the class names the visitor reads."""
+    top, seen = classify_photo(image_path, request)
+    return shown_guesses(request, top), seen
+
+
+def photo_on_page(image_path, request: gr.Request = None):
+    """A new photo on the page: the answer in the visitor's words, what was seen, and the photo box.
+
+    A file that is not a photo is explained once in a toast (a warning: nothing broke) and the box
+    is emptied: no broken-image icon, no error badge on the answer. Returns (answer, seen, box)."""
+    if isinstance(image_path, Refused):
+        if REPORTED.put((request.session_hash if request else None, str(image_path.error)), True) is None:
+            told = refusal(request, image_path.error, subject=image_path.subject)
+            gr.Warning(told.message, title=told.title)
+        return {}, None, None
+    top, seen = photo_changed(image_path, request)
+    return shown_guesses(request, top), seen, gr.skip()
+
+
 def kept_analysis(path: str, request: gr.Request | None) -> tuple[photo.PhotoAnalysis, Image.Image]:
     """The visitor's photo analysed (its one forward pass, kept so that a new layer or class needs
     only a backward pass) and its display-size copy, from the app's bounded store; opened and
@@ -108,7 +132,8 @@ def display_copy(picture: Image.Image) -> Image.Image:
 
 def explained_text(request: gr.Request | None, explanation: photo.Explanation) -> str:
     """What the heatmap explains, in the visitor's language: the class, its rank and probability, the layer."""
-    guess = {"cam_class": explanation.class_name, "rank": explanation.rank, "p": explanation.probability}
+    cam_class = shown_name(request, explanation.class_name)
+    guess = {"cam_class": cam_class, "rank": explanation.rank, "p": explanation.probability}
     return say(request, "photo_explained", markup="markdown", layer=explanation.layer, cells=explanation.cells, **guess)
 
 
@@ -145,14 +170,16 @@ def explain_seen(seen: dict | None, layer: str = "conv5", target: str | None = N
 
 def class_choices(seen: dict | None, request: gr.Request = None):
     """The classes to explain: AlexNet's five best guesses first (with their probabilities), then
-    every other ImageNet class, to type and pick; the top guess chosen."""
-    names = imagenet_class_names()
+    every other ImageNet class, to type and pick, named in the visitor's language (the value sent
+    back is the English name); the top guess chosen."""
     if not seen:
-        return gr.update(choices=names, value=None)
-    top = list(seen["top"].items())
-    first = [(f"{name} ({p:.0%})", name) for name, p in top]
-    rest = [name for name in names if name not in seen["top"]]
-    return gr.update(choices=first + rest, value=top[0][0])
+        return gr.update(choices=class_picker(request), value=None)
+    return gr.update(choices=class_picker(request, seen["top"]), value=next(iter(seen["top"])))
+
+
+def class_names_shown(seen: dict | None, request: gr.Request = None):
+    """The class picker's names in the page's language, the chosen class kept (the tab is opened)."""
+    return gr.update(choices=class_picker(request, seen["top"] if seen else None))
 
 
 @on_gpu
@@ -214,6 +241,50 @@ def weights_notice(request: gr.Request = None):
     return gr.update(value=say(request, "photo_weights_pending"), visible=True)
 
 
+# The weights file's modification time when a load was last tried because of it: a broken file is
+# tried once, not at every visitor's check.
+_TRIED_FILE: dict[str, float] = {}
+
+
+def weights_file_came() -> bool:
+    """True once for each new (or newly written) weights file in torchvision's cache."""
+    file = cached_weights_file()
+    if not file.is_file():
+        return False
+    written = file.stat().st_mtime
+    if _TRIED_FILE.get("mtime") == written:
+        return False
+    _TRIED_FILE["mtime"] = written
+    return True
+
+
+def photo_unavailable() -> bool:
+    """True when photos cannot be classified here: the weights failed to load. A failed load is
+    tried again once ``SharedAlexNet.retry_after`` has passed, or at once when the weights file has
+    appeared in torchvision's cache (an admin copied it there)."""
+    if ALEXNET.loaded or ALEXNET.error is None:
+        return False  # loaded, or still loading (the first photo waits for it)
+    try:  # the remembered failure; tried again when it is old enough or a weights file has come
+        ALEXNET.get(retry=weights_file_came())
+    except WeightsUnavailable:
+        return True
+    return False
+
+
+def photo_availability(request: gr.Request = None):
+    """The tab as the weights allow: without them, the photo box, Classify and the examples are
+    disabled with the reason above them; they come back when the weights arrive (a timer asks
+    while the weights are not loaded). Returns (notice, photo box, Classify, examples, timer)."""
+    usable = not photo_unavailable()
+    return (
+        weights_notice(request),
+        gr.update(interactive=usable),
+        gr.update(interactive=usable),
+        gr.update(visible=usable),
+        gr.Timer(active=not ALEXNET.loaded),
+    )
+
+
 def build_photo_tab(tab: gr.Tab) -> gr.Image:
     """The photo tab; returns its photo box (a teacher's link can fill it)."""
     gr.Markdown(T("photo_intro"))
@@ -228,16 +299,19 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
                 label=T("photo_input"),
                 elem_id="photo-input",
             )
-            run = gr.Button(T("photo_run"), variant="primary")
+            run = gr.Button(T("photo_run"), variant="primary", elem_id="photo-run")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Label(num_top_classes=5, label=T("photo_answer"), elem_id="photo-prediction")
             timing = gr.Markdown(elem_id="photo-timing")
-    gr.Examples(
+    examples = gr.Examples(
         examples=[str(p) for p in sorted((ASSETS / "photos").glob("*.jpg"))],
         inputs=picture,
         label=T("photo_examples"),
+        elem_id="photo-examples",
         api_visibility="private",
     )
+    shown_by_its_handlers(examples.dataset)  # hidden while the weights are missing (photo_availability)
+    ask(photo_questions(), "photo")  # before the lab shows conv1's filters
     gr.Markdown(T("photo_lab_title"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -247,7 +321,7 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
                 LAYER_CHOICES, value="conv5", label=T("photo_layer"), info=T("photo_layer_info"), elem_id="photo-layer"
             )
             target = gr.Dropdown(
-                imagenet_class_names(),
+                class_picker(None),
                 value=None,
                 filterable=True,
                 label=T("photo_target"),
@@ -269,6 +343,9 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
         api_layer, api_target = gr.Textbox(label="layer"), gr.Textbox(label="target")
         api_heatmap, api_explained = gr.Image(label="heatmap"), gr.JSON(label="explained")
     seen = gr.State()  # this visitor's last photo, its timing and its top guesses
+    # for programs: /classify_photo answers in English whatever the page's language
+    api_answer, api_seen = gr.Label(visible=False), gr.State()
+    weights_check = gr.Timer(10, active=False)  # asks whether the weights came, while they have not
     limits = dict(concurrency_limit=ALEXNET_CONCURRENCY, concurrency_id=ALEXNET_QUEUE)
     quiet = dict(api_visibility="private", show_progress="hidden", **limits)
 
@@ -278,21 +355,17 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
             explain_seen, [seen, layer, target], [heatmap, timing], **quiet
         ).then(feature_maps, [seen, maps_layer], [maps, maps_caption], **quiet)
 
-    after_a_photo(
-        run.click(
-            classify_photo,
-            picture,
-            [answer, seen],
-            api_name="classify_photo",
-            api_description=API["classify_photo"],
-            **limits,
-        )
-    )
+    after_a_photo(run.click(classify_on_page, picture, [answer, seen], api_visibility="private", **limits))
     # A new photo: the old answer goes at once, in the browser; then the new one is computed.
     picture.change(None, None, [answer, heatmap, timing], js=CLEAR_JS, queue=False, api_visibility="private")
     after_a_photo(
         picture.change(
-            photo_changed, picture, [answer, seen], api_visibility="private", trigger_mode="always_last", **limits
+            photo_on_page,
+            picture,
+            [answer, seen, picture],
+            api_visibility="private",
+            trigger_mode="always_last",
+            **limits,
         )
     )
     # Another layer or class: only a backward pass through the kept analysis.
@@ -306,14 +379,24 @@ def build_photo_tab(tab: gr.Tab) -> gr.Image:
     )
     maps_layer.input(feature_maps, [seen, maps_layer], [maps, maps_caption], trigger_mode="always_last", **quiet)
     gr.on(
-        [tab.select, run.click, picture.change],
-        weights_notice,
+        [tab.select, run.click, weights_check.tick],
+        photo_availability,
         None,
-        notice,
+        [notice, picture, run, examples.dataset, weights_check],
         api_visibility="private",
         show_progress="hidden",
     )
+    tab.select(class_names_shown, seen, target, api_visibility="private", show_progress="hidden")
     gr.on([tab.select, inside.expand], first_layer, None, filters, api_visibility="private", show_progress="hidden")
+    gr.on(
+        [],
+        classify_photo,
+        picture,
+        [api_answer, api_seen],
+        api_name="classify_photo",
+        api_description=API["classify_photo"],
+        **limits,
+    )
     gr.on(
         [],
         explain_photo,

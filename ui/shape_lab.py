@@ -41,7 +41,7 @@ CODE_CSS = """
 .sl-line { display: grid; grid-template-columns: minmax(0, 1fr) 11em; column-gap: 12px; padding: 0 12px;
            min-height: 1.5em; }
 .sl-src { white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; }
-.sl-shape { white-space: nowrap; font-weight: 600; color: var(--color-accent); }
+.sl-shape { white-space: nowrap; font-weight: 600; color: var(--body-text-color); }
 .sl-tag { font-family: var(--font); font-size: 12px; font-weight: 600; color: var(--body-text-color-subdued); }
 .sl-input .sl-src { font-family: var(--font); color: var(--body-text-color-subdued); }
 .sl-removed .sl-src { text-decoration: line-through; opacity: 0.6; }
@@ -247,7 +247,7 @@ def build_shape_lab(tab: gr.Tab) -> None:
     Computed when the tab is opened (microseconds: shapes only), like the rest of the tab."""
     with gr.Accordion(T("shape_lab_title"), open=True, elem_id="shape-lab"):
         gr.Markdown(T("shape_lab_intro"))
-        gr.Markdown(T("shape_predict_title"))
+        gr.Markdown(T("shape_predict_title"), elem_classes=["heading"])
         gr.Markdown(T("shape_predict_intro"))
         asked, checks = [], []
         with gr.Row(equal_height=False):
@@ -262,7 +262,7 @@ def build_shape_lab(tab: gr.Tab) -> None:
                     )
                 asked += [prompt, answer, reveal, show]
                 checks.append((gr.State(number), answer, check, reveal, show))
-        gr.Markdown(T("shape_try_title"))
+        gr.Markdown(T("shape_try_title"), elem_classes=["heading"])
         with gr.Row(equal_height=False):
             network = ChoiceRadio(
                 [(T("shape_network_lenet"), "lenet"), (T("shape_network_alexnet"), "alexnet")],

@@ -8,11 +8,12 @@ cookie (see ``LANGUAGE_JS``), else the browser's ``Accept-Language``, else Engli
 
 ``nets/`` reports facts (``nets.facts.Fact``: a code and values), never sentences; ``tell``
 words a fact in the visitor's language. Values are formatted by the template's spec:
-``{size:bytes}`` "100 MB", ``{names:names}`` "'a', 'b', 'c' and 2 more", ``{name:name}`` a quoted
+``{size:bytes}`` "100 MB" (decimal: 10^6 bytes), ``{names:names}`` "'a', 'b', 'c' and 2 more", ``{name:name}`` a quoted
 name, ``{pixels:mp}`` megapixels, ``{kinds:kinds}`` counts by kind, ``{x:phrase=key}`` the
-sentence part stored under ``key_<x>``; any other spec is Python's own (``{n:,}``). Every string
-a stranger chose (file and folder names) is escaped for where it is shown: HTML in a toast,
-Markdown in a status line.
+sentence part stored under ``key_<x>``; ``{x:name+을}`` (also 를, 이, 가, 은, 는, 과, 와, 으로, 로) a
+quoted name followed by the Korean particle its last sound takes (``particle``); any other spec
+is Python's own (``{n:,}``). Every string a stranger chose (file and folder names) is escaped for
+where it is shown: HTML in a toast, Markdown in a status line.
 """
 
 from __future__ import annotations
@@ -68,17 +69,49 @@ T = gr.I18n(**TEXT)  # the labels, for the page (it holds TEXT's own dicts: fill
 # visitor may change it in Settings; a hidden element translated by the page itself
 # (#page-language, whose text is "en" or "ko" in the page's language) is watched, and its text
 # kept in a cookie that every later request carries.
+#
+# The choice also sticks for the page. Gradio 6.31 sets its language from the browser when it
+# starts and forgets a Settings choice on reload: a kept language that differs from the one shown
+# is set again through Gradio's own changeLocale (the function its Settings call, from the core
+# module the page has already loaded). And Gradio rewords a tab's label only once the tab has been
+# shown: every tab label (the tab_* sentences) is reworded here when the language changes.
+TAB_LABELS = {
+    language: [TEXT[language][key] for key in sorted(TEXT["en"]) if key.startswith("tab_")] for language in LANGUAGES
+}
 LANGUAGE_JS = f"""
 () => {{
-  const remember = () => {{
-    const shown = document.querySelector('#page-language')?.innerText.trim();
-    if (shown && {list(LANGUAGES)!r}.includes(shown)) {{
-      document.cookie = '{LANGUAGE_COOKIE}=' + shown + '; path=/; SameSite=Lax; max-age=31536000';
-      document.documentElement.lang = shown;  // for screen readers, and TOAST_CSS
+  const languages = {list(LANGUAGES)!r};
+  const tabLabels = {json.dumps(TAB_LABELS, ensure_ascii=False)};
+  const shownLanguage = () => document.querySelector('#page-language')?.innerText.trim();
+  const kept = (document.cookie.match(/(?:^|; ){LANGUAGE_COOKIE}=(\\w+)/) || [])[1];
+  const relabelTabs = (language) => {{
+    for (const tab of document.querySelectorAll('[role="tab"]')) {{
+      const text = tab.innerText.trim();
+      for (const other of languages) {{
+        const at = tabLabels[other].indexOf(text);
+        if (at >= 0 && other !== language) tab.textContent = tabLabels[language][at];
+      }}
     }}
   }};
-  new MutationObserver(remember).observe(document.body, {{childList: true, subtree: true, characterData: true}});
-  remember();
+  const remember = () => {{
+    const shown = shownLanguage();
+    if (shown && languages.includes(shown)) {{
+      document.cookie = '{LANGUAGE_COOKIE}=' + shown + '; path=/; SameSite=Lax; max-age=31536000';
+      document.documentElement.lang = shown;  // for screen readers, and TOAST_CSS
+      relabelTabs(shown);
+    }}
+  }};
+  const start = () => {{
+    new MutationObserver(remember).observe(document.body, {{childList: true, subtree: true, characterData: true}});
+    remember();
+  }};
+  const core = performance.getEntriesByType('resource').map((entry) => entry.name)
+    .find((name) => /\\/assets\\/core-[\\w-]+\\.js$/.test(name));
+  if (kept && languages.includes(kept) && kept !== shownLanguage() && core) {{
+    import(core).then((gradio) => gradio.changeLocale(kept)).catch(() => {{}}).finally(start);
+  }} else {{
+    start();
+  }}
 }}
 """
 
@@ -159,6 +192,9 @@ class _Sentence(string.Formatter):
             return f"{value / 1e6:,.0f}" if value >= 10e6 else f"{value / 1e6:g}"
         if spec == "name":
             return self.quoted(value)
+        if spec.startswith("name+"):  # a quoted name and, in Korean, the particle that fits it
+            korean = self.language == "ko"
+            return self.quoted(value) + (particle(str(value), spec.removeprefix("name+")) if korean else "")
         if spec == "names":
             names = list(value)
             if not names:
@@ -187,12 +223,40 @@ class _Sentence(string.Formatter):
 
 
 def size_text(n: float) -> str:
-    """A byte count for people: 100 MB, 1 GB, 3.2 KB (binary units, as file managers show them)."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    """A byte count for people: 100 MB, 1 GB, 3.2 KB, in decimal units (1 MB = 1,000,000 bytes), as the
+    compare tab, the download buttons and the limits write them: one file has one size everywhere."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= scale:
             value = n / scale
             return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
     return f"{int(n)} bytes"
+
+
+# Korean particles come in pairs: the first form follows a final consonant (받침), the second a vowel.
+PARTICLES = {"을": "을", "를": "을", "이": "이", "가": "이", "은": "은", "는": "은", "과": "과", "와": "과"}
+PAIRS = {"을": ("을", "를"), "이": ("이", "가"), "은": ("은", "는"), "과": ("과", "와"), "으로": ("으로", "로")}
+DIGIT_ENDS = "영일이삼사오육칠팔구"  # how each digit is read: a name ending in 7 ends in 칠 (a final ㄹ)
+HANGUL_FIRST, HANGUL_LAST = 0xAC00, 0xD7A3
+RIEUL = 8  # the final-consonant index of ㄹ, which takes 로, not 으로
+
+
+def particle(word: str, form: str) -> str:
+    """The Korean particle ``form`` (을/를, 이/가, 은/는, 과/와, 으로/로: either form may be given) in
+    the form ``word``'s last sound takes: 사과를, 고양이를, 연필을, 연필로, 7을.
+
+    A Hangul syllable says whether it ends in a consonant; a digit is read (일, 이, 삼...). Any other
+    ending (a Latin letter, a bracket) cannot be read for sure: both forms are written, 을(를)."""
+    key = "으로" if form in ("으로", "로") else PARTICLES[form]
+    with_final, without = PAIRS[key]
+    last = next((c for c in reversed(word.strip()) if c.isalnum()), "")
+    if last.isdigit() and last.isascii():
+        last = DIGIT_ENDS[int(last)]
+    if not last or not HANGUL_FIRST <= ord(last) <= HANGUL_LAST:
+        return f"{with_final}({without})" if key != "으로" else "(으)로"
+    final = (ord(last) - HANGUL_FIRST) % 28  # 0: no final consonant
+    if key == "으로":
+        return "로" if final in (0, RIEUL) else "으로"
+    return with_final if final else without
 
 
 def say(request: gr.Request | None, key: str, markup: Markup = "html", **values: Any) -> str:

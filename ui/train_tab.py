@@ -8,6 +8,7 @@ alone (kept by session, ``ui.stores.LENETS``). Programs: ``/train_lenet`` and ``
 
 from __future__ import annotations
 
+import math
 import time
 
 import gradio as gr
@@ -15,6 +16,7 @@ import pandas as pd
 
 from nets.data.mnist import MnistData
 from nets.explaining.digits import DigitReader, DigitReading
+from nets.explaining.questions import train_questions
 from nets.training import visitor_lenet
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.jobs import StopSwitch
@@ -23,6 +25,7 @@ from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_TIME_LIMIT, TRAINING_EV
 from ui.charts import kernel_grid
 from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
+from ui.questions import ask
 from ui.server_sharing import LENET_TRAINING_SLOTS
 from ui.shared_mnist import mnist_data
 from ui.stores import LENETS
@@ -47,6 +50,14 @@ ACTIVATIONS = [
 RUNS_COLUMNS = ["run", "pooling", "activation", "epochs", "train_images", "seconds", "test_acc"]
 CSS = """
 #train-progress { min-height: 70px; }
+/* Gradio's own timer restarts at every update of the job: the progress line says the time itself */
+#train-progress .timer, #train-progress .meta-text, #train-progress .meta-text-center { display: none; }
+/* a phone: every column of the history and runs tables in sight, test accuracy included */
+@media (max-width: 640px) {
+  #train-history table, #train-runs table { font-size: 0.78em; }
+  #train-history th, #train-history td, #train-runs th, #train-runs td { padding: 2px 4px; min-width: 0; }
+  #train-history th span, #train-runs th span { white-space: normal; }
+}
 """
 
 
@@ -64,6 +75,36 @@ def rounded(history: pd.DataFrame) -> pd.DataFrame:
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(runs, columns=RUNS_COLUMNS)
+
+
+def runs_in_words(request: gr.Request | None, runs: list[dict]) -> pd.DataFrame:
+    """The runs as the page shows them: pooling and activation in words ("average", not "avg"), headings too."""
+    table = runs_table(runs)
+    for column in ("pooling", "activation"):
+        table[column] = [say(request, f"train_run_{column}_{code}", markup="text") for code in table[column]]
+    return worded(request, table)
+
+
+def finished_status(request: gr.Request | None, finished, data: MnistData) -> str:
+    """The end of a run, honest about a stop: the stopped model's own accuracy, said next to where it stopped
+    (the curves and the history keep finished epochs only, so a stop mid-epoch is said to be past them)."""
+    acc, seconds, done = finished.test_acc, finished.seconds, finished.epochs_done
+    if finished.stopped is None:
+        return say(request, "train_done", markup="markdown", acc=acc, images=data.test_count, seconds=seconds)
+    whole = len(finished.history)  # the finished epochs the curves show
+    key = "train_stopped_between" if math.isclose(done, whole) else "train_stopped_within"
+    said = say(
+        request,
+        key,
+        markup="markdown",
+        epoch=whole + 1,
+        epochs=done,
+        finished=whole,
+        acc=acc,
+        images=data.test_count,
+        seconds=seconds,
+    )
+    return said + " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
 
 
 # The job's outputs, by name; each yield names only those that change.
@@ -99,7 +140,6 @@ def train_lenet(
     except TrainingSettingsError as problem:
         raise refusal(request, problem) from None
     job = TrainingJob(request, switch, busy="train_already_running", time_limit=LENET_TRAINING_TIME_LIMIT)
-    source = tell(request, data.fact(), markup="markdown")
     started = time.monotonic()
 
     def work(closed):
@@ -109,12 +149,14 @@ def train_lenet(
         match event:
             case visitor_lenet.Started(conv1_kernels=kernels):
                 return updates(
-                    status=say(request, "train_started", markup="markdown", source=source),
+                    status=say(request, "train_started", markup="markdown"),
                     kernels=kernels_html(request, kernels, None),
                     results=gr.update(visible=True),
                 )
             case BatchTrained() as batch:
-                progress(batch.progress, desc=say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs))
+                seconds = time.monotonic() - started  # Gradio's own timer restarts at every update: the line says it
+                stage = say(request, "train_stage", epoch=batch.epoch, epochs=batch.epochs, seconds=seconds)
+                progress(batch.progress, desc=stage)
             case EpochFinished(epoch=epoch, history=history, conv1_kernels=kernels):
                 loss, accuracy = lenet_curves(request, history)
                 return updates(
@@ -140,10 +182,8 @@ def train_lenet(
             "test_acc": round(finished.test_acc, 4),
         },
     ]
-    acc, seconds = finished.test_acc, finished.seconds
-    status = say(request, "train_done", markup="markdown", acc=acc, images=data.test_count, seconds=seconds)
-    if finished.stopped is not None:
-        status += " " + say(request, "train_stopped", markup="markdown", reason=tell(request, finished.stopped))
+    acc = finished.test_acc
+    status = finished_status(request, finished, data)
     loss, accuracy = lenet_curves(request, finished.history)
     weights = finished.web_weights()
     weights["label"] = say(request, "train_mine_label", markup="text", acc=acc, **variant)
@@ -161,7 +201,7 @@ def train_lenet(
 
 
 def show_runs(runs: list[dict] | None, request: gr.Request = None):
-    return worded(request, runs_table(runs or [])), gr.update(visible=bool(runs))
+    return runs_in_words(request, runs or []), gr.update(visible=bool(runs))
 
 
 def predict_my_lenet(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
@@ -188,6 +228,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
     gr.Markdown(T("train_intro"))
     with gr.Accordion(T("train_learn_more"), open=False):
         gr.Markdown(T("train_intro_more"))
+    ask(train_questions(), "train", folded=True)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             pooling = gr.Radio(

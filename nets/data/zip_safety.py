@@ -24,8 +24,8 @@ from typing import BinaryIO
 
 from nets.facts import Refusal
 
-MB = 1 << 20  # sizes are binary and labelled "MB"/"GB", as Windows Explorer shows them
-GB = 1 << 30
+MB = 1_000_000  # sizes are decimal, as they are labelled ("MB"/"GB"): one file has one size everywhere in the app
+GB = 1_000_000_000
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz"})
 RATIO_FLOOR = 1 * MB  # small files can compress extremely well (a blank PNG); only big ones are judged
 # The table of contents is read whole before anything else. 1 KB per allowed entry is far more

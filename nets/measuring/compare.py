@@ -353,46 +353,6 @@ def layer_counts(name: str) -> dict[str, int]:
     return kinds
 
 
-def note_claims() -> list[Fact]:
-    """The study note's round claims, each with the exact counts of the models it describes.
-
-    Facts, in the note's order: ``claim_lenet_parameters``, ``claim_lenet_layers``,
-    ``claim_alexnet_parameters``, ``claim_alexnet_layers``, ``claim_alexnet_split``. The UI
-    words each claim and its exact numbers in the visitor's language.
-    """
-    count = {name: _summary(name).parameters for name in (LENET_NOTE, LENET_DIGITS, ALEXNET_2012, ALEXNET_TORCHVISION)}
-
-    def split(s: _Summary) -> dict[str, object]:
-        return {
-            "fc_params_pct": _percent(s.fc_params, s.parameters),
-            "conv_mult_adds_pct": _percent(s.conv_mult_adds, s.mult_adds),
-            "mult_adds": s.mult_adds,
-            "input_size": s.input_size,
-        }
-
-    return [
-        fact("claim_lenet_parameters", note=60_000, three_channels=count[LENET_NOTE], one_channel=count[LENET_DIGITS]),
-        fact("claim_lenet_layers", note=(2, 3), layers=layer_counts(LENET_NOTE)),
-        fact(
-            "claim_alexnet_parameters",
-            note=60_000_000,
-            y2012=count[ALEXNET_2012],
-            torchvision=count[ALEXNET_TORCHVISION],
-        ),
-        fact(
-            "claim_alexnet_layers",
-            note=(5, 3),
-            y2012=layer_counts(ALEXNET_2012),
-            torchvision=layer_counts(ALEXNET_TORCHVISION),
-        ),
-        fact(
-            "claim_alexnet_split",
-            torchvision=split(_summary(ALEXNET_TORCHVISION)),
-            y2012=split(_summary(ALEXNET_2012)),
-        ),
-    ]
-
-
 # The paper's hardware (Krizhevsky et al. 2012, section 3.2): "a single GTX 580 GPU has only 3GB of
 # memory, which limits the maximum size of the networks that can be trained on it".
 GPU_2012, GPU_2012_MEMORY_GB, GPUS_2012 = "GTX 580", 3, 2

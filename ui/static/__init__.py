@@ -40,6 +40,8 @@ PAGE_SCRIPTS = tuple(
         "feature_maps.js",  # featureMapsView: what LeNet sees, both conv layers' maps
         "explanation.js",  # explanationView: one feature-map pixel's arithmetic
         "kernels.js",  # kernelsView: the trained kernels
+        "questions.js",  # questionsView: predict, then see: two questions on the flatten
+        "flatten.js",  # flattenView: pool2 flattened into one row of 400, fc1, fc2, the 10 outputs
         "lesson.js",  # lessonView: the drawing read three ways
         "links.js",  # digitLinks: links that carry a drawing
         "lab.js",  # startDigitLab: the page, its state, the views wired together
@@ -60,3 +62,7 @@ TRAINING_DATA_SCRIPT = HERE / "lenet" / "training_data.js"  # LeNetTrainingData:
 def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
     """The scripts' text, one after the other, as one body of code."""
     return "\n".join(path.read_text(encoding="utf-8") for path in scripts)
+
+
+# Page-wide scripts (each an arrow function that app.py's page-load script runs)
+BUTTON_NAMES = HERE / "page" / "button_names.js"  # nameButtons: names for Gradio's nameless picture buttons

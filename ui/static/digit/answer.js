@@ -4,9 +4,11 @@
  * their own LeNet on the train tab, that LeNet's answer for the same 28x28 image.
  *
  * Defines answerView(element, t, engine) for the lab's #digit-prediction, #digit-mine and .dl-hint,
- * returning {show(reading, drawn, label), showMine(reading, mine)}: reading is LeNetEngine's (null:
- * no digit), drawn whether anything is on the canvas, label the line under the digit ("LeNet's
- * answer" unless given), mine null or the visitor's LeNet, {model, label}.
+ * returning {show(reading, drawn, label), showMine(reading, mine), announce(reading, drawn)}: reading
+ * is LeNetEngine's (null: no digit), drawn whether anything is on the canvas, label the line under
+ * the digit ("LeNet's answer" unless given), mine null or the visitor's LeNet, {model, label}.
+ * announce() is for screen readers, once a reading has settled (not on every frame of a stroke): it
+ * says the answer in the .dl-announce live region and names the drawing (the canvas is role="img").
  */
 function answerView(element, t, engine) {
   "use strict";
@@ -41,5 +43,16 @@ function answerView(element, t, engine) {
     own.innerHTML = answerHTML(theirs, `${t("digit_mine_answer")} · ${mine.label}`, "dl-bar-fill dl-mine-fill");
   }
 
-  return { show, showMine };
+  const live = element.querySelector(".dl-announce");
+  const drawing = element.querySelector("#digit-canvas canvas");
+
+  function announce(reading, drawn) {
+    const top = reading ? reading.top[0] : null;
+    const state = top ? t("digit_canvas_reads", { digit: top.label })
+      : t(drawn ? "digit_canvas_no_digit" : "digit_canvas_blank");
+    drawing.setAttribute("aria-label", `${t("digit_canvas")}. ${state}`);
+    live.textContent = top ? t("digit_announce", { digit: top.label, p: top.p }) : drawn ? t("digit_hint_no_digit") : "";
+  }
+
+  return { show, showMine, announce };
 }

@@ -7,7 +7,9 @@
  *
  * Defines explanationView(panel, t, engine) for the lab's .dl-explain, returning
  * {show(reading, model, selected), firstInputMap()}: selected is {layer, channel, row, col};
- * firstInputMap() goes back to input map 1 (a new pixel was chosen).
+ * firstInputMap() goes back to input map 0 (a new pixel was chosen). Maps count from 0, as rows and
+ * columns do. Layer 1's patch is the normalised input, (x - mean) / std with the weights' own mean
+ * and std, said in words (a blank pixel is not 0 there: it is -mean / std).
  */
 function explanationView(panel, t, engine) {
   "use strict";
@@ -40,12 +42,12 @@ function explanationView(panel, t, engine) {
     const channelSums = e.products.map((grid) => grid.flat().reduce((a, b) => a + b, 0));
     const picker = layer === 2 ? `<div class="dl-channels">${t("digit_explain_input_map")} ` +
       channelSums.map((s, i) => `<button type="button" data-input="${i}" class="${i === c ? "dl-on" : ""}">` +
-        `${i + 1}: ${fmt(s)}</button>`).join("") + "</div>" : "";
+        `${i}: ${fmt(s)}</button>`).join("") + "</div>" : "";
     const [top, left, bottom, right] = e.input_box;
-    const source = layer === 1 ? t("digit_explain_source_input") : t("digit_explain_source_pool1", { map: c + 1 });
+    const source = layer === 1 ? t("digit_explain_source_input") : t("digit_explain_source_pool1", { map: c });
     const pooled = e.pool.block.flat();
     panel.innerHTML = `
-      <h4>${t("digit_explain_title", { layer, channel: channel + 1, row, col })}</h4>
+      <h4>${t("digit_explain_title", { layer, channel, row, col })}</h4>
       <div class="dl-explain-row">
         <figure class="dl-field"><canvas class="dl-input" width="${model.inputSize}" height="${model.inputSize}"></canvas>
           <figcaption>${t("digit_explain_field", { size: bottom - top, top, left })}</figcaption></figure>
@@ -53,13 +55,15 @@ function explanationView(panel, t, engine) {
           ${picker}
           <div class="dl-grids">
             ${numberGrid(e.patch[c], source)}<span class="dl-op">×</span>
-            ${numberGrid(e.kernel[c], t("digit_explain_kernel", { map: c + 1 }))}<span class="dl-op">=</span>
+            ${numberGrid(e.kernel[c], t("digit_explain_kernel", { map: c }))}<span class="dl-op">=</span>
             ${numberGrid(e.products[c], t("digit_explain_products", { sum: fmt(channelSums[c]) }))}
           </div>
           <p class="dl-sum">${layer === 2 ? t("digit_explain_sum2", { sums: channelSums.map(fmt).join(" + ") }) :
             t("digit_explain_sum1", { sum: fmt(channelSums[0]) })}
             ${t("digit_explain_bias", { bias: fmt(e.bias), total: fmt(e.sum) })}
             ${t("digit_explain_relu", { total: fmt(e.sum), value: fmt(e.relu), map: fmt(e.value) })}</p>
+          ${layer === 1 ? `<p class="dl-normalised">${t("digit_explain_normalised", {
+            mean: model.mean, std: model.std, blank: -model.mean / model.std, ink: (1 - model.mean) / model.std })}</p>` : ""}
           <p class="dl-pool">${t("digit_explain_pool", { block: pooled.map(fmt).join(", "), value: fmt(e.pool.value) })}</p>
         </div>
       </div>`;

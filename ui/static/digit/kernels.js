@@ -38,7 +38,7 @@ function kernelsView(rows, t) {
         for (let c = 0; c < inputs; c++) {
           const cell = kernelPicture(conv.weight, (o * inputs + c) * size * size, size, peak);
           cell.className = layer === 1 ? "dl-kernel dl-kernel-big" : "dl-kernel";
-          cell.title = t("digit_kernel_title", { layer, map: o + 1, input: c + 1 });
+          cell.title = t("digit_kernel_title", { layer, map: o, input: c });
           grid.appendChild(cell);
         }
       }

@@ -13,6 +13,8 @@
  *   feature_maps.js  what LeNet sees, and both conv layers' feature maps
  *   explanation.js   one feature-map pixel's arithmetic
  *   kernels.js       the trained kernels
+ *   questions.js     predict, then see: two questions on the flatten
+ *   flatten.js       pool2 flattened into one row of 400, fc1, fc2 and the 10 outputs
  *   lesson.js        the drawing read three ways
  *   links.js         links that carry a drawing
  *
@@ -46,7 +48,7 @@ function startDigitLab(element, props) {
     <div class="dl-main">
       <div class="dl-draw">
         <div id="digit-canvas" class="dl-canvas-box">
-          <canvas width="${SIZE}" height="${SIZE}" aria-label=""></canvas>
+          <canvas width="${SIZE}" height="${SIZE}" role="img" aria-label=""></canvas>
           <div class="dl-placeholder"></div>
         </div>
         <div class="dl-tools">
@@ -58,8 +60,9 @@ function startDigitLab(element, props) {
         <div class="dl-examples"><span class="dl-examples-title"></span></div>
       </div>
       <div class="dl-side">
-        <div id="digit-prediction" class="dl-prediction" aria-live="polite"></div>
-        <div id="digit-mine" class="dl-prediction dl-mine" aria-live="polite" hidden></div>
+        <div id="digit-prediction" class="dl-prediction"></div>
+        <div id="digit-mine" class="dl-prediction dl-mine" hidden></div>
+        <p class="dl-announce" role="status" aria-live="polite" aria-atomic="true"></p>
         <p class="dl-hint"></p>
         <figure class="dl-seen">
           <canvas class="dl-seen-canvas" width="28" height="28"></canvas>
@@ -74,7 +77,11 @@ function startDigitLab(element, props) {
         <div class="dl-layer" data-layer="1"><h4></h4><div class="dl-maps"></div><p class="dl-layer-explain"></p></div>
         <div class="dl-layer" data-layer="2"><h4></h4><div class="dl-maps"></div><p class="dl-layer-explain"></p></div>
       </div>
-      <div class="dl-explain"></div>
+      <div class="dl-explain" tabindex="-1"></div>
+    </section>
+    <section class="dl-after">
+      <div class="dl-questions"></div>
+      <div class="dl-flatten" hidden></div>
     </section>
     <section class="dl-kernels"><h3 class="dl-kernels-title"></h3><p class="dl-kernels-explain"></p>
       <div class="dl-kernel-rows"></div></section>
@@ -83,13 +90,18 @@ function startDigitLab(element, props) {
   const $ = (selector) => element.querySelector(selector);
 
   const canvas = drawingCanvas($("#digit-canvas"), {
-    size: SIZE, brush: props.brush || 16, onDraw: schedule, onStrokeEnd: readNow,
+    size: SIZE, brush: props.brush || 16, onDraw: schedule, onStrokeEnd: () => readNow(),
   });
   const answer = answerView(element, t, engine);
   const showMaps = featureMapsView(element, t, engine, pick);
   const explanation = explanationView($(".dl-explain"), t, engine);
   const showKernels = kernelsView($(".dl-kernel-rows"), t);
   const showLesson = lessonView($(".dl-ways"), t, engine);
+  const showFlatten = flattenView($(".dl-flatten"), t, engine);
+  const questions = questionsView($(".dl-questions"), t, () => {
+    $(".dl-flatten").hidden = false; // predicted: now the real numbers
+    showFlatten(reading, model);
+  });
   const links = digitLinks(SIZE);
 
   // --- reading (all in the browser) -------------------------------------------------------------
@@ -99,20 +111,25 @@ function startDigitLab(element, props) {
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      readNow();
+      readNow(false);
     });
   }
 
-  /** Read the drawing with LeNet and show everything that follows from it. */
-  function readNow() {
+  /**
+   * Read the drawing with LeNet and show everything that follows from it; `settled` (a stroke ended,
+   * an example or a link was loaded) also tells a screen reader the answer and labels the drawing.
+   */
+  function readNow(settled = true) {
     if (!model) return;
     const alpha = canvas.alpha();
     reading = engine.readDrawing(alpha, SIZE, SIZE, model);
     if (reading && !selected.chosen) selected = strongestPixel(reading);
     answer.show(reading, canvas.strokes().length > 0);
     answer.showMine(reading, mine);
+    if (settled) answer.announce(reading, canvas.strokes().length > 0);
     showMaps(reading, model, selected);
     explanation.show(reading, model, selected);
+    if (questions.answered()) showFlatten(reading, model);
     showLesson(reading ? engine.readWays(alpha, SIZE, SIZE) : null, model);
     element.dispatchEvent(new CustomEvent("digit-read", { detail: reading, bubbles: true }));
   }
@@ -127,18 +144,21 @@ function startDigitLab(element, props) {
       col: best % side, chosen: false };
   }
 
-  /** The visitor pointed at a feature map's pixel: explain it. */
-  function pick(pixel) {
+  /**
+   * The visitor pointed at a feature map's pixel: explain it. A tap (or a key) brings the explanation
+   * into view: on a phone it sits below all 16 layer-2 maps, off-screen; a mouse's hover leaves the page be.
+   */
+  function pick(pixel, bringIntoView = false) {
     selected = { ...pixel, chosen: true };
     explanation.firstInputMap();
     showMaps(reading, model, selected);
     explanation.show(reading, model, selected);
+    if (bringIntoView) $(".dl-explain").scrollIntoView({ block: "nearest" });
   }
 
   // --- words on the page ----------------------------------------------------------------------
 
   function showWords() {
-    $("#digit-canvas canvas").setAttribute("aria-label", t("digit_canvas"));
     $(".dl-placeholder").textContent = t("digit_placeholder");
     $('[data-act="undo"]').textContent = t("digit_undo");
     $('[data-act="clear"]').textContent = t("digit_clear");
@@ -157,11 +177,15 @@ function startDigitLab(element, props) {
     $(".dl-kernels-explain").textContent = t("digit_kernels_explain");
     $(".dl-lesson-title").textContent = t("digit_lesson_title");
     $(".dl-lesson-explain").textContent = t("digit_lesson_explain");
+    element.querySelectorAll(".dl-example").forEach((button) =>
+      button.setAttribute("aria-label", t("digit_example_label", { digit: button.dataset.digit })));
     if (model) {
       showKernels(model);
+      questions.show(model);
       readNow();
     } else {
       answer.show(null, false, t("digit_loading"));
+      answer.announce(null, false);
       answer.showMine(null, mine);
     }
   }
@@ -194,7 +218,7 @@ function startDigitLab(element, props) {
     button.type = "button";
     button.className = "dl-example";
     button.dataset.digit = example.digit;
-    button.innerHTML = `<img src="${example.src}" alt="${example.digit}">`;
+    button.innerHTML = `<img src="${example.src}" alt="">`; // named by aria-label, in the page's language
     button.addEventListener("click", () => loadExample(example));
     $(".dl-examples").appendChild(button);
   }

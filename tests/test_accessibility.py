@@ -1,0 +1,70 @@
+"""axe-core (through axe-playwright-python) on the photo and compare tabs, held to a bare gr.Blocks page
+with the same kinds of components (tests/bare_blocks.py): the app adds no serious or critical finding of
+its own (one allowed for the difference in content), in light and dark, on a computer and a phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.browser import TABS, open_tab, wait_for_text
+from harness.server import ROOT, running_app
+
+SERIOUS = ("serious", "critical")
+CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
+BARE_TABS = {"photo": 0, "compare": 1}
+
+
+def serious_findings(page) -> dict[str, int]:
+    """axe's serious and critical findings on the page: {rule: number of elements}."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return {
+        violation["id"]: len(violation["nodes"])
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    }
+
+
+@pytest.fixture(scope="module")
+def bare_url():
+    with running_app(script="tests/bare_blocks.py") as url:
+        yield url
+
+
+def bare_page(browser, url: str, tab: str, size: str, theme: str):
+    width, height = {"desktop": (1280, 900), "phone": (390, 844)}[size]
+    page = browser.new_page(viewport={"width": width, "height": height}, is_mobile=size == "phone", has_touch=True)
+    page.goto(f"{url}/?__theme={theme}")
+    page.get_by_role("tab").nth(BARE_TABS[tab]).click()
+    page.wait_for_timeout(1500)
+    return page
+
+
+def app_page(browser, url: str, tab: str, size: str, theme: str):
+    page = open_tab(browser, url, tab, size=size, theme=theme)
+    if tab == "photo":  # with an answer, a heatmap and the class picker filled in
+        page.locator("#photo-input input[type=file]").set_input_files(CAT)
+        wait_for_text(page.locator("#photo-timing"), "conv5")
+    else:
+        wait_for_text(page.locator("#models-table"), "62,378,344")
+        page.locator("#params-split .cc-name").first.wait_for()
+        wait_for_text(page.locator("#claims-table"), "AlexNet")
+    page.wait_for_timeout(1000)
+    return page
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("tab", ["photo", "compare"])
+def test_the_tab_has_no_more_serious_findings_than_a_bare_page(browser, app_url, bare_url, tab, size, theme):
+    assert list(TABS).index(tab) >= 0
+    page = bare_page(browser, bare_url, tab, size, theme)
+    bare = serious_findings(page)
+    page.close()
+    page = app_page(browser, app_url, tab, size, theme)
+    found = serious_findings(page)
+    page.close()
+    assert sum(found.values()) <= sum(bare.values()) + 1, f"{tab}: {found}; a bare page: {bare}"
+    assert found.get("button-name", 0) <= bare.get("button-name", 0), "an unnamed button of the app's own"
+    assert "aria-prohibited-attr" not in found or found["aria-prohibited-attr"] <= bare.get("aria-prohibited-attr", 0)
