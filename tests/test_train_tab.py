@@ -175,8 +175,9 @@ def test_on_a_korean_phone_the_tables_show_test_accuracy_and_runs_in_words(brows
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, f"{table}: test accuracy is cut off"
     runs = page.locator("#train-runs").inner_text()
     assert "평균" in runs and "ReLU" in runs and "avg" not in runs and "relu" not in runs
-    runs_link = page.evaluate("getComputedStyle(document.querySelector('footer a.run-history'), '::before').content")
-    assert "실행 기록" in runs_link  # Gradio's footer link "Runs", written in Korean
+    # Gradio's footer link "Runs" comes with server events, and training in the page sends none:
+    # its Korean is checked where a job runs on the server (the fine-tune lab's tests)
+    assert page.locator("footer a.run-history").count() == 0
     page.close()
 
 

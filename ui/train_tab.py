@@ -1,9 +1,13 @@
 """The train tab: a visitor trains their own LeNet with the note's choices as switches, watches it learn,
 then draws on it (the digit tab reads every drawing with it too, in the browser, beside the shipped one).
 
-Training runs in the server's background job system (``nets.training.jobs``: a low-priority thread holding
-one of two work slots, stoppable, cancelled when the visitor leaves); the model is the visitor's
-alone (kept by session, ``ui.stores.LENETS``). Programs: ``/train_lenet`` and ``/predict_my_lenet``.
+LeNet trains in the visitor's browser: the tab's page (``ui/static/train/``) runs
+``ui/static/lenet/training.js`` in a Web Worker on the app's MNIST subset, fetched once as a static
+file (``assets/web/mnist_subset.bin.gz``) when the tab opens, so from pressing Train to the result
+nothing is sent to the server, and a class can train at once. Programs keep the server's training:
+``/train_lenet`` runs in the background job system (``nets.training.jobs``: a low-priority thread
+holding one of two work slots, stoppable, cancelled when the caller leaves), the model kept by
+session (``ui.stores.LENETS``) for ``/predict_my_lenet``.
 """
 
 from __future__ import annotations
@@ -14,22 +18,25 @@ import time
 import gradio as gr
 import pandas as pd
 
-from nets.data.mnist import MnistData
+from nets.data.mnist import MnistData, training_data
+from nets.data.mnist_web import WEB_DATA_FILE
 from nets.explaining.digits import DigitReader, DigitReading
 from nets.explaining.questions import train_questions
 from nets.training import visitor_lenet
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.jobs import StopSwitch
-from nets.training.visitor_lenet import TrainingSettingsError
+from nets.training.visitor_lenet import HISTORY_COLUMNS, TRAINING_FACTS_FILE, TrainingSettingsError
 from ui.budgets import LENET_CONCURRENCY, LENET_TRAINING_TIME_LIMIT, TRAINING_EVENTS
 from ui.charts import kernel_grid
-from ui.ids import DIGIT_TAB, LENET_QUEUE, LENET_TRAINING_QUEUE
+from ui.ids import LENET_QUEUE, LENET_TRAINING_QUEUE
 from ui.inputs import DigitCanvas, accept
 from ui.questions import ask
 from ui.server_sharing import LENET_TRAINING_SLOTS
 from ui.shared_mnist import mnist_data
+from ui.static import HERE as STATIC
+from ui.static import TRAINING_DATA_SCRIPT, TRAINING_SCRIPTS, TRAINING_WORKER
 from ui.stores import LENETS
-from ui.text import T, error, refusal, say, tell, worded
+from ui.text import TEXT, T, error, refusal, say, tell
 from ui.training_job import TrainingJob, curves_html, named_updates, start_stop
 
 API = {
@@ -47,6 +54,7 @@ ACTIVATIONS = [
     (T("train_activation_sigmoid"), "sigmoid"),
     (T("train_activation_tanh"), "tanh"),
 ]
+# the page's table of runs
 RUNS_COLUMNS = ["run", "pooling", "activation", "epochs", "train_images", "seconds", "test_acc"]
 CSS = """
 #train-progress { min-height: 70px; }
@@ -71,18 +79,6 @@ def kernels_html(request: gr.Request | None, kernels, epoch: int | None | str) -
 def rounded(history: pd.DataFrame) -> pd.DataFrame:
     """The history as people read it: 4 decimals, seconds to a tenth (the API gets the same)."""
     return history.round({"train_loss": 4, "train_acc": 4, "test_loss": 4, "test_acc": 4, "seconds": 1})
-
-
-def runs_table(runs: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(runs, columns=RUNS_COLUMNS)
-
-
-def runs_in_words(request: gr.Request | None, runs: list[dict]) -> pd.DataFrame:
-    """The runs as the page shows them: pooling and activation in words ("average", not "avg"), headings too."""
-    table = runs_table(runs)
-    for column in ("pooling", "activation"):
-        table[column] = [say(request, f"train_run_{column}_{code}", markup="text") for code in table[column]]
-    return worded(request, table)
 
 
 def finished_status(request: gr.Request | None, finished, data: MnistData) -> str:
@@ -200,10 +196,6 @@ def train_lenet(
     )
 
 
-def show_runs(runs: list[dict] | None, request: gr.Request = None):
-    return runs_in_words(request, runs or []), gr.update(visible=bool(runs))
-
-
 def predict_my_lenet(sketch: dict | None, request: gr.Request = None) -> dict[str, float]:
     """The caller's own LeNet's top 3 for a drawing (an empty label when it holds no digit)."""
     value = accept(sketch, request)
@@ -214,14 +206,47 @@ def predict_my_lenet(sketch: dict | None, request: gr.Request = None) -> dict[st
     return {} if reading is None else reading.top(3)
 
 
-# Hands the visitor's new weights to the digit tab's page (window.digitLab), in the browser.
-SEND_TO_PAGE_JS = "(weights) => { if (weights && window.digitLab) window.digitLab.setMine(weights); }"
+# --- the tab's page: LeNet trained in the browser ------------------------------------------------
+
+PAGE_SCRIPTS = (  # inlined, in this order, as the page's gr.HTML's js_on_load
+    TRAINING_FACTS_FILE,  # LeNetTrainingFacts: the images file's header
+    TRAINING_DATA_SCRIPT,  # LeNetTrainingData: the images, fetched once when the tab opens
+    STATIC / "train" / "charts.js",  # trainCharts: the curves and the kernels as SVG
+    STATIC / "train" / "lab.js",  # startTrainLab: the page, its Web Worker, the Train and Stop buttons
+)
+# The worker's scripts and the images are static files: same-origin URLs a Worker can load, cached by browsers.
+gr.set_static_paths([TRAINING_WORKER.parent, WEB_DATA_FILE.parent])
+# Train and Stop run in the page only (no request): window.trainLab is lab.js's.
+START_JS = (
+    "(pooling, activation, epochs, images) => { "
+    "window.trainLab && window.trainLab.train({pooling, activation, epochs, trainImages: images}); }"
+)
+STOP_JS = "() => { window.trainLab && window.trainLab.stop(); }"
 
 
-def data_note(request: gr.Request = None):
-    """Which MNIST the runs use, and the training images there are (the slider's top)."""
-    data = mnist_data()
-    return tell(request, data.fact(), markup="markdown"), gr.update(maximum=data.train_count)
+def file_url(path) -> str:
+    """A static file's URL as the page asks for it (relative: it works under a Space's prefix too)."""
+    return f"gradio_api/file={path}"
+
+
+def page_texts() -> dict[str, dict[str, str]]:
+    """The sentences the tab's page shows (ui/static/train/), in every language (it picks the page's)."""
+    wanted = ("train_", "curve_", "axis_", "column_", "stopped_by_request")
+    return {
+        language: {key: text for key, text in sentences.items() if key.startswith(wanted)}
+        for language, sentences in TEXT.items()
+    }
+
+
+def lab_code() -> str:
+    """The tab's browser code: its scripts, then the call that starts the page (gr.HTML's js_on_load)."""
+    code = "\n".join(path.read_text(encoding="utf-8") for path in PAGE_SCRIPTS)
+    return f"{code}\nstartTrainLab(element, props);\n"
+
+
+def browser_data():
+    """The MNIST the page trains on: the shipped subset (its images file), whatever the server has."""
+    return training_data("subset")
 
 
 def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
@@ -252,44 +277,50 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
             )
             images = gr.Slider(
                 visitor_lenet.MIN_TRAIN_IMAGES,
-                mnist_data().train_count,
+                browser_data().train_count,  # the page trains on the shipped subset
                 value=10_000,
                 step=1_000,
                 label=T("train_images"),
                 info=T("train_images_info"),
                 elem_id="train-images",
             )
-    source = gr.Markdown(elem_id="train-data")
     with gr.Row():
         start = gr.Button(T("train_start"), variant="primary", elem_id="train-start")
         stop = gr.Button(T("train_stop"), variant="secondary", interactive=False, elem_id="train-stop")
-    progress_line = gr.HTML("", visible=False, elem_id="train-progress")
-    out = {"status": gr.Markdown(elem_id="train-status")}
-    with gr.Row(visible=False) as out["ready"]:
-        draw = gr.Button(T("train_draw"), variant="primary", elem_id="train-draw")
-    with gr.Column(visible=False) as out["results"]:  # shown once a run has started: no empty plots before
-        with gr.Row(equal_height=False):
-            with gr.Column(min_width=300):
-                out["loss"] = gr.HTML(elem_id="train-loss")
-            with gr.Column(min_width=300):
-                out["accuracy"] = gr.HTML(elem_id="train-accuracy")
-        out["kernels"] = gr.HTML(elem_id="train-kernels")
-        gr.Markdown(T("train_kernels_explain"))
-        out["history"] = gr.Dataframe(
-            label=T("train_history"), interactive=False, elem_id="train-history", max_height=260
-        )
-    out["runs"] = gr.State([])  # this visitor's runs, to compare
-    with gr.Column(visible=False) as runs_box:  # shown from the first finished run on
-        gr.Markdown(T("train_runs_title"))
-        runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False, elem_id="train-runs")
-    out["weights"] = gr.JSON(visible=False)  # the trained weights, handed to the page's digit tab
-    with gr.Column(visible=False):  # for programs: a drawing read with the caller's own LeNet
+    gr.HTML(  # the status, progress, curves, kernels, history, runs and "draw on it", all made in the page
+        "",
+        html_template='<div class="train-lab"></div>',
+        css_template=(STATIC / "train" / "lab.css").read_text(encoding="utf-8"),
+        js_on_load=lab_code(),
+        elem_id="train-page",
+        data_url=file_url(WEB_DATA_FILE),
+        worker_url=file_url(TRAINING_WORKER),
+        scripts=[file_url(path) for path in TRAINING_SCRIPTS],
+        data_counts={"train": browser_data().train_count, "test": browser_data().test_count},
+        history_columns=HISTORY_COLUMNS,
+        runs_columns=RUNS_COLUMNS,
+        texts=page_texts(),
+    )
+    start.click(None, [pooling, activation, epochs, images], None, js=START_JS, api_visibility="private")
+    stop.click(None, None, None, js=STOP_JS, api_visibility="private")
+
+    # For programs only: /train_lenet trains on the server, as it always has (nothing here is shown).
+    with gr.Column(visible=False):
+        api_start, api_stop = gr.Button("train"), gr.Button("stop")
+        progress_line = gr.HTML("")
+        out = {"status": gr.Markdown()}
+        with gr.Row() as out["ready"]:
+            pass
+        with gr.Column() as out["results"]:
+            out["loss"], out["accuracy"], out["kernels"] = gr.HTML(), gr.HTML(), gr.HTML()
+            out["history"] = gr.Dataframe(interactive=False)
+        out["runs"] = gr.State([])  # the caller's runs
+        out["weights"] = gr.JSON()  # the trained weights, in the page engine's format
         sketch = DigitCanvas(label="sketch", canvas_size=(400, 400), format="png", layers=False, transforms=())
         mine = gr.Label(num_top_classes=3, label="answer")
-
     start_stop(
-        start,
-        stop,
+        api_start,
+        api_stop,
         progress_line,
         train_lenet,
         [pooling, activation, epochs, images, out["runs"]],
@@ -300,10 +331,6 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         concurrency_id=LENET_TRAINING_QUEUE,
         time_limit=LENET_TRAINING_TIME_LIMIT + 60,
     )
-    out["runs"].change(show_runs, out["runs"], [runs_view, runs_box], api_visibility="private", show_progress="hidden")
-    out["weights"].change(None, out["weights"], None, js=SEND_TO_PAGE_JS, api_visibility="private")
-    draw.click(lambda: gr.Tabs(selected=DIGIT_TAB), None, tabs, queue=False, api_visibility="private")
-    tab.select(data_note, None, [source, images], api_visibility="private", show_progress="hidden")
     gr.on(
         [],
         predict_my_lenet,

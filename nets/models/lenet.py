@@ -291,6 +291,9 @@ def write_engine_facts(path: Path = ENGINE_FACTS_FILE) -> Path:
 
 
 if __name__ == "__main__":
-    # python -m nets.models.lenet    (writes assets/web/: the browser's copy of the weights, and the engine's facts)
+    # python -m nets.models.lenet    (writes assets/web/: the browser's weights, the engine's and the trainer's facts)
     print(f"wrote {write_web_weights()}")
     print(f"wrote {write_engine_facts()}")
+    from nets.training.visitor_lenet import write_training_facts  # the trainer's numbers (it imports this module)
+
+    print(f"wrote {write_training_facts()}")

@@ -20,9 +20,12 @@ The normalisation is the shipped model's (``assets/lenet_mnist.json``), so the b
 from __future__ import annotations
 
 import functools
+import inspect
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,9 +34,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.data import mnist_web
 from nets.data.mnist import MnistData, stratified_choice
 from nets.facts import Fact, Refusal
-from nets.models.lenet import ACTIVATIONS, INPUT_SIZE, POOLINGS, LeNet, mnist_weights, web_weights
+from nets.models.lenet import (
+    ACTIVATIONS,
+    ENGINE_FACTS_FILE,
+    INPUT_SIZE,
+    POOLINGS,
+    LeNet,
+    mnist_weights,
+    web_weights,
+)
 from nets.training.events import BatchTrained, EpochFinished, Finished
 from nets.training.jobs import Cancelled, JobClock
 
@@ -325,3 +337,86 @@ def train(
         epochs_done=seen / count,
         settings=settings,
     )
+
+
+# --- the same training in the visitor's browser ---------------------------------------------------
+
+TRAINING_FACTS_FILE = ENGINE_FACTS_FILE.parent / "lenet_training_facts.js"  # written by python -m nets.models.lenet
+
+
+def _defaults(function: Callable[..., Any], *names: str) -> dict[str, Any]:
+    """The default values of ``function``'s parameters ``names`` (PyTorch's own, read, not copied)."""
+    parameters = inspect.signature(function).parameters
+    return {name: parameters[name].default for name in names}
+
+
+def training_facts() -> dict[str, Any]:
+    """What the browser's trainer (``ui/static/lenet/training.js``) needs to train as ``train`` does.
+
+    The visitor's defaults and ranges (``LeNetSettings``, ``EPOCHS``, ``MIN_TRAIN_IMAGES``), the
+    normalisation and padding of ``to_input``, the one-cycle schedule's warm-up share and PyTorch's
+    ``OneCycleLR`` defaults (cosine annealing, ``div_factor``, ``final_div_factor`` and beta1
+    cycled between ``base_momentum`` and ``max_momentum``), ``Adam``'s ``beta2`` and ``eps``, how
+    often progress is reported, the history's columns and the images file's header
+    (``nets.data.mnist_web``).
+    """
+    defaults = LeNetSettings()
+    mean, std = normalization()
+    one_cycle = _defaults(
+        torch.optim.lr_scheduler.OneCycleLR,
+        "anneal_strategy",
+        "cycle_momentum",
+        "base_momentum",
+        "max_momentum",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+    )
+    adam = _defaults(torch.optim.Adam, "betas", "eps", "weight_decay", "amsgrad")
+    return {
+        "defaults": {
+            "pooling": defaults.pooling,
+            "activation": defaults.activation,
+            "epochs": defaults.epochs,
+            "train_images": defaults.train_images,
+            "batch_size": defaults.batch_size,
+            "lr": defaults.lr,
+            "seed": defaults.seed,
+        },
+        "epochs_range": list(EPOCHS),
+        "min_train_images": MIN_TRAIN_IMAGES,
+        "mean": mean,
+        "std": std,
+        "input_size": INPUT_SIZE,
+        "pad": PAD,
+        "warmup": WARMUP,
+        "one_cycle": {**one_cycle, "pct_start": WARMUP},
+        "adam": {"beta2": adam["betas"][1], "eps": adam["eps"], "weight_decay": adam["weight_decay"]},
+        "amsgrad": adam["amsgrad"],
+        "progress_steps": PROGRESS_STEPS,
+        "history_columns": HISTORY_COLUMNS,
+        "data_file": {  # nets/data/mnist_web.py's format: the images the browser trains on
+            "magic": mnist_web.FORMAT_MAGIC.decode("ascii"),
+            "version": mnist_web.VERSION,
+            "header_bytes": mnist_web.HEADER.size,
+        },
+    }
+
+
+def training_facts_script(facts: dict[str, Any]) -> str:
+    """``facts`` as the plain script the browser's trainer loads: one global, ``LeNetTrainingFacts``."""
+    return (
+        "/*\n"
+        " * Written by `python -m nets.models.lenet` (training_facts in nets/training/visitor_lenet.py):\n"
+        " * do not edit by hand. tests/test_lenet_training_engine.py checks it agrees with the Python;\n"
+        " * ui/static/lenet/training.js reads its numbers from here.\n"
+        " */\n"
+        f"const LeNetTrainingFacts = {json.dumps(facts, indent=2)};\n"
+    )
+
+
+def write_training_facts(path: Path = TRAINING_FACTS_FILE) -> Path:
+    """Write ``training_facts()`` to ``path`` as ``training_facts_script`` and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(training_facts_script(training_facts()))
+    return path

@@ -3,7 +3,10 @@
 The engine (``lenet/``) is LeNet in the browser, each script the mirror of the Python it names and
 tested against it in Chromium (``tests/test_lenet_engine.py``); its numbers and names come from
 ``assets/web/lenet_engine_facts.js``, which ``python -m nets.models.lenet`` writes from ``nets/``.
-The page (``digit/``) is the tab's views, one script a panel, started by ``startDigitLab``.
+The trainer (``lenet/training.js``, run by the train tab's Web Worker ``lenet/training_worker.js``)
+is ``nets/training/visitor_lenet.py``'s training, tested against PyTorch in Chromium
+(``tests/test_lenet_training_engine.py``). The page (``digit/``) is the tab's views, one script a
+panel, started by ``startDigitLab``.
 Every script is plain JavaScript defining one name and reading only the ones before it, so the
 list works inlined as one function body (``gr.HTML``'s ``js_on_load``) or as ``<script>`` tags.
 """
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from nets.models.lenet import ENGINE_FACTS_FILE
 from nets.paths import ROOT
+from nets.training.visitor_lenet import TRAINING_FACTS_FILE
 
 HERE = ROOT / "ui" / "static"
 
@@ -44,6 +48,15 @@ PAGE_SCRIPTS = tuple(
     )
 )
 SCRIPTS = (*ENGINE_SCRIPTS, *PAGE_SCRIPTS)
+TRAINING_SCRIPTS = (  # what the train tab's Web Worker loads (importScripts, in this order)
+    ENGINE_FACTS_FILE,  # LeNetFacts
+    HERE / "lenet" / "python_arithmetic.js",  # PythonArithmetic (network.js reads f32 from it)
+    HERE / "lenet" / "network.js",  # LeNetNetwork: the web weights
+    TRAINING_FACTS_FILE,  # LeNetTrainingFacts: nets/training/visitor_lenet.py's numbers and PyTorch's defaults
+    HERE / "lenet" / "training.js",  # LeNetTraining: backward pass, Adam, one-cycle (visitor_lenet.py's train)
+)
+TRAINING_WORKER = HERE / "lenet" / "training_worker.js"  # the Web Worker that runs LeNetTraining.train
+TRAINING_DATA_SCRIPT = HERE / "lenet" / "training_data.js"  # LeNetTrainingData: the images, fetched by the page
 
 
 def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
