@@ -91,5 +91,5 @@ DELETE_CACHE = (600, 1800)
 UPLOAD_FILE_CHARGE = 8192
 
 # --- what an upload may be -----------------------------------------------------------------------------
-ZIP_LIMITS = ZipLimits()
+ZIP_LIMITS = ZipLimits()  # a dataset built in the page too; a builder add decodes each file it names once
 CANVAS_MAX_PIXELS = 2048 * 2048  # the canvas is 400x400; an API client's photo of paper fits too
