@@ -55,7 +55,7 @@ class Budgets:
     model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
     lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
-    draft_bytes: int = 1_500_000_000  # datasets being built in the page (their images and zips), on disk
+    draft_bytes: int = 1_500_000_000  # datasets being built in the page, on disk: a quarter per address
     report_bytes: int = 400_000_000  # fine-tune reports kept to explain a confusion cell (their val images)
     feature_bytes: int = 256_000_000  # frozen features of images seen before, shared by content (a class's example)
 
