@@ -48,10 +48,11 @@ class Visitor:
         """Upload a file; the value an endpoint takes for it."""
         return file_data(upload(self.url, name, data, self.headers), name)
 
-    def join(self, api_name: str, inputs: list, timeout: float = 600) -> Outcome:
+    def join(self, api_name: str, inputs: list, timeout: float = 600, query: str = "") -> Outcome:
         """Run an event the page runs (not in the API: ``call`` cannot) through the queue, as the
         page does; its end, with the toasts it showed (``messages``: (level, text)) in ``data``'s place
-        when it failed, and its output data when it completed."""
+        when it failed, and its output data when it completed. ``query``: the page's own URL
+        parameters (Gradio hands a handler those of the join request), e.g. a teacher's link's."""
         started = time.monotonic()
         body = json.dumps(
             {
@@ -62,7 +63,8 @@ class Visitor:
                 "trigger_id": None,
             }
         ).encode()
-        status, answer = post(self.url, "/gradio_api/queue/join", body, self.headers, timeout=60)
+        path = "/gradio_api/queue/join" + (f"?{query}" if query else "")
+        status, answer = post(self.url, path, body, self.headers, timeout=60)
         if status != 200 or "event_id" not in answer:
             return Outcome("refused", time.monotonic() - started, str(answer.get("detail", answer)), status=status)
         request = urllib.request.Request(
