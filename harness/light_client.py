@@ -39,10 +39,11 @@ class Visitor:
     url: str
     address: str
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    headers_extra: dict = field(default_factory=dict)  # e.g. the browser's Accept-Language
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Forwarded-For": self.address}
+        return {"X-Forwarded-For": self.address, **self.headers_extra}
 
     def upload(self, name: str, data: bytes) -> dict:
         """Upload a file; the value an endpoint takes for it."""

@@ -89,6 +89,10 @@ DELETE_CACHE = (600, 1800)
 # inodes while their bytes counted 11.4 MB); Gradio's sweep removes old files but not their folders,
 # so ``ui.uploads_sweep`` removes the emptied folders (and parts of cut uploads) as old.
 UPLOAD_FILE_CHARGE = 8192
+# Who uploaded each file (its addresses) is remembered for as long as Gradio keeps uploads, for this
+# many files at most: another address's upload, or another session's scratch file, is refused as an
+# input (``ui.file_owners``).
+UPLOAD_OWNERS_KEPT = 200_000
 
 # --- what an upload may be -----------------------------------------------------------------------------
 ZIP_LIMITS = ZipLimits()  # a dataset built in the page too; a builder add decodes each file it names once

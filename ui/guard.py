@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse
 from ui import gradio_internals
 from ui.addresses import client_address
 from ui.budgets import BUDGETS, QUEUE_SIZE, UPLOAD_FILE_CHARGE, Budgets
+from ui.file_owners import FileOwners
 from ui.ids import FINETUNE_QUEUE, LENET_TRAINING_QUEUE, TRAINING_QUEUES
 from ui.input_checks import first_problem
 from ui.running_work import CANCELS
@@ -109,6 +110,7 @@ class Guard:
         self.new_sessions = SessionStore(max_entries=20_000)  # address -> Bucket
         self.known_sessions = SessionStore(max_entries=50_000)  # session -> True
         self.uploads = SessionStore(max_entries=20_000)  # address -> Uploads
+        self.files = FileOwners()  # who uploaded each file: another visitor's is not an input
         self.joining: list[tuple[str | None, str, str]] = []  # joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
@@ -166,7 +168,15 @@ class Guard:
                 refusal = self.charge_files(address, counter.count(message.get("body", b"")))
             return {"type": "http.disconnect"} if refusal is not None else message
 
+        answer: list[bytes] = []  # Gradio's answer: the paths it stored the files at (small)
+        status = 0
+
         async def unless_refused(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and sum(map(len, answer)) < 4 << 20:
+                answer.append(message.get("body", b""))
             if refusal is None:
                 await send(message)
 
@@ -176,7 +186,13 @@ class Guard:
             if refusal is None:
                 raise
         if refusal is not None:
-            await self.refuse(refusal, request, scope, None, send)
+            return await self.refuse(refusal, request, scope, None, send)
+        if status == 200:
+            try:
+                paths = json.loads(b"".join(answer))
+            except ValueError:
+                return
+            self.files.uploaded(address, paths if isinstance(paths, list) else [])
 
     def charge_files(self, address: str, files: int):
         """None, or the refusal once ``files`` more files pass the address's file or byte budget."""
@@ -253,6 +269,8 @@ class Guard:
                 return (key, 422, values), None
             kind = fn.concurrency_id if fn is not None else None
             session = session if isinstance(session, str) else ""
+            if self.files.strangers_file(payload.get("data"), session, address) is not None:
+                return ("guard_not_your_file", 403, {}), None
             live = self.live_events(scope) + self.joining  # (kind, session, address), queued or running
             if session and sum(s == session for _, s, _ in live) >= b.session_events:
                 return ("guard_session_busy", 429, {"n": b.session_events}), None
