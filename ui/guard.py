@@ -11,6 +11,8 @@ budgets of ``ui.budgets.Budgets``, before the request reaches Gradio:
 - request bodies: JSON bodies are small (a drawing or a photo is uploaded as a file first);
   uploads count against a byte budget and a file budget per address and per ten minutes, each
   file charged the disk it takes at least (``UPLOAD_FILE_CHARGE``), counted as the upload streams;
+- files an event names: another session's scratch file or another address's upload is refused
+  (``ui.file_owners``: the guard records who uploaded each file);
 - training (fine-tuning AlexNet, training a LeNet): of each kind, one queued or running per
   session, a few per address (a class shares one), and a cap on waiting ones, so that training
   never takes the queue places digits and photos need.
