@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from pathlib import Path
 
 import gradio as gr
 import torch
+from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 from ui import (
@@ -41,6 +43,7 @@ from ui.server_sharing import IDLE_CORES
 from ui.shared_models import warm_up
 from ui.static import BUTTON_NAMES
 from ui.text import LANGUAGE_JS, TOAST_CSS, T
+from ui.upload_sweep import start_sweeping
 
 CSS = (
     """
@@ -137,6 +140,7 @@ def main() -> None:
     # Uvicorn would rewrite the client's address from X-Forwarded-For for any peer on 127.0.0.1 (a
     # share link's tunnel, another user of this machine): the guard decides whom to believe instead.
     os.environ["FORWARDED_ALLOW_IPS"] = "no-proxy-is-trusted-here"
+    start_sweeping(Path(get_upload_folder()))  # the folders Gradio's own sweep leaves behind
     warm_up()  # the shipped LeNet now; the ImageNet AlexNet and MNIST in the background
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(

@@ -16,7 +16,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
-from harness.attacks import file_data, post, upload
+from harness.attacks import file_data, fn_index, post, upload
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Outcome:
     message: str = ""
     data: list = field(default_factory=list)
     status: int = 200
+    messages: list = field(default_factory=list)  # the toasts shown meanwhile: (level, text)
 
 
 @dataclass
@@ -38,14 +39,57 @@ class Visitor:
     url: str
     address: str
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    headers_extra: dict = field(default_factory=dict)  # e.g. the browser's Accept-Language
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Forwarded-For": self.address}
+        return {"X-Forwarded-For": self.address, **self.headers_extra}
 
     def upload(self, name: str, data: bytes) -> dict:
         """Upload a file; the value an endpoint takes for it."""
         return file_data(upload(self.url, name, data, self.headers), name)
+
+    def join(self, api_name: str, inputs: list, timeout: float = 600, query: str = "") -> Outcome:
+        """Run an event the page runs (not in the API: ``call`` cannot) through the queue, as the
+        page does; its end, with the toasts it showed (``messages``: (level, text)) in ``data``'s place
+        when it failed, and its output data when it completed. ``query``: the page's own URL
+        parameters (Gradio hands a handler those of the join request), e.g. a teacher's link's."""
+        started = time.monotonic()
+        body = json.dumps(
+            {
+                "data": inputs,
+                "fn_index": fn_index(self.url, api_name),
+                "session_hash": self.session,
+                "event_data": None,
+                "trigger_id": None,
+            }
+        ).encode()
+        path = "/gradio_api/queue/join" + (f"?{query}" if query else "")
+        status, answer = post(self.url, path, body, self.headers, timeout=60)
+        if status != 200 or "event_id" not in answer:
+            return Outcome("refused", time.monotonic() - started, str(answer.get("detail", answer)), status=status)
+        request = urllib.request.Request(
+            f"{self.url}/gradio_api/queue/data?session_hash={self.session}", headers=self.headers
+        )
+        outcome = Outcome("error", 0.0, "the stream ended without an answer")
+        with urllib.request.urlopen(request, timeout=timeout) as stream:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line.removeprefix("data:"))
+                if message.get("event_id") != answer["event_id"]:
+                    continue
+                if message.get("msg") == "log":
+                    outcome.messages.append((message.get("level"), message.get("log")))
+                elif message.get("msg") == "process_completed":
+                    output = message.get("output") or {}
+                    outcome.kind = "complete" if message.get("success") else "error"
+                    outcome.data = output.get("data") or []
+                    outcome.message = str(output.get("error") or "")
+                    break
+        outcome.seconds = time.monotonic() - started
+        return outcome
 
     def call(self, api_name: str, inputs: list, timeout: float = 600) -> Outcome:
         """Call ``api_name`` and wait for its end (its last update's data on success)."""

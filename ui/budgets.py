@@ -48,13 +48,14 @@ class Budgets:
     json_body_bytes: int = 1 << 20  # an event's JSON: files travel as uploads, a 1 MB body is plenty
     upload_bytes_per_window: int = 500 << 20  # uploaded per address in a window (disk: kept 30 min)
     upload_window_seconds: int = 600
+    upload_files_per_window: int = 5000  # files uploaded per address in a window (the zip's entry limit)
     session_events: int = 8  # events of any kind one session may have queued or running at once
     address_share: float = 0.25  # of the queue's places, queued plus running, per address (a class fits)
     training_jobs: int = 128  # training jobs of each kind queued or running in all: half the queue stays for others
     model_bytes: int = 1_600_000_000  # every visitor's fine-tuned models (a whole classifier: 218 MB)
     lenet_bytes: int = 250_000_000  # every visitor's own LeNets (247 KB each: about a thousand)
     download_bytes: int = 1_000_000_000  # model files written for download, all visitors together
-    draft_bytes: int = 1_500_000_000  # datasets being built in the page (their images and zips), on disk
+    draft_bytes: int = 1_500_000_000  # datasets being built in the page, on disk: a quarter per address
     report_bytes: int = 400_000_000  # fine-tune reports kept to explain a confusion cell (their val images)
     feature_bytes: int = 256_000_000  # frozen features of images seen before, shared by content (a class's example)
 
@@ -82,7 +83,17 @@ DOWNLOAD_TTL = 600  # a download file is deleted ten minutes after it was writte
 # Files Gradio keeps for visitors (uploads, results) are removed once they are half an hour old,
 # checked every ten minutes, so disk use stays bounded over a day.
 DELETE_CACHE = (600, 1800)
+# Disk an uploaded file takes at least, besides its bytes: Gradio stores each in a folder of its own
+# (named by its hash), so a file costs a block for its folder and up to a block for its last bytes.
+# The guard charges this much more per file (1,000 one-byte files made 791 MB of disk and 200,000
+# inodes while their bytes counted 11.4 MB); Gradio's sweep removes old files but not their folders,
+# so ``ui.uploads_sweep`` removes the emptied folders (and parts of cut uploads) as old.
+UPLOAD_FILE_CHARGE = 8192
+# Who uploaded each file (its addresses) is remembered for as long as Gradio keeps uploads, for this
+# many files at most: another address's upload, or another session's scratch file, is refused as an
+# input (``ui.file_owners``).
+UPLOAD_OWNERS_KEPT = 200_000
 
 # --- what an upload may be -----------------------------------------------------------------------------
-ZIP_LIMITS = ZipLimits()
+ZIP_LIMITS = ZipLimits()  # a dataset built in the page too; a builder add decodes each file it names once
 CANVAS_MAX_PIXELS = 2048 * 2048  # the canvas is 400x400; an API client's photo of paper fits too

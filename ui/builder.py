@@ -16,9 +16,11 @@ import gradio as gr
 from nets.data.dataset_builder import DatasetDraft, DraftError
 from nets.data.images import ImageError
 from nets.facts import Refusal
+from ui.addresses import client_address
 from ui.budgets import ZIP_LIMITS
 from ui.ids import BUILDER_QUEUE
 from ui.scratch import DRAFTS
+from ui.session_store import NoRoom
 from ui.stores import DATASET_DRAFTS
 from ui.text import T, error, fill_in, refusal, say, tell
 
@@ -84,6 +86,17 @@ def session_of(request: gr.Request | None) -> str:
     return request.session_hash if request is not None and request.session_hash else ""
 
 
+def keep(request: gr.Request | None, draft: DatasetDraft) -> None:
+    """Keep the visitor's draft (its size counted again) against their address's share of the drafts
+    budget: a stranger's many drafts push out their own older ones, never an idle visitor's."""
+    scope = getattr(getattr(request, "request", None), "scope", None)
+    try:
+        DATASET_DRAFTS.put(session_of(request), draft, address=client_address(scope) if scope else "")
+    except NoRoom:  # larger than the address's whole share (not with the shipped budgets)
+        DATASET_DRAFTS.discard(session_of(request))
+        raise error(request, "builder_no_room") from None
+
+
 def draft_of(request: gr.Request | None, create: bool = False) -> DatasetDraft | None:
     """The visitor's draft (None if there is none), or a new empty one with ``create``. A draft
     deleted to make room, or after half an hour unused, is reported as a ``gr.Error``."""
@@ -93,7 +106,7 @@ def draft_of(request: gr.Request | None, create: bool = False) -> DatasetDraft |
         raise error(request, "builder_released")
     if draft is None and create:
         draft = DatasetDraft(DRAFTS / uuid.uuid4().hex, limits=ZIP_LIMITS)  # a name nobody can guess
-        DATASET_DRAFTS.put(session, draft)
+        keep(request, draft)
     return draft
 
 
@@ -156,7 +169,7 @@ def set_classes(text: str, class_name: str | None, request: gr.Request = None):
         dropped = draft.set_classes(text or "")
     except DraftError as problem:
         return warn(refusal(request, problem), 3)
-    DATASET_DRAFTS.put(session_of(request), draft)
+    keep(request, draft)
     if dropped:
         gr.Info(say(request, "builder_dropped", markup="text", n=dropped))
     return view(request, draft, class_name)
@@ -171,7 +184,14 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
     if not class_name:
         return warn(error(request, "builder_pick_class"), 3, cleared=1)
     camera = isinstance(paths, str)  # one photo from the camera (the browser calls each "image.png")
-    paths = [paths] if camera else list(paths or [])
+    named = [paths] if camera else list(paths or [])
+    # A file named more than once in one add is decoded and added once: one upload named forty
+    # times would otherwise cost forty decodes (a 49-megapixel PNG: 0.6 CPU-s each). A file sent
+    # again under its name has the same path (Gradio keeps uploads by content); another copy under
+    # another name is another upload, counted against the address's upload budgets by the guard.
+    paths = list(dict.fromkeys(named))
+    if len(paths) < len(named):
+        gr.Info(say(request, "builder_named_again", markup="text", n=len(named) - len(paths)))
     added, problems = 0, []
     for path in paths:
         name = f"camera_{len(draft.images.get(class_name, [])) + 1}.jpg" if camera else Path(path).name
@@ -190,7 +210,7 @@ def add_images(paths: list[str] | str | None, class_name: str | None, request: g
             problems.append(tell(request, problem.fact))
         except ImageError as problem:
             problems.append(tell(request, problem.fact, subject=None))
-    DATASET_DRAFTS.put(session_of(request), draft)
+    keep(request, draft)
     if problems and not added:
         return warn(gr.Error(" ".join(problems[:3]), title=say(request, "builder_not_added_title")), 3, cleared=1)
     if problems:
@@ -220,7 +240,7 @@ def remove_image(class_name: str | None, index: int | None, request: gr.Request 
         draft.remove(class_name, int(index))
     except DraftError as problem:
         return warn(refusal(request, problem), 4)
-    DATASET_DRAFTS.put(session_of(request), draft)
+    keep(request, draft)
     return (*view(request, draft, class_name), None)
 
 
@@ -232,7 +252,7 @@ def clear_class(class_name: str | None, request: gr.Request = None):
         draft.clear_class(class_name)
     except DraftError as problem:
         return warn(refusal(request, problem), 4)
-    DATASET_DRAFTS.put(session_of(request), draft)
+    keep(request, draft)
     return (*view(request, draft, class_name), None)
 
 
@@ -250,7 +270,7 @@ def dataset_zip_for(request: gr.Request | None) -> str:
             title="builder_not_ready_title",
         )
     path = draft.to_zip(draft.folder / ZIP_NAME)
-    DATASET_DRAFTS.put(session_of(request), draft)
+    keep(request, draft)
     return str(path)
 
 

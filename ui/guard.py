@@ -9,7 +9,10 @@ budgets of ``ui.budgets.Budgets``, before the request reaches Gradio:
 - requests that do work (POST) and new sessions: a token bucket per address, generous enough for a
   class behind one school address, far too small to fill the queue or the session store;
 - request bodies: JSON bodies are small (a drawing or a photo is uploaded as a file first);
-  uploads count against a byte budget per address and per ten minutes;
+  uploads count against a byte budget and a file budget per address and per ten minutes, each
+  file charged the disk it takes at least (``UPLOAD_FILE_CHARGE``), counted as the upload streams;
+- files an event names: another session's scratch file or another address's upload is refused
+  (``ui.file_owners``: the guard records who uploaded each file);
 - training (fine-tuning AlexNet, training a LeNet): of each kind, one queued or running per
   session, a few per address (a class shares one), and a cap on waiting ones, so that training
   never takes the queue places digits and photos need.
@@ -30,7 +33,8 @@ from starlette.responses import JSONResponse
 
 from ui import gradio_internals
 from ui.addresses import client_address
-from ui.budgets import BUDGETS, QUEUE_SIZE, Budgets
+from ui.budgets import BUDGETS, QUEUE_SIZE, UPLOAD_FILE_CHARGE, Budgets
+from ui.file_owners import FileOwners
 from ui.ids import FINETUNE_QUEUE, LENET_TRAINING_QUEUE, TRAINING_QUEUES
 from ui.input_checks import first_problem
 from ui.running_work import CANCELS
@@ -72,10 +76,29 @@ class Bucket:
 
 @dataclass
 class Uploads:
-    """Bytes an address uploaded in the current window."""
+    """Bytes and files an address uploaded in the current window (bytes include each file's charge)."""
 
     started: float = 0.0
     bytes: int = 0
+    files: int = 0
+
+
+class PartCounter:
+    """Counts the parts of a multipart body as it streams past (each part of an upload is a file to
+    Gradio: a folder and a file on disk), without keeping the body."""
+
+    def __init__(self, content_type: str) -> None:
+        boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
+        self.marker = b"--" + boundary.encode("latin-1") + b"\r\n" if boundary else b""
+        self.tail = b""
+
+    def count(self, chunk: bytes) -> int:
+        """How many new parts start in ``chunk`` (a part's marker split between chunks counted once)."""
+        if not self.marker:
+            return 0
+        seen = self.tail + chunk
+        self.tail = seen[-(len(self.marker) - 1) :]
+        return seen.count(self.marker)
 
 
 class Guard:
@@ -89,6 +112,7 @@ class Guard:
         self.new_sessions = SessionStore(max_entries=20_000)  # address -> Bucket
         self.known_sessions = SessionStore(max_entries=50_000)  # session -> True
         self.uploads = SessionStore(max_entries=20_000)  # address -> Uploads
+        self.files = FileOwners()  # who uploaded each file: another visitor's is not an input
         self.joining: list[tuple[str | None, str, str]] = []  # joins admitted, not yet in Gradio's queue
         self.refused = 0  # how many requests the guard turned away (for benchmarks)
 
@@ -107,7 +131,7 @@ class Guard:
         if refusal is not None:
             return await self.refuse(refusal, request, scope, receive, send)
         if is_upload:  # Gradio streams it to disk; the server delivers no more than the declared length
-            return await self.app(scope, receive, send)
+            return await self.pass_upload(address, request, scope, receive, send)
         body = await self.read_body(receive, self.budgets.json_body_bytes)
         if body is None:
             return await self.refuse(
@@ -132,6 +156,69 @@ class Guard:
                 with self.lock:
                     self.joining.remove(ticket)
 
+    async def pass_upload(self, address: str, request: Request, scope, receive, send) -> None:
+        """Let Gradio read an upload while its files are counted: each costs ``UPLOAD_FILE_CHARGE``
+        more of the address's bytes and one of its files. An upload that passes either budget is cut
+        where it does (Gradio stops reading it) and refused; what Gradio answers then is dropped."""
+        counter = PartCounter(request.headers.get("content-type", ""))
+        refusal = None
+
+        async def counted():
+            nonlocal refusal
+            message = await receive()
+            if refusal is None and message["type"] == "http.request":
+                refusal = self.charge_files(address, counter.count(message.get("body", b"")))
+            return {"type": "http.disconnect"} if refusal is not None else message
+
+        answer: list[bytes] = []  # Gradio's answer: the paths it stored the files at (small)
+        status = 0
+
+        async def unless_refused(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and sum(map(len, answer)) < 4 << 20:
+                answer.append(message.get("body", b""))
+            if refusal is None:
+                await send(message)
+
+        try:
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if refusal is None:
+                raise
+        if refusal is not None:
+            return await self.refuse(refusal, request, scope, None, send)
+        if status == 200:
+            try:
+                paths = json.loads(b"".join(answer))
+            except ValueError:
+                return
+            self.files.uploaded(address, paths if isinstance(paths, list) else [])
+
+    def charge_files(self, address: str, files: int):
+        """None, or the refusal once ``files`` more files pass the address's file or byte budget."""
+        if not files:
+            return None
+        b = self.budgets
+        with self.lock:
+            window = self.uploads.get_or_make(address, Uploads)
+            window.files += files
+            window.bytes += files * UPLOAD_FILE_CHARGE
+            if window.files > b.upload_files_per_window:
+                return self.too_many_files()
+            if window.bytes > b.upload_bytes_per_window:
+                return (
+                    "guard_upload_budget",
+                    429,
+                    {"limit": b.upload_bytes_per_window, "minutes": b.upload_window_seconds // 60},
+                )
+        return None
+
+    def too_many_files(self):
+        b = self.budgets
+        return "guard_upload_files", 429, {"n": b.upload_files_per_window, "minutes": b.upload_window_seconds // 60}
+
     # --- the budgets ---------------------------------------------------------------------------
 
     def admit_request(self, address: str, length: int, is_upload: bool):
@@ -147,7 +234,9 @@ class Guard:
                 window = self.uploads.get_or_make(address, Uploads)
                 now = time.monotonic()
                 if now - window.started > b.upload_window_seconds:
-                    window.started, window.bytes = now, 0
+                    window.started, window.bytes, window.files = now, 0, 0
+                if window.files >= b.upload_files_per_window:
+                    return self.too_many_files()
                 if window.bytes + length > b.upload_bytes_per_window:
                     return (
                         "guard_upload_budget",
@@ -182,6 +271,8 @@ class Guard:
                 return (key, 422, values), None
             kind = fn.concurrency_id if fn is not None else None
             session = session if isinstance(session, str) else ""
+            if self.files.strangers_file(payload.get("data"), session, address) is not None:
+                return ("guard_not_your_file", 403, {}), None
             live = self.live_events(scope) + self.joining  # (kind, session, address), queued or running
             if session and sum(s == session for _, s, _ in live) >= b.session_events:
                 return ("guard_session_busy", 429, {"n": b.session_events}), None

@@ -62,9 +62,9 @@ def restore_view(request: gr.Request):
         extras,
         pick("layers", compare.MODELS + compare.EXTRA_MODELS),
     )
-    ignored += [name for name in query if name not in KNOWN]
-    if ignored:
-        gr.Warning(say(request, "link_ignored", parts=", ".join(ignored)))
+    ignored += [name[:40] for name in query if name not in KNOWN]
+    if ignored:  # the first few named, the rest counted: 2,000 unknown parameters once made a 13 KB notice
+        gr.Warning(say(request, "link_ignored", parts=ignored))
     return updates
 
 

@@ -39,12 +39,14 @@ REPORTS = SessionStore(
     size=lambda report: sum(item.image.width * item.image.height * 3 for item in report.val) + 4096,
     release=lambda report: report.val.clear(),
 )
-# Datasets built in the page: one per session, every draft's images and zip within a disk budget.
+# Datasets built in the page: one per session, every draft's images and zip within a disk budget,
+# each address's drafts within a share of it (a stranger's eight drafts once pushed out a visitor's).
 DATASET_DRAFTS = SessionStore(
     max_bytes=BUDGETS.draft_bytes,
     ttl=SESSION_TTL,
     size=lambda draft: 2 * draft.stored_bytes,
     release=lambda draft: draft.delete(),
+    address_share=0.25,  # one address's drafts at most a quarter of the budget before its own go first
 )
 # Visitors' own LeNets (61,706 float32 parameters each).
 LENETS = SessionStore(max_bytes=BUDGETS.lenet_bytes, ttl=SESSION_TTL, size=lambda reader: 4 * 61_706)
