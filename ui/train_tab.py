@@ -277,7 +277,7 @@ def build_train_tab(tabs: gr.Tabs, tab: gr.Tab) -> None:
         )
     out["runs"] = gr.State([])  # this visitor's runs, to compare
     with gr.Column(visible=False) as runs_box:  # shown from the first finished run on
-        gr.Markdown(T("train_runs_title"))
+        gr.Markdown(T("train_runs_title"), elem_classes=["heading"])  # no scrolling region
         runs_view = gr.Dataframe(value=runs_table([]), label=T("train_runs"), interactive=False, elem_id="train-runs")
     out["weights"] = gr.JSON(visible=False)  # the trained weights, handed to the page's digit tab
     with gr.Column(visible=False):  # for programs: a drawing read with the caller's own LeNet
