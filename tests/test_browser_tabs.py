@@ -112,7 +112,7 @@ KOREAN_TITLES = {
     "train": "LeNet 직접 학습시키기",
     "photo": "AlexNet에게 사진 보여 주기",
     "finetune": "내 이미지로 AlexNet 미세 조정하기",
-    "compare": "모델 비교: 파라미터, 메모리, 연산량",
+    "compare": "모델 비교: 매개변수, 메모리, 연산량",
 }
 
 
