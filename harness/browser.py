@@ -180,3 +180,28 @@ def visible_texts(page, skip_code: bool = False) -> list[str]:
     """Every text a visitor sees or hears on the page (see ``VISIBLE_TEXTS_JS``), without what is in
     code blocks if ``skip_code``."""
     return page.evaluate(VISIBLE_TEXTS_JS, skip_code)
+
+
+STANDIN_CAPTION_JS = """
+([words, places]) => {
+  const caption = () => {
+    const note = document.createElement('div');
+    note.className = 'standin-caption';
+    note.textContent = '⚠ ' + words;
+    note.style.cssText = 'background:#fde68a;color:#111;border:2px solid #b45309;border-radius:6px;'
+      + 'padding:6px 10px;margin:6px 0;font:600 15px/1.35 sans-serif;position:relative;z-index:10';
+    return note;
+  };
+  document.body.prepend(caption());
+  for (const selector of places) document.querySelector(selector)?.before(caption());
+}
+"""
+
+
+def caption_standin(page, language: str = "en", places: tuple[str, ...] = ()) -> None:
+    """Write on the page, at its top and above each of ``places``, that it runs on stand-in weights
+    (for screenshots: their ImageNet labels must not read as a real AlexNet's)."""
+    from ui.text import TEXT
+
+    page.evaluate(STANDIN_CAPTION_JS, [TEXT[language]["screenshot_standin"], list(places)])
+    page.wait_for_timeout(300)
