@@ -41,8 +41,8 @@ from ui.ids import COMPARE_TAB, DIGIT_TAB, FINETUNE_TAB, PHOTO_TAB, TRAIN_TAB
 from ui.scratch import serve_scratch_folders
 from ui.server_sharing import IDLE_CORES
 from ui.shared_models import warm_up
-from ui.static import BUTTON_NAMES
-from ui.text import LANGUAGE_JS, TOAST_CSS, T
+from ui.static import BUTTON_NAMES, gradio_words_script
+from ui.text import LANGUAGE_JS, TEXT, TOAST_CSS, T
 from ui.upload_sweep import start_sweeping
 
 CSS = (
@@ -145,7 +145,7 @@ def main() -> None:
     demo.queue(max_size=QUEUE_SIZE)
     demo.launch(
         i18n=T,
-        js=page_js(LANGUAGE_JS, BUTTON_NAMES.read_text(encoding="utf-8")),
+        js=page_js(LANGUAGE_JS, BUTTON_NAMES.read_text(encoding="utf-8"), gradio_words_script(TEXT)),
         css=CSS,
         theme=THEME,
         max_file_size=MAX_UPLOAD,

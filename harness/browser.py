@@ -139,3 +139,69 @@ def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
             return content
         time.sleep(0.2)
     raise AssertionError(f"{text!r} did not appear; last seen: {content[:300]!r}")
+
+
+# Every piece of text a visitor can see or hear on the page: text nodes of shown elements (SVG text
+# included, Gradio's font-size-0 replaced words excluded), CSS-generated ::before/::after words,
+# placeholders, and the names a screen reader says (aria-label, title, alt); code (code, pre, a code
+# editor, translate=no) is left out on request.
+# document.body.innerText misses SVG charts' text, generated content, placeholders and labels.
+VISIBLE_TEXTS_JS = """
+(skipCode) => {
+  const out = [];
+  const shown = (el) => el && el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })
+    && parseFloat(getComputedStyle(el).fontSize) > 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    const el = node.parentElement;
+    if (!text || !el || el.closest('script, style, noscript, template')) continue;
+    if (skipCode && el.closest('code, pre, .cm-editor, [translate=no]')) continue;
+    if (el.closest('[aria-hidden=true]') && !el.closest('svg')) continue;
+    if (shown(el)) out.push(text);
+  }
+  for (const el of document.body.querySelectorAll('*')) {
+    if (!el.checkVisibility || !el.checkVisibility()) continue;
+    for (const pseudo of ['::before', '::after']) {
+      const content = getComputedStyle(el, pseudo).content;
+      if (content && content.startsWith('"') && content.length > 2) out.push(content.slice(1, -1));
+    }
+    for (const name of ['placeholder', 'aria-label', 'title', 'alt']) {
+      const value = el.getAttribute(name);
+      if (value && value.trim()) out.push(value.trim());
+    }
+  }
+  return out;
+}
+"""
+
+
+def visible_texts(page, skip_code: bool = False) -> list[str]:
+    """Every text a visitor sees or hears on the page (see ``VISIBLE_TEXTS_JS``), without what is in
+    code blocks if ``skip_code``."""
+    return page.evaluate(VISIBLE_TEXTS_JS, skip_code)
+
+
+STANDIN_CAPTION_JS = """
+([words, places]) => {
+  const caption = () => {
+    const note = document.createElement('div');
+    note.className = 'standin-caption';
+    note.textContent = '⚠ ' + words;
+    note.style.cssText = 'background:#fde68a;color:#111;border:2px solid #b45309;border-radius:6px;'
+      + 'padding:6px 10px;margin:6px 0;font:600 15px/1.35 sans-serif;position:relative;z-index:10';
+    return note;
+  };
+  document.body.prepend(caption());
+  for (const selector of places) document.querySelector(selector)?.before(caption());
+}
+"""
+
+
+def caption_standin(page, language: str = "en", places: tuple[str, ...] = ()) -> None:
+    """Write on the page, at its top and above each of ``places``, that it runs on stand-in weights
+    (for screenshots: their ImageNet labels must not read as a real AlexNet's)."""
+    from ui.text import TEXT
+
+    page.evaluate(STANDIN_CAPTION_JS, [TEXT[language]["screenshot_standin"], list(places)])
+    page.wait_for_timeout(300)

@@ -1,4 +1,4 @@
-"""A bare gr.Blocks page with the same kinds of components as the photo and compare tabs, nothing of
+"""A bare gr.Blocks page with the same kinds of components as the photo, compare, train and fine-tune tabs, nothing of
 the app's own: the baseline tests/test_accessibility.py holds each tab to (``python tests/bare_blocks.py``)."""
 
 from pathlib import Path
@@ -6,7 +6,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-PHOTO = str(Path(__file__).resolve().parent.parent / "assets" / "photos" / "cat.jpg")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PHOTO = str(ASSETS / "photos" / "cat.jpg")
+ZIP = str(ASSETS / "shapes.zip")
 
 with gr.Blocks(title="Bare") as demo:
     gr.Markdown("# A page")
@@ -48,6 +50,64 @@ with gr.Blocks(title="Bare") as demo:
             gr.Dataframe(pd.DataFrame({"layer": ["a", "b"], "count": [1, 2]}), label="Layers", interactive=False)
             gr.Markdown("### Claims")
             gr.HTML("<p>Claims</p>")
+        with gr.Tab("Train"):
+            gr.Markdown("### A training\nSome words.")
+            with gr.Accordion("More", open=False):
+                gr.Markdown("Some words.")
+            with gr.Row():
+                with gr.Column():
+                    gr.Radio(["a", "b"], value="a", label="Pooling", info="Some help.")
+                    gr.Radio(["c", "d"], value="c", label="Activation", info="Some help.")
+                with gr.Column():
+                    gr.Slider(1, 10, value=3, step=1, label="Epochs", info="Some help.")
+                    gr.Slider(100, 1000, value=500, step=100, label="Images", info="Some help.")
+            gr.Markdown("Some words.")
+            with gr.Row():
+                gr.Button("Start", variant="primary")
+                gr.Button("Stop", interactive=False)
+            gr.Markdown("Done: some words.")
+            with gr.Row():
+                gr.HTML("<p>A chart</p>")
+                gr.HTML("<p>A chart</p>")
+            gr.HTML("<p>Kernels</p>")
+            gr.Dataframe(pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.3]}), label="History", interactive=False)
+            gr.Dataframe(pd.DataFrame({"run": [1], "accuracy": ["90%"]}), label="Runs", interactive=False)
+        with gr.Tab("Fine-tune"):
+            gr.Markdown("### A fine-tune\nSome words.")
+            with gr.Accordion("More", open=False):
+                gr.Markdown("Some words.")
+            with gr.Tabs():
+                with gr.Tab("Zip"), gr.Row():
+                    archive = gr.File(label="Zip", file_types=[".zip"], type="filepath")
+                    gr.Examples(examples=[ZIP], inputs=archive, label="Examples")
+                with gr.Tab("Build"):
+                    gr.Markdown("Some words.")
+            with gr.Row():
+                with gr.Column():
+                    gr.Radio(["a", "b"], value="a", label="Strategy")
+                    gr.Checkbox(value=True, label="Regularise", info="Some help.")
+                with gr.Column():
+                    gr.Slider(1, 10, value=3, step=1, label="Epochs")
+                    gr.Number(value=0.001, label="Rate", info="Some help.")
+            with gr.Row():
+                gr.Button("Start", variant="primary")
+                gr.Button("Stop", interactive=False)
+            gr.Markdown("Done: some words.")
+            with gr.Row():
+                gr.HTML("<p>A chart</p>")
+                gr.HTML("<p>A chart</p>")
+            gr.Dataframe(pd.DataFrame({"a": [1, 2], "b": [0.5, 0.3]}), label="Summary", interactive=False)
+            gr.Dataframe(
+                pd.DataFrame({"truth": ["a", "b"], "a": [1, 0], "b": [0, 1]}), label="Confusion", interactive=False
+            )
+            gr.Gallery([PHOTO, PHOTO], label="Wrong", columns=4)
+            gr.HTML("<p>A map</p>")
+            with gr.Row():
+                photo2 = gr.Image(type="filepath", label="Try")
+                gr.Label(num_top_classes=3, label="Answer")
+            gr.Button("Try")
+            gr.File(value=PHOTO, label="Download", interactive=False)
+            gr.Code("import torch\nmodel = torch.load('m.pt')\n", language="python", label="Code")
 
 if __name__ == "__main__":
     demo.launch()

@@ -1,6 +1,7 @@
-"""axe-core (through axe-playwright-python) on the photo and compare tabs, held to a bare gr.Blocks page
-with the same kinds of components (tests/bare_blocks.py): the app adds no serious or critical finding of
-its own (one allowed for the difference in content), in light and dark, on a computer and a phone."""
+"""axe-core (through axe-playwright-python) on the train, photo, fine-tune and compare tabs, each in a used
+state, held to a bare gr.Blocks page with the same kinds of components (tests/bare_blocks.py): the app
+adds no serious or critical finding of its own (one allowed for the difference in content), in light and
+dark, on a computer and a phone. (The digit tab has its own, tests/test_digit_accessibility.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from harness.server import ROOT, running_app
 
 SERIOUS = ("serious", "critical")
 CAT = str(ROOT / "assets" / "photos" / "cat.jpg")
-BARE_TABS = {"photo": 0, "compare": 1}
+SHAPES = str(ROOT / "assets" / "shapes.zip")
+BARE_TABS = {"photo": 0, "compare": 1, "train": 2, "finetune": 3}
 
 
 def serious_findings(page) -> dict[str, int]:
@@ -46,6 +48,19 @@ def app_page(browser, url: str, tab: str, size: str, theme: str):
     if tab == "photo":  # with an answer, a heatmap and the class picker filled in
         page.locator("#photo-input input[type=file]").set_input_files(CAT)
         wait_for_text(page.locator("#photo-timing"), "conv5")
+    elif tab == "train":  # after a short LeNet run: curves, kernels, history and the runs table
+        images = page.locator("#train-images input[type=number]")
+        images.fill("2000")
+        images.press("Enter")
+        page.locator("#train-start").click()
+        wait_for_text(page.locator("#train-status"), "Done:", timeout=90)
+        wait_for_text(page.locator("#train-runs"), "ReLU", timeout=10)
+    elif tab == "finetune":  # after a fine-tune of the example zip: tables, map, try box, download, snippet
+        page.locator("#finetune-zip input[type=file]").set_input_files(SHAPES)
+        page.locator("#finetune-start").click()
+        wait_for_text(page.locator("#finetune-status"), "Done:", timeout=120)
+        wait_for_text(page.locator("#finetune-snippet"), "torch", timeout=15)
+        assert page.locator("#finetune-try-photo").is_visible()
     else:
         wait_for_text(page.locator("#models-table"), "62,378,344")
         page.locator("#params-split .cc-name").first.wait_for()
@@ -56,7 +71,7 @@ def app_page(browser, url: str, tab: str, size: str, theme: str):
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-@pytest.mark.parametrize("tab", ["photo", "compare"])
+@pytest.mark.parametrize("tab", ["train", "photo", "finetune", "compare"])
 def test_the_tab_has_no_more_serious_findings_than_a_bare_page(browser, app_url, bare_url, tab, size, theme):
     assert list(TABS).index(tab) >= 0
     page = bare_page(browser, bare_url, tab, size, theme)
@@ -68,3 +83,4 @@ def test_the_tab_has_no_more_serious_findings_than_a_bare_page(browser, app_url,
     assert sum(found.values()) <= sum(bare.values()) + 1, f"{tab}: {found}; a bare page: {bare}"
     assert found.get("button-name", 0) <= bare.get("button-name", 0), "an unnamed button of the app's own"
     assert "aria-prohibited-attr" not in found or found["aria-prohibited-attr"] <= bare.get("aria-prohibited-attr", 0)
+    assert "scrollable-region-focusable" not in found, "a region scrolls but a keyboard cannot reach it"

@@ -286,7 +286,7 @@ def choose_size(page, size: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "right", "says"), [("en-US", "Right.", "expects 400 features"), ("ko-KR", "맞아요", "특징 400개")]
+    ("locale", "right", "says"), [("en-US", "Right.", "expects 400 features"), ("ko-KR", "맞아요", "특성 400개")]
 )
 def test_the_page_shows_the_shapes_and_the_refusal(browser, app_url, locale, right, says):
     page = open_tab(browser, app_url, "compare", "desktop", locale=locale)

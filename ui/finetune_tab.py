@@ -59,6 +59,9 @@ CSS = """
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
 }
+/* the snippet in the page's text colour: the code theme's token colours (orange 2.8:1, comments
+   grey 3.8:1 in dark) are too faint to read (WCAG asks 4.5:1) */
+#finetune-snippet .cm-content, #finetune-snippet .cm-content span { color: var(--body-text-color) !important; }
 """
 
 # The limits sentence states the server's own numbers, in every language.
@@ -214,7 +217,7 @@ def build_finetune_tab(tab: gr.Tab):
                 with gr.Column(scale=2, min_width=260):
                     gr.Markdown(T("ft_map_explain"))
     with gr.Column(visible=False) as out["try_box"]:
-        gr.Markdown(T("ft_try_title"))
+        gr.Markdown(T("ft_try_title"), elem_classes=["heading"])
         with gr.Row(equal_height=False):
             with gr.Column(min_width=280):
                 try_photo = PhotoUpload(
@@ -227,7 +230,7 @@ def build_finetune_tab(tab: gr.Tab):
                 )
                 try_run = gr.Button(T("ft_try_run"), elem_id="finetune-try-run")
             try_answer = gr.Label(label=T("ft_try_answer"), num_top_classes=5, elem_id="finetune-try-answer")
-        gr.Markdown(T("ft_download_title"))
+        gr.Markdown(T("ft_download_title"), elem_classes=["heading"])
         out["prepare"] = gr.Button(visible=False, elem_id="finetune-prepare-download")
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
         # no line numbers (on a phone they drifted from wrapped lines); long lines wrap inside the box

@@ -135,7 +135,7 @@ def _line(source: str, side: str = "", kind: str = "") -> str:
     A line too long for a phone wraps with a hanging indent (its own indent plus four), so the
     code's structure still reads."""
     indent = len(source) - len(source.lstrip(" "))
-    hanging = f'style="padding-left: {indent + 4}ch; text-indent: -4ch"'
+    hanging = f'translate="no" style="padding-left: {indent + 4}ch; text-indent: -4ch"'  # code: not translated
     aside = f'<span class="sl-shape">{side}</span>' if side else ""
     return (
         f'<div class="sl-line {kind}"><span class="sl-src" {hanging}>{html.escape(source.strip())}</span>{aside}</div>'

@@ -66,3 +66,15 @@ def browser_code(scripts: Sequence[Path] = SCRIPTS) -> str:
 
 # Page-wide scripts (each an arrow function that app.py's page-load script runs)
 BUTTON_NAMES = HERE / "page" / "button_names.js"  # nameButtons: names for Gradio's nameless picture buttons
+GRADIO_WORDS = HERE / "page" / "gradio_words.js"  # gradioWords: Gradio's own English names in the page's language
+
+
+def gradio_words_script(text: dict[str, dict[str, str]]) -> str:
+    """gradio_words.js with its WORDS: every ``gradio_*`` sentence of ``text`` ({language: {key:
+    sentence}}), as {key: {language: sentence}}."""
+    import json
+
+    words = {
+        key: {language: text[language][key] for language in text} for key in text["en"] if key.startswith("gradio_")
+    }
+    return GRADIO_WORDS.read_text(encoding="utf-8").replace("__GRADIO_WORDS__", json.dumps(words, ensure_ascii=False))
