@@ -65,9 +65,9 @@ function startTrainLab(element, props) {
         <div class="tl-curves"><div id="train-loss"></div><div id="train-accuracy"></div></div>
         <div id="train-kernels"></div>
         <p class="tl-explain"></p>
-        <div class="tl-history"><div class="tl-caption"></div><div id="train-history"></div></div>
+        <div class="tl-history"><div class="tl-caption"></div><div id="train-history" tabindex="0" role="region"></div></div>
       </div>
-      <div class="tl-runs" hidden><div class="tl-runs-title"></div><div class="tl-caption tl-runs-caption"></div><div id="train-runs"></div></div>
+      <div class="tl-runs" hidden><div class="tl-runs-title"></div><div class="tl-caption tl-runs-caption"></div><div id="train-runs" tabindex="0" role="region"></div></div>
     </div>`;
   const part = (selector) => element.querySelector(selector);
   const status = part("#train-status"), progressLine = part("#train-progress");
@@ -79,6 +79,8 @@ function startTrainLab(element, props) {
     part("#train-draw").textContent = t("train_draw");
     part(".tl-explain").textContent = t("train_kernels_explain");
     part(".tl-history .tl-caption").textContent = t("train_history");
+    part("#train-history").setAttribute("aria-label", t("train_history")); // a table that scrolls: reachable by keyboard
+    part("#train-runs").setAttribute("aria-label", t("train_runs"));
     part(".tl-runs-title").innerHTML = html("train_runs_title");
     part(".tl-runs-caption").textContent = t("train_runs");
   }
