@@ -45,6 +45,8 @@ NAMES = {  # people, models, data sets, libraries, the book, the brand
     *["Mastering", "Packt", "PacktPublishing/Mastering-PyTorch", "Grad-CAM", "GTX", "NVIDIA", "CC0", "Small", "Large"],
 }
 CODE = {
+    "view",  # x.view(-1, 400): the note's code, quoted in the claims
+    "classes",  # nn.Linear(4096, len(classes)): the note's code
     "ReLU",
     "sigmoid",
     "tanh",
