@@ -17,11 +17,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 from torchvision.models import alexnet
 
-from nets.measuring.compare import LENET_DIGITS, models_table
+from nets.measuring.compare import LENET_DIGITS, models_table, on_meta, parameters
 from nets.models.alexnet import HEAD_INDEX
 from nets.models.lenet import lenet
 from nets.training.visitor_lenet import LeNetSettings
@@ -50,10 +49,6 @@ def percent(value: float) -> str:
     return f"{value:.0f}%"
 
 
-def parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def _question(code: str, answer: str, wrong: list[str], values: dict[str, Any]) -> Question:
     """The answer among the wrong choices, in a fixed order that does not give it away (sorted as
     numbers where they are numbers)."""
@@ -66,15 +61,13 @@ def _question(code: str, answer: str, wrong: list[str], values: dict[str, Any]) 
     return Question(code, tuple(sorted(choices, key=as_number)), answer, values)
 
 
-def _meta_alexnet(classes: int = 1000) -> nn.Module:
-    with torch.device("meta"):
-        return alexnet(num_classes=classes)  # torchvision's, as the photo tab runs it
+def _meta_alexnet() -> nn.Module:
+    return on_meta(alexnet)  # torchvision's, as the photo tab runs it
 
 
 def train_questions() -> tuple[Question, Question]:
     """The train tab: what pooling costs in parameters, and how many steps the default run takes."""
-    with torch.device("meta"):
-        average, maximum = (parameters(lenet(in_channels=1, pooling=p)) for p in ("avg", "max"))
+    average, maximum = (parameters(on_meta(lenet, in_channels=1, pooling=p)) for p in ("avg", "max"))
     assert average == maximum  # pooling has no weights: the question's whole point
     maps = 6 + 16  # the feature maps the two pooling layers read
     pooling = _question(

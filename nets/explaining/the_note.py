@@ -13,13 +13,15 @@ says) and ``_exact`` (the check) in the visitor's language.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import torch
 from torch import nn
 
 from nets.explaining.shapes import trace_shapes
 from nets.facts import Fact, fact
 from nets.measuring import compare
+from nets.measuring.compare import on_meta, parameters
 from nets.models.alexnet import HEAD_INDEX, INPUT_SIZE_2012, PENULTIMATE_FEATURES, alexnet2012
 from nets.models.lenet import lenet
 from nets.paths import ASSETS
@@ -34,15 +36,6 @@ IMAGENET_TRAIN, IMAGENET_CLASSES, IMAGENET_VALIDATION, IMAGENET_TRAIN_GB = 1_281
 TOP5_ALEXNET, TOP5_RUNNER_UP = 15.3, 26.2
 FLATTEN_BATCH = 4  # the batch the flatten claim traces
 NEW_HEAD_CLASSES = 5  # as the compare tab's own default
-
-
-def _parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def _meta(build, **options) -> nn.Module:
-    with torch.device("meta"):
-        return build(**options)
 
 
 def _row(table, name: str) -> dict:
@@ -75,24 +68,24 @@ def _mnist_claim() -> Fact:
 
 
 def _channels_claim() -> Fact:
-    colour, grey = (_meta(lenet, in_channels=channels) for channels in (3, 1))
+    colour, grey = (on_meta(lenet, in_channels=channels) for channels in (3, 1))
     return fact(
         "claim_lenet_channels",
-        conv1_colour=_parameters(colour.features[0]),
-        conv1_grey=_parameters(grey.features[0]),
-        colour=_parameters(colour),
-        grey=_parameters(grey),
+        conv1_colour=parameters(colour.features[0]),
+        conv1_grey=parameters(grey.features[0]),
+        colour=parameters(colour),
+        grey=parameters(grey),
     )
 
 
 def _pooling_claim() -> Fact:
     kinds = compare.layer_counts(compare.LENET_NOTE)
-    pools = [m for m in _meta(lenet).modules() if isinstance(m, (nn.AvgPool2d, nn.MaxPool2d))]
+    pools = [m for m in on_meta(lenet).modules() if isinstance(m, (nn.AvgPool2d, nn.MaxPool2d))]
     return fact(
         "claim_lenet_pooling",
         average=kinds.get("AvgPool2d", 0),
         maximum=kinds.get("MaxPool2d", 0),
-        pooling_parameters=sum(_parameters(m) for m in pools),
+        pooling_parameters=sum(parameters(m) for m in pools),
     )
 
 
@@ -126,7 +119,7 @@ def _scale_claim(table) -> Fact:
 
 
 def _dropout_claim() -> Fact:
-    model = _meta(alexnet2012)
+    model = on_meta(alexnet2012)
     dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     return fact("claim_overfitting", dropouts=len(dropouts), p=dropouts[0].p if dropouts else 0.0)
 
@@ -151,23 +144,24 @@ def _six_claim() -> Fact:
 
 
 def _new_head_claim() -> Fact:
-    old = _meta(lambda: nn.Linear(PENULTIMATE_FEATURES, IMAGENET_CLASSES))
-    new = _meta(lambda: nn.Linear(PENULTIMATE_FEATURES, NEW_HEAD_CLASSES))
+    old = on_meta(lambda: nn.Linear(PENULTIMATE_FEATURES, IMAGENET_CLASSES))
+    new = on_meta(lambda: nn.Linear(PENULTIMATE_FEATURES, NEW_HEAD_CLASSES))
     return fact(
         "claim_new_head",
         index=HEAD_INDEX,
-        old=_parameters(old),
+        old=parameters(old),
         classes=NEW_HEAD_CLASSES,
-        new=_parameters(new),
+        new=parameters(new),
     )
 
 
-def note_claims() -> list[Fact]:
+@functools.cache  # the same for every visitor: counted once, not at every opening of the compare tab
+def note_claims() -> tuple[Fact, ...]:
     """Every point of the note, in its order, with the exact numbers of the models it describes."""
     table = compare.models_table().set_index("model")
     counts = {name: int(parameters) for name, parameters in table["parameters"].items()}
     two_gpus = compare.two_gpu_split().values
-    return [
+    return (
         # LeNet
         fact("claim_lenet_layers", note=(2, 3), layers=compare.layer_counts(compare.LENET_NOTE)),
         fact(
@@ -219,4 +213,4 @@ def note_claims() -> list[Fact]:
         ),
         # Fine-tuning
         _new_head_claim(),
-    ]
+    )

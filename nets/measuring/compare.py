@@ -77,6 +77,17 @@ IMAGENET_INPUT = (3, 224, 224)
 LENET_SIZE = mnist_weights().input_size  # 32: MNIST's 28x28 digits padded by 2 pixels, as LeCun did
 
 
+def parameters(module: nn.Module) -> int:
+    """How many numbers ``module`` learns or keeps (every parameter, trainable or frozen)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def on_meta(build: Callable[..., nn.Module], **options: object) -> nn.Module:
+    """``build(**options)`` on torch's meta device: shapes and counts, no weights, no memory."""
+    with torch.device("meta"):
+        return build(**options)
+
+
 def _alexnet_with_new_head(classes: int) -> nn.Module:
     """torchvision's AlexNet, frozen, with a fresh trainable ``Linear(4096, classes)`` as its last layer."""
     model = tv.alexnet()

@@ -271,15 +271,21 @@ def engine_facts() -> dict[str, Any]:
     }
 
 
+def facts_script(name: str, facts: Mapping[str, Any], *about: str) -> str:
+    """``facts`` as a plain browser script defining one global, ``name``, under a comment whose
+    lines are ``about`` (who writes it, who checks it, who reads it)."""
+    comment = "".join(f" * {line}\n" for line in about)
+    return f"/*\n{comment} */\nconst {name} = {json.dumps(facts, indent=2)};\n"
+
+
 def engine_facts_script(facts: Mapping[str, Any]) -> str:
     """``facts`` as the plain script the browser loads first: one global, ``LeNetFacts``."""
-    return (
-        "/*\n"
-        " * Written by `python -m nets.models.lenet` (engine_facts in nets/models/lenet.py) from\n"
-        " * nets/data/sketch.py and nets/models/lenet.py: do not edit by hand. tests/test_lenet_engine.py\n"
-        " * checks it agrees with them; the scripts in ui/static/lenet/ read their numbers from here.\n"
-        " */\n"
-        f"const LeNetFacts = {json.dumps(facts, indent=2)};\n"
+    return facts_script(
+        "LeNetFacts",
+        facts,
+        "Written by `python -m nets.models.lenet` (engine_facts in nets/models/lenet.py) from",
+        "nets/data/sketch.py and nets/models/lenet.py: do not edit by hand. tests/test_lenet_engine.py",
+        "checks it agrees with them; the scripts in ui/static/lenet/ read their numbers from here.",
     )
 
 

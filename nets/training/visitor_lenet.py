@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from nets.models.lenet import (
     INPUT_SIZE,
     POOLINGS,
     LeNet,
+    facts_script,
     mnist_weights,
     web_weights,
 )
@@ -405,13 +405,12 @@ def training_facts() -> dict[str, Any]:
 
 def training_facts_script(facts: dict[str, Any]) -> str:
     """``facts`` as the plain script the browser's trainer loads: one global, ``LeNetTrainingFacts``."""
-    return (
-        "/*\n"
-        " * Written by `python -m nets.models.lenet` (training_facts in nets/training/visitor_lenet.py):\n"
-        " * do not edit by hand. tests/test_lenet_training_engine.py checks it agrees with the Python;\n"
-        " * ui/static/lenet/training.js reads its numbers from here.\n"
-        " */\n"
-        f"const LeNetTrainingFacts = {json.dumps(facts, indent=2)};\n"
+    return facts_script(
+        "LeNetTrainingFacts",
+        facts,
+        "Written by `python -m nets.models.lenet` (training_facts in nets/training/visitor_lenet.py):",
+        "do not edit by hand. tests/test_lenet_training_engine.py checks it agrees with the Python;",
+        "ui/static/lenet/training.js reads its numbers from here.",
     )
 
 
