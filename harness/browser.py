@@ -42,6 +42,17 @@ def chromium_path() -> str:
     return path
 
 
+def page_with_scripts(browser, scripts):
+    """A blank page with ``scripts`` (paths) loaded in order; its uncaught errors kept in ``page.errors``."""
+    page = browser.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.set_content("<html><body></body></html>")
+    for script in scripts:
+        page.add_script_tag(content=script.read_text())
+    return page
+
+
 def open_tab(browser, url: str, tab: str = "digit", size: str = "desktop", theme: str = "light", locale: str = "en-US"):
     """A fresh page of the app on ``tab``, at a desktop or phone size (a phone has touch), in a
     theme and a browser language. Console errors and page errors are kept in ``page.console_errors``."""

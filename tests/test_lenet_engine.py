@@ -21,6 +21,7 @@ import pytest
 import torch
 from PIL import Image
 
+from harness.browser import page_with_scripts
 from harness.digit_drawings import Drawing, random_drawing, render
 from nets.data import sketch
 from nets.data.sketch import centre_in_field, sketch_ways
@@ -141,12 +142,7 @@ def test_lenet_variants_keep_the_names_and_the_defaults():
 @pytest.fixture(scope="module")
 def page(browser):
     """A blank page with the engine's scripts loaded in order and the shipped model parsed into ``window.model``."""
-    page = browser.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.set_content("<html><body></body></html>")
-    for script in ENGINE_SCRIPTS:
-        page.add_script_tag(content=script.read_text())
+    page = page_with_scripts(browser, ENGINE_SCRIPTS)
     page.evaluate("json => { window.model = LeNetEngine.parseWeights(json); }", WEB_WEIGHTS_FILE.read_text())
     yield page
     assert page.errors == []

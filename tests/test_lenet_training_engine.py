@@ -21,6 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from harness.browser import page_with_scripts
 from nets.data.mnist import SUBSET_FILE, stratified_choice, training_data
 from nets.data.mnist_web import DEFAULT_TRAIN_IMAGES, WEB_DATA_FILE, read_web_data, training_order, web_data_bytes
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
@@ -97,12 +98,7 @@ def test_the_training_facts_file_holds_pythons_numbers():
 @pytest.fixture(scope="module")
 def page(browser):
     """A blank page with the trainer's scripts loaded in order."""
-    page = browser.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.set_content("<html><body></body></html>")
-    for script in TRAINING_SCRIPTS:
-        page.add_script_tag(content=script.read_text())
+    page = page_with_scripts(browser, TRAINING_SCRIPTS)
     yield page
     assert page.errors == []
     page.close()
