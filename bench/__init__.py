@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -18,3 +22,24 @@ def weights_home(scratch: Path) -> str:
 
     print("(no ImageNet weights cached: using a stand-in file of the same architecture)")
     return str(write_standin_weights(Path(scratch) / "torch_home"))
+
+
+@contextlib.contextmanager
+def app_in_chromium(app: Path | None = None) -> Iterator[tuple[str, object]]:
+    """The app of checkout ``app`` (this one by default) running with AlexNet's weights, and a
+    headless Chromium to visit it: yields ``(url, browser)``; both end with the block."""
+    from playwright.sync_api import sync_playwright
+
+    from harness.browser import CHROMIUM_ARGS
+    from harness.server import ROOT, app_process
+
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        app_process({"TORCH_HOME": weights_home(Path(scratch))}, cwd=app or ROOT) as (url, _),
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            yield url, browser
+        finally:
+            browser.close()

@@ -12,18 +12,14 @@ sends the server while drawing (none is the goal) and what the page downloads on
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
 
 import numpy as np
-from playwright.sync_api import sync_playwright
 
-from bench import weights_home
-from harness.browser import CHROMIUM_ARGS, draw_with_mouse, ready
+from bench import app_in_chromium
+from harness.browser import draw_with_mouse, ready
 from harness.digit_drawings import random_drawing
-from harness.server import app_process
 
 INSTRUMENT = """() => {
   window.strokeEnds = []; window.answers = [];
@@ -41,12 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, default=20)
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        app_process({"TORCH_HOME": weights_home(scratch)}) as (url, _),
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+    with app_in_chromium() as (url, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         downloaded: dict[str, int] = {}
         page.on("response", lambda r: downloaded.__setitem__(r.url, len(r.body())) if "lenet_mnist" in r.url else None)
@@ -83,7 +74,6 @@ def main() -> None:
             }
             return times.sort((a, b) => a - b)[15];
         }""")
-        browser.close()
     weights = sum(downloaded.values())
     print(f"| figure ({args.digits} mouse-drawn digits, Chromium, this machine) | value |")
     print("| --- | ---: |")

@@ -15,16 +15,11 @@ what the page downloads for training (the scripts and the images).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 import time
 
-from playwright.sync_api import sync_playwright
-
-from bench import weights_home
-from harness.browser import CHROMIUM_ARGS, open_tab
-from harness.server import app_process
+from bench import app_in_chromium
+from harness.browser import open_tab
 
 WORK_ROUTES = ("/gradio_api/queue", "/gradio_api/upload", "/gradio_api/call", "/gradio_api/run")
 TRAINED_IMAGES = 2 * 10_000  # the defaults: 2 epochs of 10,000 images
@@ -62,17 +57,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        app_process({"TORCH_HOME": weights_home(scratch)}) as (url, _),
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+    with app_in_chromium() as (url, browser):
         runs = []
         for _ in range(args.runs):
             runs.append(one_run(browser, url))
             time.sleep(1)
-        browser.close()
     seconds = statistics.median(run["seconds"] for run in runs)
     print("| figure | value |")
     print("| --- | ---: |")

@@ -15,20 +15,17 @@ within ``--settle`` seconds, is printed apart. The figure the README quotes is t
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
-from playwright.sync_api import sync_playwright
 
-from bench import weights_home
-from harness.browser import CHROMIUM_ARGS, draw_with_mouse, prediction, ready
+from bench import app_in_chromium
+from harness.browser import draw_with_mouse, prediction, ready
 from harness.digit_drawings import random_drawing
-from harness.server import ROOT, app_process
+from harness.server import ROOT
 
 BUDGET = 1_000_000  # issue 22: the first load, until LeNet answers, is at most 1.0 MB
 
@@ -93,12 +90,7 @@ class NetworkLog:
 def measure(app: Path, digit: int = 7, settle: float = 3.0) -> tuple[list[Transfer], list[Transfer], float]:
     """Load the page of ``app`` cold and read one drawn digit: (requests until the answer, requests
     after it within ``settle`` s, seconds from navigation to the answer)."""
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        app_process({"TORCH_HOME": weights_home(scratch)}, cwd=app) as (url, _),
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+    with app_in_chromium(app) as (url, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         network = NetworkLog(page)
         started = time.monotonic()
@@ -113,7 +105,6 @@ def measure(app: Path, digit: int = 7, settle: float = 3.0) -> tuple[list[Transf
         time.sleep(settle)
         seen = {t.url for t in until_answer}
         afterwards = [t for t in network.snapshot() if t.url not in seen]
-        browser.close()
     return until_answer, afterwards, seconds
 
 
