@@ -1,7 +1,7 @@
 """Which engine trains the train tab's LeNet in the browser: the hand-written one or TensorFlow.js, by figures.
 
     python -m bench.engine_choice                  # the run's first 80 steps, two rounds (minutes)
-    python -m bench.engine_choice --full --runs 1  # the whole default run on every engine (a quarter hour)
+    python -m bench.engine_choice --full --runs 1  # the whole default run on every engine (11 minutes here)
 
 Issue 20 asked for a hand-written engine or an existing one, chosen by measured speed, size and
 parity. This trains the tab's default run (average pooling, ReLU, batch 32, Adam with PyTorch's
