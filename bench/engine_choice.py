@@ -106,7 +106,7 @@ def npm_files(package: str, files: list[str], version: str = TFJS_VERSION) -> di
         raise RuntimeError("npm is not installed: it fetches TF.js for this bench (apt-get install -y npm)")
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(
-            [npm, "pack", f"{package}@{version}", "--pack-destination", scratch, "--silent"],
+            [npm, "pack", f"{package}@{version}", "--pack-destination", scratch, "--loglevel=error"],
             capture_output=True,
             text=True,
             timeout=600,
