@@ -149,6 +149,14 @@ def many_files(count: int, tag: str) -> tuple[bytes, str]:
     return ("".join(parts) + f"--{boundary}--\r\n").encode(), boundary
 
 
+@cache
+def slow_png_zip(images: int = 40) -> bytes:
+    """A fair zip that takes long to read for its size: ``images`` flat 49-megapixel PNGs in two
+    classes (46 KB; PNGs have no reduced-size decoding, so each costs a third of a CPU-second:
+    13 CPU-s to read them all; 40 of them are within a zip's 2,000 megapixels)."""
+    return zips.build([(f"{'ab'[i % 2]}/{i}.png", flat_png()) for i in range(images)])
+
+
 # --- raw HTTP, as an attacker's script sends it (no gradio_client in the way) --------------------
 
 

@@ -126,6 +126,8 @@ class Visitor:
                         parsed = json.loads(payload) if payload and payload != "null" else None
                         if event == "complete":
                             data, message = parsed or [], ""
+                        elif isinstance(parsed, dict) and "error" in parsed:  # Gradio's error form
+                            message = str(parsed["error"] or "")
                         else:
                             message = str(parsed)
                         break
