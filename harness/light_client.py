@@ -19,6 +19,15 @@ from dataclasses import dataclass, field
 from harness.attacks import file_data, fn_index, post, upload
 
 
+def refusal_text(answer: dict) -> str:
+    """What a refusal said: the guard's sentence, or each sentence of Gradio's validation form (a
+    list with an entry per input, as the guard's value checks answer)."""
+    detail = answer.get("detail", answer)
+    if isinstance(detail, list):
+        return " ".join(str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in detail)
+    return str(detail)
+
+
 @dataclass
 class Outcome:
     """How one call ended: ``complete``, ``error`` (with the server's message) or ``refused`` (an
@@ -67,7 +76,7 @@ class Visitor:
         path = "/gradio_api/queue/join" + (f"?{query}" if query else "")
         status, answer = post(self.url, path, body, self.headers, timeout=60)
         if status != 200 or "event_id" not in answer:
-            return Outcome("refused", time.monotonic() - started, str(answer.get("detail", answer)), status=status)
+            return Outcome("refused", time.monotonic() - started, refusal_text(answer), status=status)
         request = urllib.request.Request(
             f"{self.url}/gradio_api/queue/data?session_hash={self.session}", headers=self.headers
         )
@@ -97,7 +106,7 @@ class Visitor:
         body = json.dumps({"data": inputs, "session_hash": self.session}).encode()
         status, answer = post(self.url, f"/gradio_api/call/{api_name}", body, self.headers, timeout=60)
         if status != 200 or "event_id" not in answer:
-            return Outcome("refused", time.monotonic() - started, str(answer.get("detail", answer)), status=status)
+            return Outcome("refused", time.monotonic() - started, refusal_text(answer), status=status)
         request = urllib.request.Request(
             f"{self.url}/gradio_api/call/{api_name}/{answer['event_id']}", headers=self.headers
         )
@@ -117,6 +126,8 @@ class Visitor:
                         parsed = json.loads(payload) if payload and payload != "null" else None
                         if event == "complete":
                             data, message = parsed or [], ""
+                        elif isinstance(parsed, dict) and "error" in parsed:  # Gradio's error form
+                            message = str(parsed["error"] or "")
                         else:
                             message = str(parsed)
                         break

@@ -90,6 +90,14 @@ def app_process(
             out.close()
 
 
+def threads_of(process) -> int:
+    """How many threads the process runs now."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
 def rss_mb(process) -> float:
     for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

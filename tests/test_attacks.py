@@ -134,8 +134,7 @@ def _call_finetune(url: str, path: str, session: str, address: str) -> tuple[int
 
 
 def _cancel(url: str, session: str, event_id: str) -> None:
-    body = {"session_hash": session, "event_id": event_id, "fn_index": attacks.fn_index(url, "finetune")}
-    status, answer = attacks.post(url, "/gradio_api/cancel", json.dumps(body).encode())
+    status, answer = attacks.cancel(url, "finetune", session, event_id)
     assert status == 200, answer
 
 

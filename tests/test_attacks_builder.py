@@ -7,11 +7,9 @@ page does (the builder's events are not in the API).
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
+from harness.attacks import flat_png
 from harness.light_client import Visitor
 from harness.server import app_process, cpu_seconds
 
@@ -24,13 +22,6 @@ def server(standin_weights, tmp_path_factory):
     env = {"TORCH_HOME": str(standin_weights), "TMPDIR": str(temp), "GRADIO_TEMP_DIR": str(temp / "gradio")}
     with app_process(env, log=temp / "app.log") as (url, process):
         yield url, process
-
-
-def flat_png(side: int = 7000) -> bytes:
-    """A 49-megapixel picture of one colour: 150 KB to send, 147 MB and about half a CPU-s to decode."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (side, side), (180, 90, 40)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_one_upload_named_forty_times_is_decoded_once(server):

@@ -7,12 +7,10 @@ idle visitor's draft (on another address) was deleted to make room. Here a real 
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PIL import Image
 
+from harness import attacks
+from harness.attacks import noise_photos
 from harness.light_client import Visitor
 from harness.server import app_process
 
@@ -33,20 +31,8 @@ def server(standin_weights, tmp_path_factory):
         yield url
 
 
-def noise_photos(visitor: Visitor, count: int, seed: int) -> list[dict]:
-    """``count`` uploaded photos of noise: about 58 KB each at training size (115 KB of the budget)."""
-    rng = np.random.default_rng(seed)
-    photos = []
-    for i in range(count):
-        buffer = io.BytesIO()
-        Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)).save(buffer, "JPEG", quality=90)
-        photos.append(visitor.upload(f"noise{seed}_{i}.jpg", buffer.getvalue()))
-    return photos
-
-
 def build_draft(visitor: Visitor, photos: list[dict]) -> None:
-    assert visitor.join("set_classes", ["apples, pears", None]).kind == "complete"
-    outcome = visitor.join("add_images", [photos, "apples"])
+    outcome = attacks.build_draft(visitor, photos)
     assert outcome.kind == "complete" and f"apples: {len(photos)}<" in outcome.data[1], outcome
 
 

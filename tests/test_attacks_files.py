@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.attacks import file_data
+from harness.attacks import file_data, noise_photos
 from harness.light_client import Visitor
 from harness.server import ROOT, app_process
-from tests.test_attacks_drafts import build_draft, noise_photos
+from tests.test_attacks_drafts import build_draft
 
 STRANGER, VICTIM = "198.18.13.13", "192.0.2.130"
 

@@ -3,19 +3,16 @@ session's cap and its address's share, queued plus running (a class behind one a
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from harness import attacks, zips
 from harness.light_client import Visitor
-from harness.server import ROOT, PeakMemory, app_process, cpu_seconds
+from harness.server import ROOT, PeakMemory, app_process, cpu_seconds, threads_of
 
 STRANGER, OTHER = "198.18.7.7", "192.0.2.42"
 
@@ -28,11 +25,6 @@ def server(standin_weights, tmp_path_factory):
         yield url, process
 
 
-def join_photo(url: str, photo: dict, session: str) -> tuple[int, dict]:
-    body = json.dumps({"data": [photo], "session_hash": session}).encode()
-    return attacks.post(url, "/gradio_api/call/classify_photo", body, {"X-Forwarded-For": STRANGER})
-
-
 def test_one_address_cannot_fill_the_queue_with_photos(server):
     """Eight sessions from one address join 320 photo events: at most a quarter of the queue (64)
     is admitted, each session at most 8, and another visitor's photo is answered meanwhile."""
@@ -41,24 +33,16 @@ def test_one_address_cannot_fill_the_queue_with_photos(server):
     photo = attacks.file_data(attacks.upload(url, "cat.jpg", cat, {"X-Forwarded-For": STRANGER}), "cat.jpg")
     other = Visitor(url, OTHER)
     other_photo = other.upload("cat.jpg", cat)
-    sessions = [uuid.uuid4().hex for _ in range(8)]
-    statuses: dict[str, list[int]] = {s: [] for s in sessions}
-    details: set[str] = set()
-
-    def flood(session: str) -> None:
-        for _ in range(40):
-            status, answer = join_photo(url, photo, session)
-            statuses[session].append(status)
-            if status != 200:
-                details.add(answer.get("error", ""))
-
-    threads = [threading.Thread(target=flood, args=(s,)) for s in sessions]
-    for thread in threads:
-        thread.start()
+    joins: dict[str, list] = {}
+    flood = threading.Thread(
+        target=lambda: joins.update(attacks.flood(url, "classify_photo", [photo], STRANGER, sessions=8, each=40))
+    )
+    flood.start()
     time.sleep(0.5)
     answered = other.call("classify_photo", [other_photo], timeout=60)
-    for thread in threads:
-        thread.join(120)
+    flood.join(120)
+    statuses = {session: [status for status, _ in answers] for session, answers in joins.items()}
+    details = {answer.get("error", "") for answers in joins.values() for status, answer in answers if status != 200}
     admitted = sum(s.count(200) for s in statuses.values())
     assert answered.kind == "complete" and answered.seconds < 10, answered
     # photos finish while the flood goes on, so more than 64 may pass over its length, never 320
@@ -85,20 +69,6 @@ def test_one_session_holds_at_most_eight_events(server):
     assert "8 requests" in refused[0]["detail"]
 
 
-def threads_of(process) -> int:
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    return 0
-
-
-def flat_png(side: int = 7000) -> bytes:
-    """A 49-megapixel photo of one colour: a few hundred KB to send, 147 MB to decode."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (side, side), (200, 120, 40)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_joining_and_cancelling_photos_never_decodes_more_than_three_at_once(server):
     """34 photo events from one session on a 49-megapixel photo, each cancelled 0.4 s after it
     joined: Gradio frees each place at once, but the work keeps its slot until it ends, so at most
@@ -106,22 +76,15 @@ def test_joining_and_cancelling_photos_never_decodes_more_than_three_at_once(ser
     visitor's photo is answered meanwhile and the server is idle soon after."""
     url, process = server
     address = "198.18.3.3"
-    big = attacks.file_data(attacks.upload(url, "big.png", flat_png(), {"X-Forwarded-For": address}), "big.png")
+    big = attacks.file_data(attacks.upload(url, "big.png", attacks.flat_png(), {"X-Forwarded-For": address}), "big.png")
     other = Visitor(url, OTHER)
     other_photo = other.upload("cat.jpg", (ROOT / "assets" / "photos" / "cat.jpg").read_bytes())
-    fn_index = attacks.fn_index(url, "classify_photo")
-    session = uuid.uuid4().hex
     threads_before = threads_of(process)
     most_threads = threads_before
     answered: list = []
     with PeakMemory(process) as memory:
-        for n in range(34):
-            body = json.dumps({"data": [big], "session_hash": session}).encode()
-            status, answer = attacks.post(url, "/gradio_api/call/classify_photo", body, {"X-Forwarded-For": address})
-            assert status == 200, answer
-            time.sleep(0.4)
-            cancel = {"session_hash": session, "fn_index": fn_index, "event_id": answer["event_id"]}
-            attacks.post(url, "/gradio_api/cancel", json.dumps(cancel).encode())
+        for n, status in attacks.join_and_cancel(url, "classify_photo", [big], address, times=34, after=0.4):
+            assert status == 200, status
             most_threads = max(most_threads, threads_of(process))
             if n == 17:
                 answered.append(other.call("classify_photo", [other_photo], timeout=60))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
-from harness import attacks
+from harness.attacks import disk_use, many_files, upload_many
 from harness.server import app_process
 from ui.budgets import UPLOAD_FILE_CHARGE, Budgets
 from ui.guard import Guard, PartCounter
@@ -35,37 +34,6 @@ def server(standin_weights, tmp_path_factory):
     }
     with app_process(env, log=temp / "app.log") as (url, process):
         yield url, temp / "gradio"
-
-
-def many_files(count: int, tag: str) -> tuple[bytes, str]:
-    """A multipart body of ``count`` distinct one-line files (each its own hash folder on the server)."""
-    boundary = "----tiny" + tag
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="f{i}.txt"\r\n'
-        f"Content-Type: text/plain\r\n\r\n{tag}-{i}\r\n"
-        for i in range(count)
-    ]
-    return ("".join(parts) + f"--{boundary}--\r\n").encode(), boundary
-
-
-def upload_many(url: str, count: int, tag: str, address: str, language: str = "en") -> tuple[int, object]:
-    body, boundary = many_files(count, tag)
-    headers = {
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-        "X-Forwarded-For": address,
-        "Accept-Language": language,
-    }
-    return attacks.post(url, "/gradio_api/upload", body, headers)
-
-
-def disk_use(folder: Path) -> tuple[int, int]:
-    """(bytes of disk, inodes) the folder's files and folders take."""
-    used, inodes = 0, 0
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            used += os.lstat(os.path.join(root, name)).st_blocks * 512
-            inodes += 1
-    return used, inodes
 
 
 def test_a_thousand_tiny_files_per_upload_are_counted_as_files(server):
