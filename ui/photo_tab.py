@@ -13,7 +13,7 @@ from nets.explaining.alexnet_views import first_layer_filters, strongest_feature
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
 from nets.explaining.imagenet_classes import class_index
 from nets.explaining.questions import photo_questions
-from nets.models.alexnet import WeightsUnavailable, cached_weights_file, device_of
+from nets.models.alexnet import WEIGHTS_BYTES, WeightsUnavailable, cached_weights_file, device_of
 from nets.paths import ASSETS
 from ui import running_work
 from ui.budgets import ALEXNET_CONCURRENCY
@@ -238,7 +238,7 @@ def weights_notice(request: gr.Request = None):
         return gr.update(value=say(request, "weights_unavailable_notice"), visible=True)
     if cached_weights_file().is_file():
         return gr.update(visible=False)
-    return gr.update(value=say(request, "photo_weights_pending"), visible=True)
+    return gr.update(value=say(request, "photo_weights_pending", size=WEIGHTS_BYTES), visible=True)
 
 
 # The weights file's modification time when a load was last tried because of it: a broken file is
