@@ -1,6 +1,6 @@
 """A stand-in for torchvision's ImageNet AlexNet weights, for machines that cannot download them.
 
-The real weights (233 MB) cannot be downloaded in the test environment, and tests must never
+The real weights (244 MB) cannot be downloaded in the test environment, and tests must never
 depend on the network. ``write_standin_weights`` saves a He-initialised torchvision AlexNet's
 state_dict under the exact file name torchvision caches the ImageNet weights as, inside a given
 ``TORCH_HOME``, so the app and the tests load it through the real code path. The benchmarks

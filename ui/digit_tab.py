@@ -17,18 +17,21 @@ import pandas as pd
 from nets.explaining import convolution
 from nets.explaining.convolution import ConvolutionError
 from nets.explaining.digits import DigitReading
-from nets.models.lenet import WEB_WEIGHTS_FILE
+from nets.measuring.compare import on_meta, parameters
+from nets.models.lenet import WEB_WEIGHTS_FILE, lenet
 from nets.paths import ASSETS, ROOT
 from ui.budgets import LENET_CONCURRENCY
 from ui.ids import LENET_QUEUE
 from ui.inputs import DigitCanvas, accept
 from ui.shared_models import digit_reader
 from ui.static import browser_code
-from ui.text import TEXT, T, error, refusal, say
+from ui.text import TEXT, T, error, fill_in, refusal, say
 
 STATIC = ROOT / "ui" / "static"
 EXAMPLES = sorted((ASSETS / "examples").glob("digit_*.png"))  # digit_7.png: a drawn 7
 BRUSH = 16  # the pen's width in canvas pixels (400 x 400): MNIST-like strokes once scaled to 20x20
+# The intro gives the digit tab's LeNet its own count (one grey input channel), counted, not typed.
+fill_in("digit_intro", parameters=f"{parameters(on_meta(lenet, in_channels=1)):,}")
 gr.set_static_paths([WEB_WEIGHTS_FILE.parent])  # the weights are served as they are, cached by browsers
 
 API = {

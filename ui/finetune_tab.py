@@ -10,8 +10,9 @@ import zipfile
 
 import gradio as gr
 
+from nets.data.dataset_zip import VALID_PCT
 from nets.explaining.questions import finetune_questions
-from nets.models.alexnet import cached_weights_file
+from nets.models.alexnet import PENULTIMATE_FEATURES, WEIGHTS_BYTES, cached_weights_file
 from nets.paths import ASSETS
 from nets.training import finetune
 from ui.budgets import ALEXNET_CONCURRENCY, FINETUNE_TIME_LIMIT, TRAINING_EVENTS, ZIP_LIMITS
@@ -76,6 +77,9 @@ fill_in(
     entries=f"{ZIP_LIMITS.max_entries:,}",
     minutes=FINETUNE_TIME_LIMIT // 60,
 )
+# How it works, with the numbers the code uses: the features the new head reads, the held-out share.
+fill_in("ft_intro_more", features=f"{PENULTIMATE_FEATURES:,}", held_out=f"{VALID_PCT:.0%}")
+fill_in("ft_map_explain", features=f"{PENULTIMATE_FEATURES:,}")
 
 # A dot of the map names its image where the map says, on a hover or a tap (a phone has no hover;
 # the SVG <title> tooltips are hover-only).
@@ -124,7 +128,7 @@ def weights_check(request: gr.Request = None):
     elif ALEXNET.loaded or cached_weights_file().is_file():
         notice = gr.update(visible=False)
     else:
-        notice = gr.update(value=say(request, "ft_weights_pending"), visible=True)
+        notice = gr.update(value=say(request, "ft_weights_pending", size=WEIGHTS_BYTES), visible=True)
     reason = gr.update(value=say(request, "ft_start_off") if failed else "", visible=failed)
     return notice, gr.update(interactive=not failed), reason
 

@@ -6,6 +6,7 @@ import functools
 
 import gradio as gr
 from PIL import Image
+from torchvision.models import alexnet
 
 from nets.data.images import ImageError, open_rgb
 from nets.explaining import photo
@@ -13,7 +14,15 @@ from nets.explaining.alexnet_views import first_layer_filters, strongest_feature
 from nets.explaining.gradcam import LAYERS, ExplainError, check_layer
 from nets.explaining.imagenet_classes import class_index
 from nets.explaining.questions import photo_questions
-from nets.models.alexnet import WeightsUnavailable, cached_weights_file, device_of
+from nets.measuring.compare import on_meta
+from nets.models.alexnet import (
+    IMAGENET_WEIGHTS,
+    WEIGHTS_BYTES,
+    WeightsUnavailable,
+    alexnet2012,
+    cached_weights_file,
+    device_of,
+)
 from nets.paths import ASSETS
 from ui import running_work
 from ui.budgets import ALEXNET_CONCURRENCY
@@ -26,7 +35,7 @@ from ui.running_work import alexnet_work
 from ui.session_store import SessionStore
 from ui.shared_models import ALEXNET, imagenet_alexnet, on_gpu
 from ui.stores import ANALYSES
-from ui.text import T, error, refusal, say
+from ui.text import T, error, fill_in, refusal, say
 
 API = {
     "classify_photo": "Classify a photo with torchvision's ImageNet AlexNet. Input: an image file (at most "
@@ -37,6 +46,18 @@ API = {
     "the heatmap's cells a side).",
 }
 LAYER_CHOICES = list(LAYERS)
+# The intro and "Inside AlexNet" give torchvision's AlexNet its own numbers, counted on the meta
+# device, beside the 2012 paper's conv1 (96 filters; torchvision's has 64).
+_CONV1, _CONV1_2012 = on_meta(alexnet).features[0], on_meta(alexnet2012).features[0]
+fill_in("photo_intro", parameters=f"{IMAGENET_WEIGHTS.meta['num_params']:,}")
+fill_in("photo_filters", filters=_CONV1.out_channels)
+fill_in(
+    "photo_filters_explain",
+    filters=_CONV1.out_channels,
+    size="x".join(map(str, _CONV1.kernel_size)),
+    channels=_CONV1.in_channels,
+    paper_filters=_CONV1_2012.out_channels,
+)
 # Empties the answer, the heatmap and the timing at once, in the browser (an empty label, no image,
 # a blank line: a JavaScript null would leave a label and a Markdown as they are).
 CLEAR_JS = "() => [{label: null, confidences: []}, null, ' ']"
@@ -238,7 +259,7 @@ def weights_notice(request: gr.Request = None):
         return gr.update(value=say(request, "weights_unavailable_notice"), visible=True)
     if cached_weights_file().is_file():
         return gr.update(visible=False)
-    return gr.update(value=say(request, "photo_weights_pending"), visible=True)
+    return gr.update(value=say(request, "photo_weights_pending", size=WEIGHTS_BYTES), visible=True)
 
 
 # The weights file's modification time when a load was last tried because of it: a broken file is

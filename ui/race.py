@@ -13,7 +13,8 @@ import gradio as gr
 import pandas as pd
 
 from nets.data.dataset_zip import DatasetError, read_image_zip
-from nets.training import race
+from nets.models.lenet import INPUT_SIZE
+from nets.training import race, scratch_lenet
 from nets.training.events import BatchTrained, EpochFinished
 from nets.training.finetune import FeaturesCached, SettingsError, Stopped
 from nets.training.jobs import StopSwitch
@@ -24,7 +25,7 @@ from ui.ids import FINETUNE_QUEUE
 from ui.server_sharing import FINETUNE_SLOTS, IDLE_CORES
 from ui.shared_models import imagenet_alexnet, on_gpu
 from ui.stores import FEATURES
-from ui.text import T, error, refusal, say, worded
+from ui.text import T, error, fill_in, refusal, say, worded
 from ui.training_job import TrainingJob, epochs_slider, start_stop
 
 API = (
@@ -35,6 +36,25 @@ API = (
     "best_train_acc and best_val_acc (the best epoch's, both in evaluation mode on un-augmented images, "
     "fractions), gap (train minus validation), val_acc_spread (max minus min over seeds), seeds, best_epoch, "
     "epochs_done. A way without figures has null accuracies."
+)
+
+
+def _fixed_and_per_class(way: str) -> tuple[int, int]:
+    """A way's trainable parameters as ``fixed + per_class x classes``, as the race counts them."""
+    two, three = race.trainable_parameters(way, 2), race.trainable_parameters(way, 3)
+    return two - 2 * (three - two), three - two
+
+
+# "How to read it" gives each way's numbers as the race counts and trains them, not typed.
+_HEAD, _CLASSIFIER, _LENET = (_fixed_and_per_class(way) for way in ("head", "classifier_plain", "lenet_scratch"))
+fill_in(
+    "race_read",
+    head_per_class=f"{_HEAD[1]:,}",
+    classifier=f"{_CLASSIFIER[0]:,}",  # without the new head's
+    lenet_fixed=f"{_LENET[0]:,}",
+    lenet_per_class=_LENET[1],
+    lenet_lr=f"{scratch_lenet.LEARNING_RATE:g}",
+    lenet_size=INPUT_SIZE,
 )
 PERCENT_COLUMNS = ("best_train_acc", "best_val_acc", "val_acc_spread")
 # way, status, trainable parameters, seconds, training and validation accuracy, gap, spread, seeds, best epoch, epochs

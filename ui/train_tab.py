@@ -36,7 +36,7 @@ from ui.shared_mnist import mnist_data
 from ui.static import HERE as STATIC
 from ui.static import TRAINING_DATA_SCRIPT, TRAINING_SCRIPTS, TRAINING_WORKER
 from ui.stores import LENETS
-from ui.text import TEXT, T, error, refusal, say, tell
+from ui.text import TEXT, T, error, fill_in, refusal, say, tell
 from ui.training_job import TrainingJob, curves_html, named_updates, start_stop
 
 API = {
@@ -48,6 +48,9 @@ API = {
     "predict_my_lenet": "Read a handwritten digit with the LeNet trained earlier in the same session (see "
     "train_lenet). Input: a Sketchpad value, as predict_digit takes it. Output: the top 3 digits.",
 }
+# "How it learns" states the defaults the tab trains with (the page trains with Python's settings).
+_DEFAULTS = visitor_lenet.LeNetSettings()
+fill_in("train_intro_more", batch=_DEFAULTS.batch_size, lr=f"{_DEFAULTS.lr:g}", warmup=f"{visitor_lenet.WARMUP:.0%}")
 POOLINGS = [(T("train_pooling_avg"), "avg"), (T("train_pooling_max"), "max")]
 ACTIVATIONS = [
     (T("train_activation_relu"), "relu"),

@@ -52,6 +52,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"})
 TRAIN_FOLDERS = frozenset({"train", "training"})
 VAL_FOLDERS = frozenset({"val", "valid", "validation"})
 UNUSED_FOLDERS = frozenset({"test", "testing"})  # common in downloaded datasets; never read here
+VALID_PCT = 0.2  # share of each class held out for validation when the zip has no val/ folder
 # plus anything starting with "."; "Icon\r" is the file behind a custom macOS folder icon (its
 # carriage return is shown as U+FFFD, like every control character in a name)
 JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini", "icon\ufffd"})
@@ -98,7 +99,7 @@ def read_image_zip(
     source: str | Path | bytes,
     *,
     limits: ZipLimits = DEFAULT_LIMITS,
-    valid_pct: float = 0.2,
+    valid_pct: float = VALID_PCT,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImageDataset:

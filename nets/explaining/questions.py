@@ -21,7 +21,7 @@ from torch import nn
 from torchvision.models import alexnet
 
 from nets.measuring.compare import LENET_DIGITS, models_table, on_meta, parameters
-from nets.models.alexnet import HEAD_INDEX
+from nets.models.alexnet import HEAD_INDEX, alexnet2012
 from nets.models.lenet import lenet
 from nets.training.visitor_lenet import LeNetSettings
 
@@ -151,13 +151,20 @@ def compare_questions() -> tuple[Question, Question]:
     """The compare tab: where the note's AlexNet keeps its parameters and where it does its work."""
     table = models_table().set_index("model")
     note = table.loc["AlexNet 2012 (note)"]
+    first_fc = on_meta(alexnet2012).classifier[1]  # Linear(6*6*256, 4096): most of the note's parameters
     fc_params = float(note["fc_params_pct"])
     conv_work = float(note["conv_mult_adds_pct"])
     where = _question(
         "fc_parameter_share",
         percent(fc_params),
         [percent(100 - fc_params), "50%", percent(float(note["conv_params_pct"]) + 30)],
-        {"fc": percent(fc_params), "conv": percent(100 - fc_params)},
+        {
+            "fc": percent(fc_params),
+            "conv": percent(100 - fc_params),
+            "inputs": number(first_fc.in_features),
+            "units": number(first_fc.out_features),
+            "weights": number(first_fc.weight.numel()),
+        },
     )
     work = _question(
         "conv_work_share",
