@@ -59,9 +59,25 @@ CSS = """
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
 }
-/* the snippet in the page's text colour: the code theme's token colours (orange 2.8:1, comments
-   grey 3.8:1 in dark) are too faint to read (WCAG asks 4.5:1) */
-#finetune-snippet .cm-content, #finetune-snippet .cm-content span { color: var(--body-text-color) !important; }
+/* the snippet: a Markdown code block (Prism's token classes), long lines wrapped inside the box, in
+   syntax colours of our own: Gradio's (and its code editor's) are too faint to read (orange 2.8:1,
+   comments 3.8:1; WCAG asks 4.5:1). Each colour here is at least 4.5:1 on the block, light and dark. */
+#finetune-snippet pre, #finetune-snippet pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+#finetune-snippet pre, #finetune-snippet code { color: var(--body-text-color); }
+#finetune-snippet .token.comment { color: #57606a; font-style: italic; }
+#finetune-snippet .token.keyword { color: #7c3aad; }
+#finetune-snippet .token.string { color: #116329; }
+#finetune-snippet .token.function, #finetune-snippet .token.builtin { color: #953800; }
+#finetune-snippet .token.number, #finetune-snippet .token.boolean { color: #0550ae; }
+#finetune-snippet .token.operator, #finetune-snippet .token.punctuation { color: var(--body-text-color); }
+.dark #finetune-snippet .token.comment { color: #a3acb7; }
+.dark #finetune-snippet .token.keyword { color: #d2a8ff; }
+.dark #finetune-snippet .token.string { color: #7ee787; }
+/* (one selector per dark rule: Gradio's scoping of custom CSS drops the second of a list after .dark) */
+.dark #finetune-snippet .token.function { color: #ffa657; }
+.dark #finetune-snippet .token.builtin { color: #ffa657; }
+.dark #finetune-snippet .token.number { color: #79c0ff; }
+.dark #finetune-snippet .token.boolean { color: #79c0ff; }
 """
 
 # The limits sentence states the server's own numbers, in every language.
@@ -233,15 +249,10 @@ def build_finetune_tab(tab: gr.Tab):
         gr.Markdown(T("ft_download_title"), elem_classes=["heading"])
         out["prepare"] = gr.Button(visible=False, elem_id="finetune-prepare-download")
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
-        # no line numbers (on a phone they drifted from wrapped lines); long lines wrap inside the box
-        out["snippet"] = gr.Code(
-            language="python",
-            label=T("ft_snippet"),
-            interactive=False,
-            show_line_numbers=False,
-            wrap_lines=True,
-            elem_id="finetune-snippet",
-        )
+        # A Markdown code block, not gr.Code: its tokens carry Prism's classes (colours we can choose, see
+        # CSS), it has a copy button, and it is plain HTML (the code editor drew only the lines near the
+        # window, leaving a blank box below them in a screenshot); no line numbers to drift on a phone.
+        out["snippet"] = gr.Markdown(label=T("ft_snippet"), elem_id="finetune-snippet")
 
     # Before a job: the dataset built in the page becomes the zip it reads
     prepare = {
