@@ -60,7 +60,6 @@ html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size
     + charts.CSS
     + TOAST_CSS
     + finetune_tab.CSS
-    + train_tab.CSS
     + builder.CSS
     + questions.CSS
 )

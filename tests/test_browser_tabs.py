@@ -16,7 +16,16 @@ import numpy as np
 import pytest
 
 from harness import zips
-from harness.browser import SIZES, TABS, caption_standin, draw_with_mouse, open_tab, prediction, ready, wait_for_text
+from harness.browser import (
+    SIZES,
+    TABS,
+    caption_standin,
+    draw_with_mouse,
+    open_tab,
+    prediction,
+    ready,
+    wait_for_text,
+)
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
 from tests.test_korean_page import use as use_in_korean
@@ -44,6 +53,15 @@ def dataset_zip(tmp_path_factory) -> str:
 
 def nothing_cut_off(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def tables_cut_off(page, *selectors: str) -> list[str]:
+    """Those of ``selectors`` (tables) with something inside that scrolls sideways: columns out of sight."""
+    return page.evaluate(
+        """(selectors) => selectors.filter((selector) => [...document.querySelectorAll(`${selector}, ${selector} *`)]
+             .some((e) => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1))""",
+        list(selectors),
+    )
 
 
 def use_digit_tab(page, size: str) -> None:
@@ -76,6 +94,10 @@ def use_finetune_tab(page, size: str, archive: str) -> None:
     page.locator("#finetune-try-photo input[type=file]").set_input_files(str(ROOT / "assets/photos/coffee.jpg"))
     answer = wait_for_text(page.locator("#finetune-try-answer"), "%")
     assert any(colour in answer for colour in ("red", "green", "blue"))
+    # the tables: every column in sight, accuracies in % as the status says them
+    tables = ("#finetune-summary", "#finetune-history", "#finetune-confusion", "#finetune-per-class")
+    assert not tables_cut_off(page, *tables), f"cut off at {size} width: {tables_cut_off(page, *tables)}"
+    assert re.search(r"\d+\.\d%", page.locator("#finetune-history").inner_text())
 
 
 def use_train_tab(page, size: str) -> None:
@@ -87,6 +109,10 @@ def use_train_tab(page, size: str) -> None:
     assert re.search(r"Done: \d+\.\d%", status), status
     page.locator("#train-accuracy svg circle").first.wait_for(timeout=10_000)  # the curve has its points
     page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('ReLU')", timeout=10_000)
+    # the tables: every column in sight (test accuracy too), accuracies in % and the images counted as 2,000
+    assert not tables_cut_off(page, "#train-history", "#train-runs"), f"cut off at {size} width"
+    runs = page.locator("#train-runs").inner_text()
+    assert re.search(r"\b2,000\b", runs) and re.search(r"\d+\.\d%", runs) and "2.00" not in runs, runs
 
 
 def use_compare_tab(page, size: str) -> None:

@@ -58,6 +58,11 @@ CSS = """
 #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { max-height: 560px; overflow-y: auto; }
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
+  /* the tables on a phone: every column in sight (the text font, smaller; headings break between words) */
+  /* (.cell-wrap: the headings, the shown cells and the hidden row Gradio measures the columns by) */
+  #finetune-results .cell-wrap { padding: 4px; }
+  #finetune-results .cell-wrap, #finetune-results .cell-wrap * {
+    font-family: var(--font); font-size: var(--text-sm); word-break: normal; overflow-wrap: normal; }
 }
 /* the snippet: a Markdown code block (Prism's token classes), long lines wrapped inside the box, in
    syntax colours of our own: Gradio's (and its code editor's) are too faint to read (orange 2.8:1,
@@ -203,7 +208,9 @@ def build_finetune_tab(tab: gr.Tab):
             with gr.Column(min_width=300):
                 out["accuracy"] = gr.HTML(elem_id="finetune-accuracy")
         with gr.Row(equal_height=False):
-            out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
+            out["summary"] = gr.Dataframe(
+                label=T("ft_summary"), interactive=False, wrap=True, elem_id="finetune-summary"
+            )
             # the reason is the long column: fixed shares, so it wraps inside the box instead of running past it
             out["skipped"] = gr.Dataframe(
                 label=T("ft_skipped"),
@@ -214,14 +221,16 @@ def build_finetune_tab(tab: gr.Tab):
                 elem_id="finetune-skipped",
             )
         out["history"] = gr.Dataframe(
-            label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history"
+            label=T("ft_history"), interactive=False, wrap=True, max_height=260, elem_id="finetune-history"
         )
         with gr.Column(visible=False) as out["report"]:  # what the trained model got right and wrong: at the end
             with gr.Row(equal_height=False):
                 out["confusion"] = gr.Dataframe(
-                    label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion"
+                    label=T("ft_confusion"), interactive=False, wrap=True, elem_id="finetune-confusion"
                 )
-                out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+                out["per_class"] = gr.Dataframe(
+                    label=T("ft_per_class"), interactive=False, wrap=True, elem_id="finetune-per-class"
+                )
             out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
             # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
             photos = {"object_fit": "contain", "visible": False, "format": "jpeg"}
