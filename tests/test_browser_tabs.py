@@ -24,6 +24,7 @@ from harness.browser import (
     open_tab,
     prediction,
     ready,
+    settle_for_a_screenshot,
     wait_for_text,
 )
 from harness.digit_drawings import random_drawing
@@ -134,6 +135,7 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
         {"digit": use_digit_tab, "train": use_train_tab, "photo": use_photo_tab, "compare": use_compare_tab}[tab](
             page, size
         )
+    settle_for_a_screenshot(page)  # every part drawn: a picture of the whole tab, not of it loading
     assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
     if tab in STANDIN_PLACES:
         caption_standin(page, "en", STANDIN_PLACES[tab])
@@ -157,6 +159,7 @@ def test_every_tab_speaks_korean_to_a_korean_browser(browser, app_url, shots, ta
     page = open_tab(browser, app_url, tab, size, "light", locale="ko-KR")
     wait_for_text(page.locator("body"), KOREAN_TITLES[tab], timeout=15)
     use_digit_tab(page, size) if tab == "digit" else use_in_korean(page, tab)  # a used tab, not an empty one
+    settle_for_a_screenshot(page)
     assert nothing_cut_off(page), f"the Korean {tab} tab scrolls sideways at {size} width"
     if tab in STANDIN_PLACES:
         caption_standin(page, "ko", STANDIN_PLACES[tab])
@@ -173,6 +176,7 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
     page.get_by_role("tab", name="사진").click()
     page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
     wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
+    settle_for_a_screenshot(page)
     caption_standin(page, "ko", STANDIN_PLACES["photo"])
     page.screenshot(path=str(shots / "photo-answer-desktop-light-ko.png"), full_page=True)
     page.close()

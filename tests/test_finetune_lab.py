@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 from torch import nn
 
-from harness.browser import open_tab
+from harness.browser import caption_standin, open_tab, settle_for_a_screenshot
 from harness.zips import colour_dataset_zip, colour_photo
 from nets.data.dataset_builder import DatasetDraft, DraftError, parse_class_names
 from nets.data.dataset_zip import ZipLimits, read_image_zip
@@ -314,11 +314,15 @@ def wait_for(page, script: str, timeout: float = 30_000) -> None:
     page.wait_for_function(script, timeout=timeout)
 
 
-def save_screenshot(page, name: str) -> None:
-    """A full-page screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them)."""
+def save_screenshot(page, name: str, standin: tuple[str, ...] = ()) -> None:
+    """A full-page screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them), of the
+    whole page; a fine-tuned model's results (``standin``: where) captioned as the stand-in weights'."""
     if os.environ.get("SAVE_SCREENSHOTS"):
         folder = Path(os.environ["SAVE_SCREENSHOTS"])
         folder.mkdir(parents=True, exist_ok=True)
+        settle_for_a_screenshot(page)
+        if standin:
+            caption_standin(page, "en", standin)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
@@ -381,7 +385,7 @@ def test_a_click_on_a_confusion_cell_shows_those_images_with_grad_cam(browser, a
     mistakes = page.locator("#finetune-map svg g.cc-mistake").count()
     wrong = sum(int(grid[4 * r + c]) for r in range(3) for c in range(1, 4) if c - 1 != r)
     assert mistakes == wrong
-    save_screenshot(page, "finetune-lab-desktop-light")
+    save_screenshot(page, "finetune-lab-desktop-light", standin=("#finetune-results", "#finetune-cell"))
     assert not page.console_errors, page.console_errors
     page.close()
 
