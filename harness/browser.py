@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -244,6 +245,21 @@ STANDIN_CAPTION_JS = """
   for (const selector of places) document.querySelector(selector)?.before(caption());
 }
 """
+
+
+def save_screenshot(page, name: str, standin: tuple[str, ...] = (), element: str | None = None) -> None:
+    """A screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them): of the whole
+    page, or of ``element``, once settled; a stand-in AlexNet's answers (``standin``: where they are)
+    captioned as such."""
+    if not os.environ.get("SAVE_SCREENSHOTS"):
+        return
+    folder = Path(os.environ["SAVE_SCREENSHOTS"])
+    folder.mkdir(parents=True, exist_ok=True)
+    settle_for_a_screenshot(page)
+    if standin:
+        caption_standin(page, "en", standin)
+    path = str(folder / f"{name}.png")
+    page.locator(element).screenshot(path=path) if element else page.screenshot(path=path, full_page=True)
 
 
 def caption_standin(page, language: str = "en", places: tuple[str, ...] = ()) -> None:

@@ -30,6 +30,7 @@ from harness.browser import (
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
 from tests.test_korean_page import use as use_in_korean
+from ui.text import TEXT
 
 # What the stand-in AlexNet (the tests' weights) says is meaningless: a screenshot captions it there.
 STANDIN_PLACES = {
@@ -212,3 +213,13 @@ def test_a_phone_shows_every_tab_without_a_hidden_menu(browser, app_url, locale)
     assert tabs.count() == len(TABS)
     assert all(tab.is_visible() for tab in tabs.all())  # wrapped onto two rows, none behind a "..." menu
     page.close()
+
+
+def test_the_readme_shows_every_screenshot_and_says_plainly_which_are_stand_ins():
+    """Every picture in docs/screenshots is linked from the README (none left over from an old layout,
+    none linked that is not there), and the README quotes the stand-in caption the pictures carry."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", readme))
+    there = {path.name for path in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert linked == there, f"not linked: {sorted(there - linked)}; linked, not there: {sorted(linked - there)}"
+    assert TEXT["en"]["screenshot_standin"] in " ".join(readme.split())

@@ -7,7 +7,6 @@ with real files and Chromium's fake webcam (the builder, the confusion cell, the
 from __future__ import annotations
 
 import io
-import os
 import time
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 from torch import nn
 
-from harness.browser import caption_standin, open_tab, settle_for_a_screenshot
+from harness.browser import open_tab, save_screenshot
 from harness.zips import colour_dataset_zip, colour_photo
 from nets.data.dataset_builder import DatasetDraft, DraftError, parse_class_names
 from nets.data.dataset_zip import ZipLimits, read_image_zip
@@ -312,18 +311,6 @@ def counts(page) -> str:
 
 def wait_for(page, script: str, timeout: float = 30_000) -> None:
     page.wait_for_function(script, timeout=timeout)
-
-
-def save_screenshot(page, name: str, standin: tuple[str, ...] = ()) -> None:
-    """A full-page screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them), of the
-    whole page; a fine-tuned model's results (``standin``: where) captioned as the stand-in weights'."""
-    if os.environ.get("SAVE_SCREENSHOTS"):
-        folder = Path(os.environ["SAVE_SCREENSHOTS"])
-        folder.mkdir(parents=True, exist_ok=True)
-        settle_for_a_screenshot(page)
-        if standin:
-            caption_standin(page, "en", standin)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def toast_says(page, words: str) -> None:
