@@ -177,6 +177,12 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
     page.get_by_role("tab", name="사진").click()
     page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
     wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
+    # the class names in the page's text font (the monospace fallback spaced Korean out)
+    fonts = page.evaluate(
+        """() => ['#photo-prediction dt.text', '#photo-timing p']
+            .map((selector) => getComputedStyle(document.querySelector(selector)).fontFamily)"""
+    )
+    assert fonts[0] == fonts[1], fonts
     settle_for_a_screenshot(page)
     caption_standin(page, "ko", STANDIN_PLACES["photo"])
     page.screenshot(path=str(shots / "photo-answer-desktop-light-ko.png"), full_page=True)
