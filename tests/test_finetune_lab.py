@@ -313,6 +313,17 @@ def wait_for(page, script: str, timeout: float = 30_000) -> None:
     page.wait_for_function(script, timeout=timeout)
 
 
+def label_covers_a_thumbnail(page, gallery: str) -> bool:
+    """Whether the gallery's label lies over the top of its first thumbnail."""
+    return page.evaluate(
+        """(gallery) => {
+          const label = document.querySelector(`${gallery} label`).getBoundingClientRect();
+          return label.bottom > document.querySelector(`${gallery} img`).getBoundingClientRect().top + 1;
+        }""",
+        gallery,
+    )
+
+
 def toast_says(page, words: str) -> None:
     page.wait_for_function(
         "words => [...document.querySelectorAll('.toast-body')].some(t => t.innerText.includes(words))",
@@ -329,6 +340,7 @@ def test_a_dataset_built_from_files_and_the_webcam_fine_tunes(browser, app_url, 
     page.locator("#builder-files input[type=file]").set_input_files(colour_files(tmp_path, "red", 6))
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 6')")
     assert page.locator("#builder-gallery img").count() == 6  # the thumbnails of the chosen class
+    assert not label_covers_a_thumbnail(page, "#builder-gallery")
     # what confirms the files comes into view: the counts, and the thumbnails below them
     wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().top >= 0", 5_000)
     wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().bottom <= innerHeight", 5_000)
@@ -366,6 +378,7 @@ def test_a_click_on_a_confusion_cell_shows_those_images_with_grad_cam(browser, a
     caption = page.locator("#finetune-cell-caption").inner_text()
     assert f"**{grid[4 * row + column]}**" in caption or f": {grid[4 * row + column]}" in caption
     assert page.locator("#finetune-cell img").count() == int(grid[4 * row + column])
+    assert not label_covers_a_thumbnail(page, "#finetune-cell")  # each image whole, under the label
     # the map: a point per image (30 here), validation mistakes circled
     points = page.locator("#finetune-map svg g.cc-point")
     assert points.count() == 30
