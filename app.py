@@ -56,11 +56,13 @@ html:lang(ko) footer a.run-history { font-size: 0; }
 html:lang(ko) footer a.run-history::before { content: "실행 기록"; font-size: var(--text-md); }
 /* A heading's block: its line's rounding (21 px in 20) must not make it a scrolling region. */
 .heading { overflow: visible !important; }
+/* An answer's class names in the text font: Gradio's monospace face has no Korean, and the fallback
+   drew "하드 디스크" with gaps as wide as a letter ("하드  디스크"). */
+.confidence-set dt.text { font-family: var(--font); }
 """
     + charts.CSS
     + TOAST_CSS
     + finetune_tab.CSS
-    + train_tab.CSS
     + builder.CSS
     + questions.CSS
 )

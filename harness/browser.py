@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -193,6 +194,43 @@ def visible_texts(page, skip_code: bool = False) -> list[str]:
     return page.evaluate(VISIBLE_TEXTS_JS, skip_code)
 
 
+# A page is ready for a full-page screenshot when the open tab has drawn all its parts (Gradio mounts a
+# tab's components as their code arrives: a form stays empty, a Markdown absent, for a while on a busy
+# machine) and nothing has changed for a moment; the pictures a visitor would meet by scrolling down
+# (lazy-loaded images, which a full-page screenshot never scrolls to) are loaded, and none is broken.
+SETTLED_JS = """
+async ([quiet, timeout]) => {
+  let last = performance.now();
+  const observer = new MutationObserver(() => (last = performance.now()));
+  observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+  const shown = (e) => e.checkVisibility();
+  const unmounted = () => [...document.querySelectorAll('[role=tabpanel] .form')]
+    .filter((form) => shown(form) && form.children.length === 0).length;
+  const started = performance.now();
+  while (performance.now() - started < timeout && (unmounted() || performance.now() - last < quiet)) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  observer.disconnect();
+  for (const image of document.querySelectorAll('img[loading=lazy]')) image.loading = 'eager';
+  const images = () => [...document.images].filter((i) => shown(i) && i.getAttribute('src'));
+  while (performance.now() - started < timeout && !images().every((i) => i.complete)) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    unmounted: unmounted(),
+    broken: images().filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.src.slice(0, 80)),
+  };
+}
+"""
+
+
+def settle_for_a_screenshot(page, quiet_ms: int = 800, timeout_ms: int = 20_000) -> None:
+    """Wait until the page is whole and still (see ``SETTLED_JS``); fail saying what is missing."""
+    found = page.evaluate(SETTLED_JS, [quiet_ms, timeout_ms])
+    assert not found["unmounted"], f"{found['unmounted']} parts of the open tab were never drawn"
+    assert not found["broken"], f"pictures not shown: {found['broken']}"
+
+
 STANDIN_CAPTION_JS = """
 ([words, places]) => {
   const caption = () => {
@@ -207,6 +245,21 @@ STANDIN_CAPTION_JS = """
   for (const selector of places) document.querySelector(selector)?.before(caption());
 }
 """
+
+
+def save_screenshot(page, name: str, standin: tuple[str, ...] = (), element: str | None = None) -> None:
+    """A screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them): of the whole
+    page, or of ``element``, once settled; a stand-in AlexNet's answers (``standin``: where they are)
+    captioned as such."""
+    if not os.environ.get("SAVE_SCREENSHOTS"):
+        return
+    folder = Path(os.environ["SAVE_SCREENSHOTS"])
+    folder.mkdir(parents=True, exist_ok=True)
+    settle_for_a_screenshot(page)
+    if standin:
+        caption_standin(page, "en", standin)
+    path = str(folder / f"{name}.png")
+    page.locator(element).screenshot(path=path) if element else page.screenshot(path=path, full_page=True)
 
 
 def caption_standin(page, language: str = "en", places: tuple[str, ...] = ()) -> None:

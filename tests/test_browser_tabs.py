@@ -16,10 +16,21 @@ import numpy as np
 import pytest
 
 from harness import zips
-from harness.browser import SIZES, TABS, caption_standin, draw_with_mouse, open_tab, prediction, ready, wait_for_text
+from harness.browser import (
+    SIZES,
+    TABS,
+    caption_standin,
+    draw_with_mouse,
+    open_tab,
+    prediction,
+    ready,
+    settle_for_a_screenshot,
+    wait_for_text,
+)
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
 from tests.test_korean_page import use as use_in_korean
+from ui.text import TEXT
 
 # What the stand-in AlexNet (the tests' weights) says is meaningless: a screenshot captions it there.
 STANDIN_PLACES = {
@@ -44,6 +55,15 @@ def dataset_zip(tmp_path_factory) -> str:
 
 def nothing_cut_off(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def tables_cut_off(page, *selectors: str) -> list[str]:
+    """Those of ``selectors`` (tables) with something inside that scrolls sideways: columns out of sight."""
+    return page.evaluate(
+        """(selectors) => selectors.filter((selector) => [...document.querySelectorAll(`${selector}, ${selector} *`)]
+             .some((e) => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1))""",
+        list(selectors),
+    )
 
 
 def use_digit_tab(page, size: str) -> None:
@@ -76,6 +96,10 @@ def use_finetune_tab(page, size: str, archive: str) -> None:
     page.locator("#finetune-try-photo input[type=file]").set_input_files(str(ROOT / "assets/photos/coffee.jpg"))
     answer = wait_for_text(page.locator("#finetune-try-answer"), "%")
     assert any(colour in answer for colour in ("red", "green", "blue"))
+    # the tables: every column in sight, accuracies in % as the status says them
+    tables = ("#finetune-summary", "#finetune-history", "#finetune-confusion", "#finetune-per-class")
+    assert not tables_cut_off(page, *tables), f"cut off at {size} width: {tables_cut_off(page, *tables)}"
+    assert re.search(r"\d+\.\d%", page.locator("#finetune-history").inner_text())
 
 
 def use_train_tab(page, size: str) -> None:
@@ -87,6 +111,10 @@ def use_train_tab(page, size: str) -> None:
     assert re.search(r"Done: \d+\.\d%", status), status
     page.locator("#train-accuracy svg circle").first.wait_for(timeout=10_000)  # the curve has its points
     page.wait_for_function("document.querySelector('#train-runs')?.innerText.includes('ReLU')", timeout=10_000)
+    # the tables: every column in sight (test accuracy too), accuracies in % and the images counted as 2,000
+    assert not tables_cut_off(page, "#train-history", "#train-runs"), f"cut off at {size} width"
+    runs = page.locator("#train-runs").inner_text()
+    assert re.search(r"\b2,000\b", runs) and re.search(r"\d+\.\d%", runs) and "2.00" not in runs, runs
 
 
 def use_compare_tab(page, size: str) -> None:
@@ -108,6 +136,7 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
         {"digit": use_digit_tab, "train": use_train_tab, "photo": use_photo_tab, "compare": use_compare_tab}[tab](
             page, size
         )
+    settle_for_a_screenshot(page)  # every part drawn: a picture of the whole tab, not of it loading
     assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
     if tab in STANDIN_PLACES:
         caption_standin(page, "en", STANDIN_PLACES[tab])
@@ -131,6 +160,7 @@ def test_every_tab_speaks_korean_to_a_korean_browser(browser, app_url, shots, ta
     page = open_tab(browser, app_url, tab, size, "light", locale="ko-KR")
     wait_for_text(page.locator("body"), KOREAN_TITLES[tab], timeout=15)
     use_digit_tab(page, size) if tab == "digit" else use_in_korean(page, tab)  # a used tab, not an empty one
+    settle_for_a_screenshot(page)
     assert nothing_cut_off(page), f"the Korean {tab} tab scrolls sideways at {size} width"
     if tab in STANDIN_PLACES:
         caption_standin(page, "ko", STANDIN_PLACES[tab])
@@ -147,6 +177,13 @@ def test_the_page_speaks_korean_to_a_korean_browser(browser, app_url, shots):
     page.get_by_role("tab", name="사진").click()
     page.locator("#photo-input input[type=file]").set_input_files(str(ROOT / "assets/photos/cat.jpg"))
     wait_for_text(page.locator("#photo-timing"), "만에 답했어요")  # a sentence built on the server
+    # the class names in the page's text font (the monospace fallback spaced Korean out)
+    fonts = page.evaluate(
+        """() => ['#photo-prediction dt.text', '#photo-timing p']
+            .map((selector) => getComputedStyle(document.querySelector(selector)).fontFamily)"""
+    )
+    assert fonts[0] == fonts[1], fonts
+    settle_for_a_screenshot(page)
     caption_standin(page, "ko", STANDIN_PLACES["photo"])
     page.screenshot(path=str(shots / "photo-answer-desktop-light-ko.png"), full_page=True)
     page.close()
@@ -182,3 +219,13 @@ def test_a_phone_shows_every_tab_without_a_hidden_menu(browser, app_url, locale)
     assert tabs.count() == len(TABS)
     assert all(tab.is_visible() for tab in tabs.all())  # wrapped onto two rows, none behind a "..." menu
     page.close()
+
+
+def test_the_readme_shows_every_screenshot_and_says_plainly_which_are_stand_ins():
+    """Every picture in docs/screenshots is linked from the README (none left over from an old layout,
+    none linked that is not there), and the README quotes the stand-in caption the pictures carry."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", readme))
+    there = {path.name for path in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert linked == there, f"not linked: {sorted(there - linked)}; linked, not there: {sorted(linked - there)}"
+    assert TEXT["en"]["screenshot_standin"] in " ".join(readme.split())

@@ -7,7 +7,6 @@ with real files and Chromium's fake webcam (the builder, the confusion cell, the
 from __future__ import annotations
 
 import io
-import os
 import time
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from gradio_client.exceptions import AppError, ValidationError
 from PIL import Image
 from torch import nn
 
-from harness.browser import open_tab
+from harness.browser import open_tab, save_screenshot
 from harness.zips import colour_dataset_zip, colour_photo
 from nets.data.dataset_builder import DatasetDraft, DraftError, parse_class_names
 from nets.data.dataset_zip import ZipLimits, read_image_zip
@@ -314,12 +313,15 @@ def wait_for(page, script: str, timeout: float = 30_000) -> None:
     page.wait_for_function(script, timeout=timeout)
 
 
-def save_screenshot(page, name: str) -> None:
-    """A full-page screenshot into ``$SAVE_SCREENSHOTS`` when it is set (the README links them)."""
-    if os.environ.get("SAVE_SCREENSHOTS"):
-        folder = Path(os.environ["SAVE_SCREENSHOTS"])
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+def label_covers_a_thumbnail(page, gallery: str) -> bool:
+    """Whether the gallery's label lies over the top of its first thumbnail."""
+    return page.evaluate(
+        """(gallery) => {
+          const label = document.querySelector(`${gallery} label`).getBoundingClientRect();
+          return label.bottom > document.querySelector(`${gallery} img`).getBoundingClientRect().top + 1;
+        }""",
+        gallery,
+    )
 
 
 def toast_says(page, words: str) -> None:
@@ -338,6 +340,7 @@ def test_a_dataset_built_from_files_and_the_webcam_fine_tunes(browser, app_url, 
     page.locator("#builder-files input[type=file]").set_input_files(colour_files(tmp_path, "red", 6))
     wait_for(page, "document.querySelector('#builder-counts').innerText.includes('red: 6')")
     assert page.locator("#builder-gallery img").count() == 6  # the thumbnails of the chosen class
+    assert not label_covers_a_thumbnail(page, "#builder-gallery")
     # what confirms the files comes into view: the counts, and the thumbnails below them
     wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().top >= 0", 5_000)
     wait_for(page, "document.querySelector('#builder-counts').getBoundingClientRect().bottom <= innerHeight", 5_000)
@@ -375,13 +378,14 @@ def test_a_click_on_a_confusion_cell_shows_those_images_with_grad_cam(browser, a
     caption = page.locator("#finetune-cell-caption").inner_text()
     assert f"**{grid[4 * row + column]}**" in caption or f": {grid[4 * row + column]}" in caption
     assert page.locator("#finetune-cell img").count() == int(grid[4 * row + column])
+    assert not label_covers_a_thumbnail(page, "#finetune-cell")  # each image whole, under the label
     # the map: a point per image (30 here), validation mistakes circled
     points = page.locator("#finetune-map svg g.cc-point")
     assert points.count() == 30
     mistakes = page.locator("#finetune-map svg g.cc-mistake").count()
     wrong = sum(int(grid[4 * r + c]) for r in range(3) for c in range(1, 4) if c - 1 != r)
     assert mistakes == wrong
-    save_screenshot(page, "finetune-lab-desktop-light")
+    save_screenshot(page, "finetune-lab-desktop-light", standin=("#finetune-results", "#finetune-cell"))
     assert not page.console_errors, page.console_errors
     page.close()
 

@@ -12,6 +12,7 @@ import pytest
 
 from harness import zips
 from harness.browser import open_tab, wait_for_text
+from harness.server import ROOT
 from nets.training import finetune
 from ui.finetune_job import snippet_text
 
@@ -103,10 +104,10 @@ def test_a_korean_phone_reads_every_result_whole(browser, app_url, flat_zip):
     wait_for_text(page.locator("#finetune-skipped"), "건너뛴 까닭")
     assert not [w for w in warnings if "must be of type string" in w], warnings[:3]
     # the snippet: Korean comments, no line numbers to drift, nothing cut at the right
-    code = page.locator("#finetune-snippet .cm-content").inner_text()
+    code = page.locator("#finetune-snippet pre code").inner_text()
     assert "# 처음에 쓴 사전 학습 네트워크" in code and "the pretrained network" not in code
-    assert page.locator("#finetune-snippet .cm-lineNumbers").filter(visible=True).count() == 0  # (a fold gutter stays)
-    hidden = page.evaluate("""() => { const s = document.querySelector('#finetune-snippet .cm-scroller');
+    assert code.startswith("# ")  # the code, with no line numbers before it
+    hidden = page.evaluate("""() => { const s = document.querySelector('#finetune-snippet pre');
         return s.scrollWidth - s.clientWidth; }""")
     assert hidden <= 1, f"{hidden} px of the code are cut at the right"
     # the map: a tap names the dot under the finger (a phone has no hover)
@@ -141,5 +142,55 @@ def test_a_korean_phone_reads_every_result_whole(browser, app_url, flat_zip):
     # Gradio's footer link "Runs" is Korean on a Korean page
     runs = page.evaluate("getComputedStyle(document.querySelector('footer a.run-history'), '::before').content")
     assert "실행 기록" in runs
+    assert not page.console_errors, page.console_errors
+    page.close()
+
+
+# Each syntax colour of the snippet against the block behind it (WCAG 2 contrast ratio), as a page sees them.
+SNIPPET_COLOURS = """() => {
+  const pre = document.querySelector('#finetune-snippet pre');
+  let back = pre, fill = 'rgba(0, 0, 0, 0)';
+  for (; back && fill === 'rgba(0, 0, 0, 0)'; back = back.parentElement) fill = getComputedStyle(back).backgroundColor;
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const text = getComputedStyle(pre).color, colours = {};
+  for (const token of pre.querySelectorAll('.token')) {
+    const colour = getComputedStyle(token).color;
+    const kind = token.className.replace('token ', '');
+    if (colour !== text) colours[kind] = [colour, Math.round(ratio(colour, fill) * 100) / 100];
+  }
+  const box = pre.getBoundingClientRect();
+  const blank = box.height - pre.querySelector('code').getBoundingClientRect().height;
+  return { colours, text: ratio(text, fill), blank };
+}"""
+
+
+def test_the_snippet_is_whole_in_syntax_colours_readable_light_and_dark(browser, app_url):
+    page = open_tab(browser, app_url, "finetune")
+    page.locator("#finetune-zip input[type=file]").set_input_files(str(ROOT / "assets" / "shapes.zip"))
+    page.locator("#finetune-start").click()
+    code = wait_for_text(page.locator("#finetune-snippet pre code"), "print(checkpoint", timeout=180)
+    assert code.strip() == snippet_text(None).strip()  # every line, drawn (not only those near the window)
+    page.locator("#finetune-snippet .copy_code_button").wait_for()  # a copy button, as the code box had
+    for theme in ("light", "dark"):
+        if theme == "dark":  # what ?__theme=dark sets
+            page.evaluate("document.body.classList.add('dark')")
+            page.wait_for_timeout(300)
+        found = page.evaluate(SNIPPET_COLOURS)
+        kinds = {kind.split()[0] for kind in found["colours"]}
+        assert {"comment", "keyword", "string", "number"} <= kinds, f"{theme}: {found['colours']}"
+        assert len({colour for colour, _ in found["colours"].values()}) >= 4, f"{theme}: {found['colours']}"
+        faint = {kind: ratio for kind, (_, ratio) in found["colours"].items() if ratio < 4.5}
+        assert not faint and found["text"] >= 4.5, f"{theme}: below 4.5:1 (WCAG AA): {faint}"
+        assert found["blank"] < 40, f"{theme}: {found['blank']:.0f} px of blank box below the code"
     assert not page.console_errors, page.console_errors
     page.close()

@@ -54,6 +54,13 @@ def test_a_pick_reveals_the_verdict_and_the_reason_in_the_page_language(browser,
     group = page.locator("#compare-question-fc-parameter-share")
     group.wait_for(timeout=30_000)
     assert page.locator(".question-verdict [role=status]").count() == 0  # nothing revealed before a pick
+    # and no empty band above or below the choices (the group's grey showed through as two blank bars)
+    heights = group.evaluate(
+        "radio => [radio.closest('.question').getBoundingClientRect().height, radio.getBoundingClientRect().height]"
+    )
+    assert heights[0] <= heights[1] + 1, (
+        f"the question's box is {heights[0] - heights[1]:.0f} px taller than its choices"
+    )
     wrong_choice = next(choice for choice in question.choices if choice != question.answer)
     group.get_by_label(wrong_choice, exact=True).check()
     status = page.locator(".question-verdict [role=status]").first

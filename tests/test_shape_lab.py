@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from gradio_client.exceptions import AppError
 from torch import nn
 
-from harness.browser import open_tab, wait_for_text
+from harness.browser import open_tab, save_screenshot, wait_for_text
 from nets.explaining import shapes
 from nets.explaining.note_code import FLATTEN_LINE, FLATTEN_WITH_BATCH, NOTE_CODE, code_lines, pool_layer
 from nets.explaining.shapes import ShapeChoiceError, trace_shapes
@@ -306,6 +306,9 @@ def test_the_page_shows_the_shapes_and_the_refusal(browser, app_url, locale, rig
     assert "(1, 3200)" in wait_for_text(page.locator("#shape-reveal-1"), right)
     page.locator("#shape-show-1").click()
     wait_for_text(code, "(8, 400)")
+    choose_size(page, 36)  # the picture: a question answered, and PyTorch's refusal explained
+    wait_for_text(code.locator(".sl-error"), "x576")
+    save_screenshot(page, f"shape-lab-desktop-light{'-ko' if locale == 'ko-KR' else ''}", element="#shape-lab")
     assert page.console_errors == []
 
 
@@ -321,3 +324,4 @@ def test_the_page_answers_the_notes_question_on_a_phone(browser, app_url):
     fits = "(el) => el.scrollWidth <= el.clientWidth + 1"
     assert code.locator(".sl-code").evaluate(fits)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    save_screenshot(page, "shape-lab-phone-light-ko", element="#shape-lab")

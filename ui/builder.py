@@ -69,6 +69,8 @@ CSS = """
 #builder-counts .bc-row { display: flex; flex-wrap: wrap; gap: 6px; }
 #builder-counts .bc-class { padding: 2px 10px; border-radius: 999px; border: 1px solid var(--border-color-primary); }
 #builder-counts .bc-short { border-color: var(--color-accent); }
+/* a gallery's label sits over the top of its box: the thumbnails start below it, not under it */
+.thumbnails .grid-wrap { padding-top: calc(var(--size-2) + 28px); }
 """
 
 fill_in(
@@ -281,7 +283,9 @@ def download_zip(request: gr.Request = None):
 def thumbnail_gallery(label: str, elem_id: str, **options) -> gr.Gallery:
     """Images six to a row that stay thumbnails (fit_columns=False: two images do not stretch to the
     page's width); ``options`` are the gallery's own (height, object_fit, ...)."""
-    return gr.Gallery(label=label, columns=6, fit_columns=False, elem_id=elem_id, **options)
+    return gr.Gallery(
+        label=label, columns=6, fit_columns=False, elem_id=elem_id, elem_classes=["thumbnails"], **options
+    )
 
 
 def build_builder() -> dict[str, gr.components.Component]:

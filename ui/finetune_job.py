@@ -102,6 +102,11 @@ def snippet_text(request: gr.Request | None) -> str:
     return re.sub(r"(?<=# ).*$", lambda _: next(comments), code, flags=re.MULTILINE)
 
 
+def snippet_block(request: gr.Request | None) -> str:
+    """The snippet as the page shows it: a Markdown code block of Python (coloured in the page)."""
+    return f"```python\n{snippet_text(request)}```"
+
+
 def readout(request: gr.Request | None, history: pd.DataFrame, epochs: int) -> str:
     """The progress area's own line: the epoch and the validation accuracy, steady between redraws."""
     last = history.iloc[-1]
@@ -262,7 +267,7 @@ def finetune_job(
         cell_caption=say(request, "ft_cell_hint"),
         wrong=gr.update(value=wrong, label=say(request, "ft_wrong_count", n=len(report.wrong)), visible=bool(wrong)),
         download=download if job.api else download_update(request, download),  # a program gets the path
-        snippet=snippet_text(request),
+        snippet=snippet_text(request) if job.api else snippet_block(request),  # a program gets the code
         prepare=gr.update(visible=not small, value=say(request, "ft_prepare_download", mb=model_bytes(model) / 1e6)),
         try_box=gr.update(visible=True),
         report=gr.update(visible=True),

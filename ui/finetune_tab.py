@@ -59,10 +59,31 @@ CSS = """
 #finetune-cell .grid-wrap, #finetune-wrong .grid-wrap { max-height: 560px; overflow-y: auto; }
 @media (max-width: 600px) {
   #finetune-cell .grid-container, #finetune-wrong .grid-container { grid-template-columns: repeat(3, 1fr) !important; }
+  /* the tables on a phone: every column in sight (the text font, smaller; headings break between words) */
+  /* (.cell-wrap: the headings, the shown cells and the hidden row Gradio measures the columns by) */
+  #finetune-results .cell-wrap { padding: 4px; }
+  #finetune-results .cell-wrap, #finetune-results .cell-wrap * {
+    font-family: var(--font); font-size: var(--text-sm); word-break: normal; overflow-wrap: normal; }
 }
-/* the snippet in the page's text colour: the code theme's token colours (orange 2.8:1, comments
-   grey 3.8:1 in dark) are too faint to read (WCAG asks 4.5:1) */
-#finetune-snippet .cm-content, #finetune-snippet .cm-content span { color: var(--body-text-color) !important; }
+/* the snippet: a Markdown code block (Prism's token classes), long lines wrapped inside the box, in
+   syntax colours of our own: Gradio's (and its code editor's) are too faint to read (orange 2.8:1,
+   comments 3.8:1; WCAG asks 4.5:1). Each colour here is at least 4.5:1 on the block, light and dark. */
+#finetune-snippet pre, #finetune-snippet pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
+#finetune-snippet pre, #finetune-snippet code { color: var(--body-text-color); }
+#finetune-snippet .token.comment { color: #57606a; font-style: italic; }
+#finetune-snippet .token.keyword { color: #7c3aad; }
+#finetune-snippet .token.string { color: #116329; }
+#finetune-snippet .token.function, #finetune-snippet .token.builtin { color: #953800; }
+#finetune-snippet .token.number, #finetune-snippet .token.boolean { color: #0550ae; }
+#finetune-snippet .token.operator, #finetune-snippet .token.punctuation { color: var(--body-text-color); }
+.dark #finetune-snippet .token.comment { color: #a3acb7; }
+.dark #finetune-snippet .token.keyword { color: #d2a8ff; }
+.dark #finetune-snippet .token.string { color: #7ee787; }
+/* (one selector per dark rule: Gradio's scoping of custom CSS drops the second of a list after .dark) */
+.dark #finetune-snippet .token.function { color: #ffa657; }
+.dark #finetune-snippet .token.builtin { color: #ffa657; }
+.dark #finetune-snippet .token.number { color: #79c0ff; }
+.dark #finetune-snippet .token.boolean { color: #79c0ff; }
 """
 
 # The limits sentence states the server's own numbers, in every language.
@@ -191,7 +212,9 @@ def build_finetune_tab(tab: gr.Tab):
             with gr.Column(min_width=300):
                 out["accuracy"] = gr.HTML(elem_id="finetune-accuracy")
         with gr.Row(equal_height=False):
-            out["summary"] = gr.Dataframe(label=T("ft_summary"), interactive=False, elem_id="finetune-summary")
+            out["summary"] = gr.Dataframe(
+                label=T("ft_summary"), interactive=False, wrap=True, elem_id="finetune-summary"
+            )
             # the reason is the long column: fixed shares, so it wraps inside the box instead of running past it
             out["skipped"] = gr.Dataframe(
                 label=T("ft_skipped"),
@@ -202,14 +225,16 @@ def build_finetune_tab(tab: gr.Tab):
                 elem_id="finetune-skipped",
             )
         out["history"] = gr.Dataframe(
-            label=T("ft_history"), interactive=False, max_height=260, elem_id="finetune-history"
+            label=T("ft_history"), interactive=False, wrap=True, max_height=260, elem_id="finetune-history"
         )
         with gr.Column(visible=False) as out["report"]:  # what the trained model got right and wrong: at the end
             with gr.Row(equal_height=False):
                 out["confusion"] = gr.Dataframe(
-                    label=T("ft_confusion"), interactive=False, elem_id="finetune-confusion"
+                    label=T("ft_confusion"), interactive=False, wrap=True, elem_id="finetune-confusion"
                 )
-                out["per_class"] = gr.Dataframe(label=T("ft_per_class"), interactive=False)
+                out["per_class"] = gr.Dataframe(
+                    label=T("ft_per_class"), interactive=False, wrap=True, elem_id="finetune-per-class"
+                )
             out["cell_caption"] = gr.Markdown(elem_id="finetune-cell-caption")
             # photos: JPEG thumbnails (Gradio's default WebP takes 40 times longer to encode)
             photos = {"object_fit": "contain", "visible": False, "format": "jpeg"}
@@ -237,15 +262,10 @@ def build_finetune_tab(tab: gr.Tab):
         gr.Markdown(T("ft_download_title"), elem_classes=["heading"])
         out["prepare"] = gr.Button(visible=False, elem_id="finetune-prepare-download")
         out["download"] = gr.File(label=T("ft_download"), interactive=False, elem_id="finetune-download")
-        # no line numbers (on a phone they drifted from wrapped lines); long lines wrap inside the box
-        out["snippet"] = gr.Code(
-            language="python",
-            label=T("ft_snippet"),
-            interactive=False,
-            show_line_numbers=False,
-            wrap_lines=True,
-            elem_id="finetune-snippet",
-        )
+        # A Markdown code block, not gr.Code: its tokens carry Prism's classes (colours we can choose, see
+        # CSS), it has a copy button, and it is plain HTML (the code editor drew only the lines near the
+        # window, leaving a blank box below them in a screenshot); no line numbers to drift on a phone.
+        out["snippet"] = gr.Markdown(label=T("ft_snippet"), elem_id="finetune-snippet")
 
     # Before a job: the dataset built in the page becomes the zip it reads
     prepare = {

@@ -14,7 +14,7 @@ from nets.explaining.questions import Question
 from ui.text import T, fill_in, say
 
 CSS = """
-.question { padding: 4px 0; }
+.question { padding: 0; }  /* (a padding showed the group's grey as two empty bars) */
 .question-verdict:not(:has([role=status])) { display: none; }
 .question-verdict { padding: 6px 12px 10px; }
 """

@@ -59,17 +59,6 @@ ACTIVATIONS = [
 ]
 # the page's table of runs
 RUNS_COLUMNS = ["run", "pooling", "activation", "epochs", "train_images", "seconds", "test_acc"]
-CSS = """
-#train-progress { min-height: 70px; }
-/* Gradio's own timer restarts at every update of the job: the progress line says the time itself */
-#train-progress .timer, #train-progress .meta-text, #train-progress .meta-text-center { display: none; }
-/* a phone: every column of the history and runs tables in sight, test accuracy included */
-@media (max-width: 640px) {
-  #train-history table, #train-runs table { font-size: 0.78em; }
-  #train-history th, #train-history td, #train-runs th, #train-runs td { padding: 2px 4px; min-width: 0; }
-  #train-history th span, #train-runs th span { white-space: normal; }
-}
-"""
 
 
 def kernels_html(request: gr.Request | None, kernels, epoch: int | None | str) -> str:

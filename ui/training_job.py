@@ -38,6 +38,9 @@ from ui.charts import line_chart
 from ui.server_sharing import ServerTurns
 from ui.text import error, say, worded
 
+# The accuracy columns of the jobs' tables (fractions in the API, percentages on the page).
+PERCENT_COLUMNS = frozenset({"train_acc", "val_acc", "test_acc", "accuracy"})
+
 
 class TrainingJob:
     """One caller's run of a training job, from its Start to its end (finished, stopped, failed or cancelled).
@@ -89,8 +92,15 @@ class TrainingJob:
         return max(0.0, self.deadline - time.monotonic())
 
     def shown(self, table: pd.DataFrame, columns=None) -> pd.DataFrame:
-        """A table as the caller reads it: headings in words for the page, the documented names for a program."""
-        return table if self.api else worded(self.request, table, columns)
+        """A table as the caller reads it. For a program: the documented names, accuracies as fractions.
+        For the page: headings in words and accuracies as percentages, as its statuses and curves say
+        them (of ``columns`` only, when given: the others are the visitor's class names)."""
+        if self.api:
+            return table
+        shown = table.copy()
+        for column in set(table.columns if columns is None else columns) & PERCENT_COLUMNS:
+            shown[column] = ["—" if pd.isna(value) else f"{value:.1%}" for value in shown[column]]
+        return worded(self.request, shown, columns)
 
     def run(
         self,

@@ -92,10 +92,12 @@ function startTrainLab(element, props) {
     return found && found.tagName !== "BUTTON" ? found.querySelector("button") : found;
   }
 
-  function table(columns, rows, decimals) {
+  /** A table of rows; ``spec(column, value)`` is how a number is written (Python's format spec). */
+  function table(columns, rows, spec) {
     const head = columns.map((c) => `<th>${escapeHtml(t(`column_${c}`))}</th>`).join("");
+    const cell = (c, value) => (typeof value === "number" ? format(value, spec(c, value)) : value);
     const body = rows
-      .map((row) => `<tr>${columns.map((c) => `<td>${escapeHtml(typeof row[c] === "number" ? format(row[c], decimals(c)) : row[c])}</td>`).join("")}</tr>`)
+      .map((row) => `<tr>${columns.map((c) => `<td>${escapeHtml(cell(c, row[c]))}</td>`).join("")}</tr>`)
       .join("");
     return `<table class="tl-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
   }
@@ -113,8 +115,9 @@ function startTrainLab(element, props) {
       [{ name: names[0], points: line("train", "acc") }, { name: names[1], points: line("test", "acc") }],
       { title: t("train_accuracy_plot"), xTitle: t("axis_epoch"), yTitle: t("axis_accuracy"), yRange: [low, 1], percent: true },
     );
-    const decimals = (c) => (c === "epoch" ? ".0f" : c === "seconds" ? ".1f" : ".4f");
-    part("#train-history").innerHTML = table(props.history_columns, history, decimals);
+    // accuracies as percentages, as the status and the curves say them; losses to 4 decimals
+    const spec = (c) => (c === "epoch" ? ".0f" : c === "seconds" ? ".1f" : c.endsWith("_acc") ? ".1%" : ".4f");
+    part("#train-history").innerHTML = table(props.history_columns, history, spec);
   }
 
   function showKernels(kernels, key, epoch) {
@@ -170,7 +173,10 @@ function startTrainLab(element, props) {
       epochs: Math.round(result.epochsDone * 100) / 100, train_images: settings.trainImages,
       seconds: Math.round(seconds * 10) / 10, test_acc: Math.round(result.testAccuracy * 1e4) / 1e4,
     });
-    part("#train-runs").innerHTML = table(props.runs_columns, runs, (c) => (c === "seconds" ? ".1f" : c === "test_acc" ? ".4f" : c === "epochs" ? ".2f" : ".0f"));
+    // epochs whole unless a run stopped within one (1.76); images with a thousands separator
+    const spec = (c, value) =>
+      c === "seconds" ? ".1f" : c === "test_acc" ? ".1%" : c === "epochs" && !Number.isInteger(value) ? ".2f" : ",.0f";
+    part("#train-runs").innerHTML = table(props.runs_columns, runs, spec);
     runsBox.hidden = false;
     const label = t("train_mine_label", { pooling: settings.pooling, activation: settings.activation, acc: result.testAccuracy });
     lastWeights = { ...result.weights, label };
