@@ -204,9 +204,10 @@ def test_mistakes_are_captioned_with_the_guess_first(browser, app_url, tmp_path)
 
 def test_the_note_is_introduced_with_a_link_where_it_is_first_mentioned(browser, app_url):
     page = open_tab(browser, app_url, "compare")
-    intro = page.locator("text=The note (").first
     wait_for_text(page.locator("body"), "Mastering PyTorch")
+    intro = page.locator("p", has_text="The note this app follows is a Korean study note")
     assert intro.count() == 1
+    assert "Mastering PyTorch" in intro.first.inner_text()
     link = page.get_by_role("link", name="the book's code")
     assert link.first.get_attribute("href") == "https://github.com/PacktPublishing/Mastering-PyTorch"
     page.close()
