@@ -185,13 +185,13 @@ def test_a_program_gets_documented_column_names_and_the_page_gets_words():
     from nets.training.jobs import StopSwitch
     from ui.training_job import TrainingJob
 
-    table = pd.DataFrame({"epoch": [1], "val_acc": [0.5]})
+    table = pd.DataFrame({"epoch": [1, 2], "val_acc": [0.5, float("nan")]})
     program = TrainingJob(None, None, busy="ft_already_running", time_limit=60)
     page = TrainingJob(None, StopSwitch(), busy="ft_already_running", time_limit=60)
     assert program.api and list(program.shown(table).columns) == ["epoch", "val_acc"]
     worded = page.shown(table)
     assert not page.api and list(worded.columns) != ["epoch", "val_acc"]
-    assert worded.iloc[:, 1].tolist() == [0.5]  # the data itself is the same
+    assert worded.iloc[:, 1].tolist() == ["50.0%", "—"]  # the same accuracy, as the page's curves say it
     assert 59 < program.time_left() <= 60
 
 
