@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.browser import page_with_scripts
-from nets.data.mnist import SUBSET_FILE, stratified_choice, training_data
+from nets.data.mnist import SUBSET_FILE, stratified_choice
 from nets.data.mnist_web import DEFAULT_TRAIN_IMAGES, WEB_DATA_FILE, read_web_data, training_order, web_data_bytes
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
 from nets.paths import ROOT
@@ -34,7 +34,6 @@ from nets.training.visitor_lenet import (
     new_lenet,
     normalization,
     to_input,
-    train,
     training_facts,
     training_facts_script,
 )
@@ -349,43 +348,3 @@ def test_the_page_reads_the_images_file_served_as_a_static_file(page, static_url
         array = web[key].ravel()
         assert js[name]["length"] == array.size and js[name]["sum"] == int(array.sum(dtype=np.int64)), name
         assert js[name]["first"] == array[:784].tolist(), name
-
-
-def test_the_default_run_learns_as_the_servers_does(page, static_url):
-    """The tab's default run (avg, ReLU, 2 epochs on 10,000 images, batch 32) in the Web Worker, on the
-    images file, against nets/training/visitor_lenet.py's train on the same subset: both above 96%,
-    within 1.5 points of each other, on the same 2,000 test images."""
-    page.goto(f"{static_url}/ui/static/lenet/")
-    for script in (*TRAINING_SCRIPTS, TRAINING_DATA_SCRIPT):
-        page.add_script_tag(url=f"{static_url}/{script.relative_to(ROOT)}")
-    scripts = [f"{static_url}/{path.relative_to(ROOT)}" for path in TRAINING_SCRIPTS]
-    browser_run = page.evaluate(
-        """async ([worker, scripts, url]) => {
-            const data = await LeNetTrainingData.load(url);
-            const w = new Worker(worker);
-            const finished = new Promise((resolve) => {
-                w.onmessage = (event) => {
-                    if (event.data.type === "finished" || event.data.type === "failed") resolve(event.data);
-                };
-            });
-            w.postMessage({type: "load", scripts});
-            w.postMessage({type: "train", settings: {}, data});
-            const end = await finished;
-            w.terminate();
-            return end;
-        }""",
-        [
-            f"{static_url}/{TRAINING_WORKER.relative_to(ROOT)}",
-            scripts,
-            f"{static_url}/{WEB_DATA_FILE.relative_to(ROOT)}",
-        ],
-    )
-    assert browser_run["type"] == "finished", browser_run
-    result = browser_run["result"]
-    assert [row["epoch"] for row in result["history"]] == [1, 2] and result["imagesSeen"] == 20_000
-    *_, server = train(LeNetSettings(), training_data("subset"))
-    seconds, accuracy = result["seconds"], result["testAccuracy"]
-    print(f"\ndefault run: browser {accuracy:.2%} in {seconds:.1f} s, server {server.test_acc:.2%}")
-    assert result["testAccuracy"] >= 0.96 and server.test_acc >= 0.96
-    assert abs(result["testAccuracy"] - server.test_acc) <= 0.015
-    assert pytorch_accuracy(result["weights"], 2_000) == pytest.approx(result["testAccuracy"], abs=0.001)

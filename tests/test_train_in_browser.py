@@ -3,7 +3,8 @@
 The tab's default run (average pooling, ReLU, 2 epochs on 10,000 images, tested on all 2,000 test
 images) sends nothing to the server's queue, upload or call routes from pressing Train to the
 result, reaches at least 96%, and its weights, handed over by the page in the web weights format,
-score the same in PyTorch; the digit tab answers a drawing while it trains, and the trained LeNet
+score the same in PyTorch, and it learns as the server's training of the same subset does (within
+1.5 points); the digit tab answers a drawing while it trains, and the trained LeNet
 answers there beside the shipped one afterwards.
 """
 
@@ -12,9 +13,10 @@ from __future__ import annotations
 import torch
 
 from harness.browser import open_tab, prediction
+from nets.data.mnist import training_data
 from nets.data.mnist_web import WEB_DATA_FILE, read_web_data
 from nets.models.lenet import read_web_weights
-from nets.training.visitor_lenet import new_lenet, to_input
+from nets.training.visitor_lenet import LeNetSettings, new_lenet, to_input, train
 
 WORK_ROUTES = ("/gradio_api/queue", "/gradio_api/upload", "/gradio_api/call", "/gradio_api/run")
 
@@ -63,6 +65,9 @@ def test_the_default_run_trains_in_the_browser_with_no_server_work(browser, app_
     weights = page.evaluate("window.trainLab.weights()")
     assert (weights["pooling"], weights["activation"]) == ("avg", "relu")
     assert abs(pytorch_accuracy(weights) - accuracy) <= 0.001  # the page's accuracy within 0.1 point
+    *_, server = train(LeNetSettings(), training_data("subset"))  # the same default run in PyTorch
+    print(f"\ndefault run: browser {accuracy:.2%}, server {server.test_acc:.2%}")
+    assert server.test_acc >= 0.96 and abs(accuracy - server.test_acc) <= 0.015
 
     page.locator("#train-draw").click()  # the trained LeNet answers beside the shipped one
     page.locator("#digit-lab .dl-example[data-digit='7']").click()
