@@ -57,6 +57,29 @@ def nothing_cut_off(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+SMALL_TEXTS_JS = """(smallest) => {
+  // every visible text, at the size it is drawn: an SVG's text scaled by its view box
+  const small = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    const box = element.getBoundingClientRect();
+    if (!node.textContent.trim() || !box.width || !box.height) continue;
+    let size = parseFloat(getComputedStyle(element).fontSize);
+    const svg = element.closest('svg');
+    const view = svg?.viewBox?.baseVal;
+    if (view && view.width) size *= svg.getBoundingClientRect().width / view.width;
+    if (size < smallest) small.push(`${node.textContent.trim().slice(0, 20)} (${size.toFixed(1)} px)`);
+  }
+  return small;
+}"""
+
+
+def texts_too_small(page, smallest: float = 10.5) -> list[str]:
+    """Visible texts drawn smaller than ``smallest`` CSS pixels (a phone's charts once read at 8 px)."""
+    return page.evaluate(SMALL_TEXTS_JS, smallest)
+
+
 def tables_cut_off(page, *selectors: str) -> list[str]:
     """Those of ``selectors`` (tables) with something inside that scrolls sideways: columns out of sight."""
     return page.evaluate(
@@ -141,6 +164,7 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
         page.evaluate(f"document.body.classList.toggle('dark', {str(theme == 'dark').lower()})")
         settle_for_a_screenshot(page)  # every part drawn: a picture of the whole tab, not of it loading
         assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
+        assert not texts_too_small(page), f"text too small to read on the {tab} tab: {texts_too_small(page)[:8]}"
         if tab in STANDIN_PLACES and theme == "light":
             caption_standin(page, "en", STANDIN_PLACES[tab])
         page.screenshot(path=str(shots / f"{tab}-{size}-{theme}.png"), full_page=True)

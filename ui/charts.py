@@ -220,7 +220,7 @@ def line_chart(
         shift = -4 if anchor == "end" else 4
         out.append(
             f'<text x="{px(x) + shift:.1f}" y="{top + 14}" fill="currentColor" text-anchor="{anchor}" '
-            f'font-size="12">{escape(text)}</text>'
+            f'font-size="14">{escape(text)}</text>'
         )
     for i, line in enumerate(series.values()):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
@@ -373,9 +373,10 @@ CSS = """
 .cc-bar { position: absolute; inset: 0 auto 0 0; background: var(--color-accent); border-radius: 4px; opacity: 0.85; }
 .cc-value { font-variant-numeric: tabular-nums; }
 .cc-axis .cc-track { background: none; height: 1.2em; }
-.cc-ticks span { position: absolute; transform: translateX(-50%); font-size: 0.8em; opacity: 0.7; }
+.cc-ticks span { position: absolute; transform: translateX(-50%); font-size: max(0.8em, 11px); opacity: 0.7; }
 .cc-stack { display: flex; overflow: hidden; grid-column: 2 / 4; }
-.cc-piece { height: 100%; color: #000; font-size: 0.75em; text-align: center; line-height: 18px; overflow: hidden; }
+.cc-piece { height: 100%; color: #000; font-size: max(0.75em, 11px); text-align: center; line-height: 18px;
+            overflow: hidden; }
 .cc-picked { margin: 4px 0 0; min-height: 1.5em; font-size: 0.95em; }
 .cc-picked-point circle:not([fill="transparent"]) { stroke: var(--color-accent); stroke-width: 3; stroke-opacity: 1; }
 .cc-legend { display: flex; flex-wrap: wrap; gap: 12px; margin-bottom: 6px; font-size: 0.9em; }
