@@ -25,10 +25,12 @@ from harness.browser import (
     prediction,
     ready,
     settle_for_a_screenshot,
+    visible_texts,
     wait_for_text,
 )
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
+from tests.test_korean_page import english_words
 from tests.test_korean_page import use as use_in_korean
 from ui.text import TEXT
 
@@ -184,15 +186,28 @@ KOREAN_TITLES = {
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("tab", list(TABS))
 def test_every_tab_speaks_korean_to_a_korean_browser(browser, app_url, shots, tab, size):
+    """Each tab in a used state, opened by a ko-KR browser at each size: no English word shown or
+    said (tests/test_korean_page.py says which words are allowed) in light, nor in dark on the same
+    page; nothing cut off; a screenshot."""
     page = open_tab(browser, app_url, tab, size, "light", locale="ko-KR")
+    page.wait_for_function("document.documentElement.lang === 'ko'", timeout=15_000)
     wait_for_text(page.locator("body"), KOREAN_TITLES[tab], timeout=15)
     use_digit_tab(page, size) if tab == "digit" else use_in_korean(page, tab)  # a used tab, not an empty one
+    texts = visible_texts(page, skip_code=True)
+    inner = page.evaluate("document.body.innerText")
+    assert "Gradio 바닥글 메뉴" in texts and "Gradio 바닥글 메뉴" not in inner  # names a screen reader says, read too
+    english = {"light": english_words(texts)}
     settle_for_a_screenshot(page)
     assert nothing_cut_off(page), f"the Korean {tab} tab scrolls sideways at {size} width"
     if tab in STANDIN_PLACES:
         caption_standin(page, "ko", STANDIN_PLACES[tab])
         assert page.locator(".standin-caption").count() == 1 + len(STANDIN_PLACES[tab])
     page.screenshot(path=str(shots / f"{tab}-{size}-light-ko.png"), full_page=True)
+    page.evaluate("document.querySelectorAll('.standin-caption').forEach((caption) => caption.remove())")
+    page.evaluate("document.body.classList.add('dark')")  # what ?__theme=dark sets
+    page.wait_for_timeout(1500)  # the page script words what it shows once a frame
+    english["dark"] = english_words(visible_texts(page, skip_code=True))
+    assert not any(english.values()), f"English on the Korean {tab} tab ({size}): {english}"
     assert not page.console_errors, page.console_errors
     page.close()
 

@@ -1,6 +1,7 @@
-"""A Korean visitor's page shows (and says) no English word: every tab opened with the browser in
-ko-KR, each in a used state (a LeNet trained, a photo answered, a fine-tune finished), read at a
-computer's width in light theme and then, the same page, at a phone's width in dark theme; every visible
+"""A Korean visitor's page shows (and says) no English word: what counts as one. The browser test that
+reads every tab with them is tests/test_browser_tabs.py's ``test_every_tab_speaks_korean_to_a_korean_browser``
+(ko-KR, each tab in a used state: a LeNet trained, a photo answered, a fine-tune finished; at a
+computer's and a phone's width, in light and then dark theme, beside its screenshots); every visible
 text node, chart text, CSS-generated word and screen-reader name collected (harness.browser.
 visible_texts: document.body.innerText misses the charts' SVG text, Gradio's control names and
 generated words). Allowed: names of people and things (models, data sets, libraries, a book),
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from harness.browser import SIZES, TABS, open_tab, visible_texts, wait_for_text
+from harness.browser import wait_for_text
 from harness.server import ROOT
 
 NAMES = {  # people, models, data sets, libraries, the book, the brand
@@ -120,28 +119,3 @@ def use(page, tab: str) -> None:
     elif tab == "compare":
         wait_for_text(page.locator("#models-table"), "62,378,344")
     page.wait_for_timeout(1500)  # Gradio's names are put in Korean once a frame
-
-
-def as_a_dark_phone(page) -> None:
-    """The same page, as a phone in dark theme would lay it out: 390 px wide (the layout's
-    breakpoints, the charts' phone sizes) and Gradio's dark class on the body (what ``?__theme=dark``
-    sets). A used state costs a training run: it is kept, not made again in a second browser."""
-    page.set_viewport_size({"width": SIZES["phone"][0], "height": SIZES["phone"][1]})
-    page.evaluate("document.body.classList.add('dark')")
-    page.wait_for_function(f"document.documentElement.clientWidth <= {SIZES['phone'][0]}")
-    page.wait_for_timeout(1500)  # the page script words what the new layout shows, once a frame
-
-
-@pytest.mark.parametrize("tab", list(TABS))
-def test_a_korean_page_has_no_english_words(browser, app_url, tab):
-    page = open_tab(browser, app_url, tab, "desktop", "light", locale="ko-KR")
-    page.wait_for_function("document.documentElement.lang === 'ko'", timeout=15_000)
-    use(page, tab)
-    texts = visible_texts(page, skip_code=True)
-    inner = page.evaluate("document.body.innerText")
-    assert "Gradio 바닥글 메뉴" in texts and "Gradio 바닥글 메뉴" not in inner  # names a screen reader says, read too
-    found = {"a computer, light": english_words(texts)}
-    as_a_dark_phone(page)
-    found["a phone, dark"] = english_words(visible_texts(page, skip_code=True))
-    page.close()
-    assert not any(found.values()), f"English on the Korean {tab} tab: {found}"
