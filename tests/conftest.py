@@ -105,3 +105,21 @@ def app_without_weights(tmp_path_factory):
     }
     with running_app(env) as url:
         yield url, home
+
+
+@pytest.fixture(scope="session")
+def bare_findings(browser):
+    """``bare_findings(tab, size, theme)``: axe-core's serious findings on a bare Gradio page with that
+    tab's kinds of components (tests/bare_blocks.py; audited once per tab and size, then kept)."""
+    from harness.server import running_app
+    from tests.test_accessibility import bare_page_findings
+
+    found: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
+    with running_app(script="tests/bare_blocks.py") as url:
+
+        def findings(tab: str, size: str, theme: str) -> dict[str, int]:
+            if (tab, size) not in found:
+                found[tab, size] = bare_page_findings(browser, url, tab, size)
+            return found[tab, size][theme]
+
+        yield findings

@@ -30,6 +30,7 @@ from harness.browser import (
 )
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
+from tests.test_accessibility import AUDITED, assert_no_more_findings_than_a_bare_page, serious_findings
 from tests.test_korean_page import english_words
 from tests.test_korean_page import use as use_in_korean
 from ui.text import TEXT
@@ -150,9 +151,10 @@ def use_compare_tab(page, size: str) -> None:
 
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("tab", list(TABS))
-def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset_zip, tab, size):
+def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset_zip, bare_findings, tab, size):
     """Each tab used at each size, then seen in light and in dark: the same page with Gradio's ``dark``
-    class on the body (what ``?__theme=dark`` sets; every colour of the app follows it)."""
+    class on the body (what ``?__theme=dark`` sets; every colour of the app follows it). In each theme:
+    nothing cut off, no text too small, axe-core's findings held to a bare page's (test_accessibility)."""
     page = open_tab(browser, app_url, tab, size, "light")
     time.sleep(0.5)
     assert not page.console_errors, page.console_errors  # nothing broken on load
@@ -167,6 +169,9 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
         settle_for_a_screenshot(page)  # every part drawn: a picture of the whole tab, not of it loading
         assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
         assert not texts_too_small(page), f"text too small to read on the {tab} tab: {texts_too_small(page)[:8]}"
+        if tab in AUDITED:
+            where = f"{tab}, {size}, {theme}"
+            assert_no_more_findings_than_a_bare_page(serious_findings(page), bare_findings(tab, size, theme), where)
         if tab in STANDIN_PLACES and theme == "light":
             caption_standin(page, "en", STANDIN_PLACES[tab])
         page.screenshot(path=str(shots / f"{tab}-{size}-{theme}.png"), full_page=True)
