@@ -120,16 +120,18 @@ def test_stop_ends_a_running_fine_tune(app_server, tmp_path):
     client = Client(url, verbose=False)
     archive = save(tmp_path, "slow.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 20))
     job = client.submit(handle_file(archive), "all", 100, 3e-5, 8, api_name="/finetune")  # minutes of work
-    time.sleep(8)
 
-    def busy(seconds: float = 3.0) -> float:
+    def busy(seconds: float = 1.5) -> float:
         before = cpu_seconds(process)
         time.sleep(seconds)
         return (cpu_seconds(process) - before) / seconds  # cores in use
 
+    deadline = time.monotonic() + 30
+    while not (job.status().code.name == "PROGRESS" and busy() > 0.5) and time.monotonic() < deadline:
+        pass  # until it trains (the upload read, the features computed)
     assert busy() > 0.5  # training
     assert job.cancel()
-    time.sleep(2)
+    time.sleep(1.5)
     assert busy() < 0.2  # the training thread has stopped
     good = save(tmp_path, "good.zip", zips.colour_dataset_zip("flat", ("red", "blue"), 12))
     assert history_of(client.predict(handle_file(good), api_name="/finetune"))
