@@ -30,7 +30,7 @@ from harness.browser import (
 )
 from harness.digit_drawings import random_drawing
 from harness.server import ROOT
-from tests.test_accessibility import AUDITED, assert_no_more_findings_than_a_bare_page, serious_findings
+from tests.test_accessibility import AUDITED, assert_no_more_findings_than_a_bare_page, in_theme, serious_findings
 from tests.test_korean_page import english_words
 from tests.test_korean_page import use as use_in_korean
 from ui.text import TEXT
@@ -165,7 +165,7 @@ def test_each_tab_works_at_every_size_and_theme(browser, app_url, shots, dataset
             page, size
         )
     for theme in ("light", "dark"):
-        page.evaluate(f"document.body.classList.toggle('dark', {str(theme == 'dark').lower()})")
+        in_theme(page, theme)
         settle_for_a_screenshot(page)  # every part drawn: a picture of the whole tab, not of it loading
         assert nothing_cut_off(page), f"the {tab} tab scrolls sideways at {size} width"
         assert not texts_too_small(page), f"text too small to read on the {tab} tab: {texts_too_small(page)[:8]}"
@@ -209,8 +209,8 @@ def test_every_tab_speaks_korean_to_a_korean_browser(browser, app_url, shots, ta
         assert page.locator(".standin-caption").count() == 1 + len(STANDIN_PLACES[tab])
     page.screenshot(path=str(shots / f"{tab}-{size}-light-ko.png"), full_page=True)
     page.evaluate("document.querySelectorAll('.standin-caption').forEach((caption) => caption.remove())")
-    page.evaluate("document.body.classList.add('dark')")  # what ?__theme=dark sets
-    page.wait_for_timeout(1500)  # the page script words what it shows once a frame
+    in_theme(page, "dark")
+    page.wait_for_timeout(1000)  # the page script words what it shows once a frame
     english["dark"] = english_words(visible_texts(page, skip_code=True))
     assert not any(english.values()), f"English on the Korean {tab} tab ({size}): {english}"
     assert not page.console_errors, page.console_errors
