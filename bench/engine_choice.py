@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.browser import CHROMIUM_ARGS, page_with_scripts
+from harness.lenet_reference import torch_step
 from nets.data.mnist_web import WEB_DATA_FILE, read_web_data
 from nets.models.lenet import read_web_weights
 from nets.training.visitor_lenet import WARMUP, browser_weights, new_lenet, normalization, to_input, training_facts
@@ -146,21 +147,6 @@ def first_rate(lr: float, total_steps: int) -> tuple[float, float]:
     torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=WARMUP)
     group = optimizer.param_groups[0]
     return group["lr"], group["betas"][0]
-
-
-def torch_step(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, lr: float, total_steps: int):
-    """One step of visitor_lenet.py's training on ``model``: the loss and the gradients by name."""
-    mean, std = normalization()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=WARMUP)
-    logits = model(to_input(torch.from_numpy(images), mean, std))  # (B, 10)
-    loss = F.cross_entropy(logits, torch.from_numpy(labels).long())
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters()}
-    optimizer.step()
-    schedule.step()
-    return loss.item(), grads
 
 
 def pytorch_accuracy(weights: dict, images: np.ndarray, labels: np.ndarray) -> float:

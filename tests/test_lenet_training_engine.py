@@ -19,9 +19,9 @@ import threading
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from harness.browser import page_with_scripts
+from harness.lenet_reference import torch_step
 from nets.data.mnist import SUBSET_FILE, stratified_choice
 from nets.data.mnist_web import DEFAULT_TRAIN_IMAGES, WEB_DATA_FILE, read_web_data, training_order, web_data_bytes
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
@@ -132,21 +132,6 @@ def test_the_one_cycle_schedule_is_torchs_step_by_step(page):
         assert expected[-1, 0] < max_lr / 25 / 1e4 * 1.01 and expected[-1, 1] > 0.949  # annealed, beta1 back up
 
 
-def torch_step(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, total_steps: int):
-    """One step of visitor_lenet.py's training: loss, gradients (by name) and the model after it."""
-    mean, std = normalization()
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=5e-3, total_steps=total_steps, pct_start=WARMUP)
-    logits = model(to_input(torch.from_numpy(images), mean, std))  # (B, 10)
-    loss = F.cross_entropy(logits, torch.from_numpy(labels).long())
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    grads = {name: p.grad.detach().clone().numpy() for name, p in model.named_parameters()}
-    optimizer.step()
-    schedule.step()
-    return loss.item(), grads
-
-
 @pytest.mark.parametrize(("pooling", "activation"), SWITCHES)
 def test_one_training_step_is_pytorchs(page, pooling, activation):
     """From the same weights, on the same batch of 32 MNIST images, at the schedule's first rate:
@@ -157,7 +142,7 @@ def test_one_training_step_is_pytorchs(page, pooling, activation):
     images, labels = data["train_images"][chosen], data["train_labels"][chosen]
     model = new_lenet(pooling, activation, seed=3)
     before = browser_weights(model)
-    loss, grads = torch_step(model, images, labels, total_steps=626)
+    loss, grads = torch_step(model, images, labels, lr=5e-3, total_steps=626)
     after, _ = read_web_weights(browser_weights(model))
 
     js = page.evaluate(
