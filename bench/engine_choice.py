@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.browser import CHROMIUM_ARGS, page_with_scripts
-from harness.lenet_reference import torch_step
+from harness.lenet_reference import pytorch_accuracy, torch_step
 from nets.data.mnist_web import WEB_DATA_FILE, read_web_data
 from nets.models.lenet import read_web_weights
 from nets.training.visitor_lenet import WARMUP, browser_weights, new_lenet, normalization, to_input, training_facts
@@ -147,17 +147,6 @@ def first_rate(lr: float, total_steps: int) -> tuple[float, float]:
     torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=WARMUP)
     group = optimizer.param_groups[0]
     return group["lr"], group["betas"][0]
-
-
-def pytorch_accuracy(weights: dict, images: np.ndarray, labels: np.ndarray) -> float:
-    """The engine's weights read by Python and scored by PyTorch."""
-    state_dict, meta = read_web_weights(weights)
-    model = new_lenet(meta["pooling"], meta["activation"], seed=0)
-    model.load_state_dict(state_dict)
-    model.eval()
-    with torch.inference_mode():
-        logits = model(to_input(torch.from_numpy(images), meta["mean"], meta["std"]))
-    return float((logits.argmax(1).numpy() == labels).mean())
 
 
 def packed(array: np.ndarray) -> list[int]:

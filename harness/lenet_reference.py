@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nets.training.visitor_lenet import WARMUP, normalization, to_input
+from nets.models.lenet import read_web_weights
+from nets.training.visitor_lenet import WARMUP, new_lenet, normalization, to_input
 
 
 def torch_step(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, lr: float, total_steps: int):
@@ -23,3 +24,15 @@ def torch_step(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, l
     optimizer.step()
     schedule.step()
     return loss.item(), grads
+
+
+def pytorch_accuracy(weights: dict, images: np.ndarray, labels: np.ndarray) -> float:
+    """A LeNet in the page's weights format (``assets/web/lenet_mnist.json``'s), read by Python and
+    scored by PyTorch on ``images`` (N, 28, 28 uint8) against ``labels``."""
+    state_dict, meta = read_web_weights(weights)
+    model = new_lenet(meta["pooling"], meta["activation"], seed=0)
+    model.load_state_dict(state_dict)
+    model.eval()
+    with torch.inference_mode():
+        logits = model(to_input(torch.from_numpy(np.array(images)), meta["mean"], meta["std"]))  # (N, 10)
+    return float((logits.argmax(1).numpy() == labels).mean())

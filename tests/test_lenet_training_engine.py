@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from harness.browser import page_with_scripts
-from harness.lenet_reference import torch_step
+from harness.lenet_reference import pytorch_accuracy, torch_step
 from nets.data.mnist import SUBSET_FILE, stratified_choice
 from nets.data.mnist_web import DEFAULT_TRAIN_IMAGES, WEB_DATA_FILE, read_web_data, training_order, web_data_bytes
 from nets.models.lenet import ACTIVATIONS, POOLINGS, read_web_weights
@@ -33,7 +33,6 @@ from nets.training.visitor_lenet import (
     browser_weights,
     new_lenet,
     normalization,
-    to_input,
     training_facts,
     training_facts_script,
 )
@@ -233,16 +232,9 @@ def worker_data(train: int, test: int) -> dict[str, str]:
     }
 
 
-def pytorch_accuracy(weights: dict, test: int) -> float:
-    """The page's weights read by Python (read_web_weights) and scored by PyTorch on the test images."""
-    state_dict, meta = read_web_weights(weights)
-    model = new_lenet(meta["pooling"], meta["activation"], seed=0)
-    model.load_state_dict(state_dict)
-    model.eval()
+def first_test_images(count: int) -> tuple[np.ndarray, np.ndarray]:
     data = subset()
-    with torch.inference_mode():
-        logits = model(to_input(torch.from_numpy(data["test_images"][:test]), meta["mean"], meta["std"]))
-    return float((logits.argmax(1).numpy() == data["test_labels"][:test]).mean())
+    return data["test_images"][:count], data["test_labels"][:count]
 
 
 def test_the_worker_trains_reports_and_hands_back_its_weights(page, static_url):
@@ -264,7 +256,9 @@ def test_the_worker_trains_reports_and_hands_back_its_weights(page, static_url):
     assert result["stopped"] is False and result["imagesSeen"] == 4000 and result["epochsDone"] == 2
     assert result["testAccuracy"] == epochs[-1]["history"][-1]["test_acc"] > 0.85  # 2,000 images, 2 epochs
     assert result["weights"]["pooling"] == "max" and result["weights"]["activation"] == "tanh"
-    assert pytorch_accuracy(result["weights"], 500) == pytest.approx(result["testAccuracy"], abs=0.002)
+    assert pytorch_accuracy(result["weights"], *first_test_images(500)) == pytest.approx(
+        result["testAccuracy"], abs=0.002
+    )
 
 
 def test_stop_ends_the_run_and_keeps_what_was_learned(page, static_url):
@@ -280,7 +274,9 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(page, static_url):
     assert result["stopped"] is True and 5 * 96 <= result["imagesSeen"] <= 8 * 96, result["imagesSeen"]
     assert result["history"] == []  # the history keeps complete epochs only
     assert result["testAccuracy"] > 0.15  # some hundreds of images at a warming-up rate (random: about 10%)
-    assert pytorch_accuracy(result["weights"], 500) == pytest.approx(result["testAccuracy"], abs=0.002)
+    assert pytorch_accuracy(result["weights"], *first_test_images(500)) == pytest.approx(
+        result["testAccuracy"], abs=0.002
+    )
 
 
 # --- the images, one static file ----------------------------------------------------------------

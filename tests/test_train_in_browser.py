@@ -10,27 +10,13 @@ answers there beside the shipped one afterwards.
 
 from __future__ import annotations
 
-import torch
-
 from harness.browser import open_tab, prediction
+from harness.lenet_reference import pytorch_accuracy
 from nets.data.mnist import training_data
 from nets.data.mnist_web import WEB_DATA_FILE, read_web_data
-from nets.models.lenet import read_web_weights
-from nets.training.visitor_lenet import LeNetSettings, new_lenet, to_input, train
+from nets.training.visitor_lenet import LeNetSettings, train
 
 WORK_ROUTES = ("/gradio_api/queue", "/gradio_api/upload", "/gradio_api/call", "/gradio_api/run")
-
-
-def pytorch_accuracy(weights: dict) -> float:
-    """The page's LeNet read by Python and scored by PyTorch on the 2,000 test images the page used."""
-    state_dict, meta = read_web_weights(weights)
-    model = new_lenet(meta["pooling"], meta["activation"], seed=0)
-    model.load_state_dict(state_dict)
-    model.eval()
-    data = read_web_data(WEB_DATA_FILE.read_bytes())
-    with torch.inference_mode():
-        logits = model(to_input(torch.from_numpy(data["test_images"].copy()), meta["mean"], meta["std"]))  # (2000, 10)
-    return float((logits.argmax(1).numpy() == data["test_labels"]).mean())
 
 
 def test_the_default_run_trains_in_the_browser_with_no_server_work(browser, app_url):
@@ -64,7 +50,9 @@ def test_the_default_run_trains_in_the_browser_with_no_server_work(browser, app_
 
     weights = page.evaluate("window.trainLab.weights()")
     assert (weights["pooling"], weights["activation"]) == ("avg", "relu")
-    assert abs(pytorch_accuracy(weights) - accuracy) <= 0.001  # the page's accuracy within 0.1 point
+    test = read_web_data(WEB_DATA_FILE.read_bytes())  # the 2,000 test images the page used
+    scored = pytorch_accuracy(weights, test["test_images"], test["test_labels"])
+    assert abs(scored - accuracy) <= 0.001  # the page's accuracy within 0.1 point
     *_, server = train(LeNetSettings(), training_data("subset"))  # the same default run in PyTorch
     print(f"\ndefault run: browser {accuracy:.2%}, server {server.test_acc:.2%}")
     assert server.test_acc >= 0.96 and abs(accuracy - server.test_acc) <= 0.015
